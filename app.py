@@ -1,0 +1,134 @@
+"""Application factory: configuration, extensions, blueprints and CLI groups."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_login import LoginManager, current_user
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+from qbo.db import db
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+migrate = Migrate()
+log = logging.getLogger("qbo.requests")
+
+INSECURE_SECRETS = {"", "dev", "change-me", "secret"}
+
+
+def _instance_secret(instance: Path, name: str, make) -> str:
+    """A secret generated once into instance/ so a local install needs no set-up."""
+    path = instance / name
+    if not path.exists():
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    env = os.environ
+    production = env.get("APP_ENV", "development") == "production"
+
+    app.config.from_mapping(
+        APP_ENV="production" if production else "development",
+        SQLALCHEMY_DATABASE_URI=env.get("DATABASE_URL") or f"sqlite:///{instance / 'app.db'}",
+        REDIS_URL=env.get("REDIS_URL", ""),
+        SECRET_KEY=env.get("SECRET_KEY", ""),
+        TOKEN_ENCRYPTION_KEY=env.get("TOKEN_ENCRYPTION_KEY", ""),
+        QBO_ENVIRONMENT=env.get("QBO_ENVIRONMENT", "emulator"),
+        QBO_BASE_URL=env.get("QBO_BASE_URL", "http://127.0.0.1:5055"),
+        QBO_CLIENT_ID=env.get("QBO_CLIENT_ID", "emulator-client-id"),
+        QBO_CLIENT_SECRET=env.get("QBO_CLIENT_SECRET", "emulator-client-secret"),
+        QBO_REDIRECT_URI=env.get("QBO_REDIRECT_URI", "http://127.0.0.1:5000/settings/integrations/quickbooks/callback"),
+        QBO_WEBHOOK_VERIFIER=env.get("QBO_WEBHOOK_VERIFIER", ""),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=production,
+        WTF_CSRF_TIME_LIMIT=None,
+        SIGN_IN_MAX_FAILURES=5,
+        SIGN_IN_LOCK_SECONDS=15 * 60,
+        JOBS_SYNC=False,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+    )
+    if test_config:
+        app.config.update(test_config)
+
+    if production:
+        missing = [k for k in ("SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "DATABASE_URL", "REDIS_URL")
+                   if not (app.config.get(k) if k != "DATABASE_URL" else env.get("DATABASE_URL"))]
+        if app.config["SECRET_KEY"] in INSECURE_SECRETS and "SECRET_KEY" not in missing:
+            missing.append("SECRET_KEY")
+        if missing:
+            raise RuntimeError("APP_ENV=production needs real settings for: " + ", ".join(missing))
+    else:
+        if not app.config["SECRET_KEY"]:
+            app.config["SECRET_KEY"] = _instance_secret(instance, "secret_key", lambda: secrets.token_hex(32))
+        if not app.config["TOKEN_ENCRYPTION_KEY"]:
+            app.config["TOKEN_ENCRYPTION_KEY"] = _instance_secret(instance, "token_key", _fernet_key)
+    if not app.config["REDIS_URL"]:
+        raise RuntimeError("REDIS_URL is not set: `make run` starts a Redis and sets it for you")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Please sign in to continue."
+
+    from views import register_blueprints
+
+    register_blueprints(app, csrf)
+
+    from qbo.cli import register_cli
+
+    register_cli(app)
+    _log_requests(app)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from qbo.models import User
+
+    try:
+        return db.session.get(User, int(user_id))
+    except ValueError:
+        return None
+
+
+def _log_requests(app: Flask) -> None:
+    """One line per request: firm, user, what, how long, outcome. Query strings are left out
+    because OAuth callbacks carry codes in them."""
+
+    @app.before_request
+    def _start_timer():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def _log_line(response):
+        started = g.get("request_started")
+        if started is not None and request.endpoint != "static":
+            user = current_user if current_user and current_user.is_authenticated else g.get("api_user")
+            log.info(
+                "request firm=%s user=%s method=%s path=%s status=%s ms=%.1f",
+                getattr(user, "firm_id", "-"), getattr(user, "id", "-"), request.method,
+                request.path, response.status_code, (time.perf_counter() - started) * 1000,
+            )
+        return response

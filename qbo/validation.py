@@ -1,0 +1,149 @@
+"""Field parsers that collect every problem instead of stopping at the first one.
+
+Pages and the JSON API hand the same dict to `qbo.ledger`; input may be strings (forms) or JSON
+types. Each parser records `errors[field] = [reason, ...]` and returns the cleaned value or None.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Errors(dict):
+    def add(self, field: str, reason: str) -> None:
+        self.setdefault(field, []).append(reason)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def text(data, field, errors: Errors, *, required=False, max_length=None, label=None):
+    value = data.get(field)
+    if _blank(value):
+        if required:
+            errors.add(field, "is required")
+        return None
+    if not isinstance(value, str):
+        errors.add(field, "must be text")
+        return None
+    value = value.strip()
+    if max_length is not None and len(value) > max_length:
+        errors.add(field, f"must be at most {max_length} characters (it has {len(value)})")
+        return None
+    if "\x00" in value:
+        errors.add(field, "contains a character that is not allowed")
+        return None
+    return value
+
+
+def email(data, field, errors: Errors, *, max_length=100):
+    value = text(data, field, errors, max_length=max_length)
+    if value is not None and not EMAIL_RE.match(value):
+        errors.add(field, "is not a valid email address")
+        return None
+    return value
+
+
+def choice(data, field, errors: Errors, choices, *, required=False, default=None):
+    value = data.get(field)
+    if _blank(value):
+        if required:
+            errors.add(field, "is required")
+        return default
+    if not isinstance(value, str) or value not in choices:
+        errors.add(field, "must be one of: " + ", ".join(choices))
+        return None
+    return value
+
+
+def decimal(data, field, errors: Errors, *, required=False, minimum=None, places=2,
+            positive=False, maximum=Decimal("999999999999")):
+    value = data.get(field)
+    if _blank(value):
+        if required:
+            errors.add(field, "is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        errors.add(field, "must be a number")
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        errors.add(field, "must be a number")
+        return None
+    if not number.is_finite():
+        errors.add(field, "must be a number")
+        return None
+    if number.as_tuple().exponent < -places and number != number.quantize(Decimal(1).scaleb(-places)):
+        errors.add(field, f"must have at most {places} decimal places")
+        return None
+    if positive and number <= 0:
+        errors.add(field, "must be greater than zero")
+        return None
+    if minimum is not None and number < minimum:
+        errors.add(field, f"must be at least {minimum}")
+        return None
+    if abs(number) > maximum:
+        errors.add(field, f"must be at most {maximum}")
+        return None
+    return number.quantize(Decimal(1).scaleb(-places))
+
+
+def date(data, field, errors: Errors, *, required=False):
+    value = data.get(field)
+    if _blank(value):
+        if required:
+            errors.add(field, "is required")
+        return None
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        errors.add(field, "must be a date (YYYY-MM-DD)")
+        return None
+    try:
+        parsed = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        errors.add(field, "must be a date (YYYY-MM-DD)")
+        return None
+    if not (1900 <= parsed.year <= 2999):
+        errors.add(field, "must be a date between 1900 and 2999")
+        return None
+    return parsed
+
+
+def integer_id(data, field, errors: Errors, *, required=False):
+    value = data.get(field)
+    if _blank(value):
+        if required:
+            errors.add(field, "is required")
+        return None
+    if isinstance(value, bool):
+        errors.add(field, "must be a record id")
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        errors.add(field, "must be a record id")
+        return None
+    if number <= 0 or number > 2**62:
+        errors.add(field, "must be a record id")
+        return None
+    return number
+
+
+def items(data, field, errors: Errors):
+    """A list of objects (invoice lines, allocations); None when the field is absent."""
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        errors.add(field, "must be a list of objects")
+        return None
+    if len(value) > 500:
+        errors.add(field, "must have at most 500 entries")
+        return None
+    return value

@@ -1,0 +1,118 @@
+"""Shared fixtures: a private database (SQLite, or a throwaway PostgreSQL database with
+--db=postgres), a private Redis server, the app, its test client and CLI runner.
+
+Nothing here touches what the tests did not create: the database and the Redis server are made
+for this run and removed after it.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import delete
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", choices=("sqlite", "postgres"), default="sqlite",
+                     help="postgres: run against a throwaway database on TEST_DATABASE_URL's server")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+        return
+    from qbo.devserver import embedded_redis
+
+    with embedded_redis() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(request, tmp_path_factory):
+    if request.config.getoption("--db") == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        pytest.exit("--db=postgres needs TEST_DATABASE_URL", returncode=2)
+    url = make_url(server).set(drivername="postgresql+psycopg")
+    name = f"qbotest_{uuid.uuid4().hex[:10]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url, redis_url, tmp_path_factory):
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key",
+        "TOKEN_ENCRYPTION_KEY": "9vVQkvYPz1cDn0o2h9n8bPl0J0Jm9pKZ3cP4r2HkqGQ=",
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(app_config):
+    from app import create_app
+    from qbo.db import db
+
+    app = create_app(app_config)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _wipe(db) -> None:
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(delete(table))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(app_config, _schema):
+    from app import create_app
+    from qbo.db import db
+    from qbo.redis_conn import get_redis
+
+    app = create_app(app_config)
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        _wipe(db)
+        get_redis().flushdb()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}

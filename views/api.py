@@ -1,0 +1,143 @@
+"""JSON API /api/v1 (../shared/docs/api.md section 1): bearer API keys acting with the key owner's
+role and firm; 401 without a valid key, 403 without the right, 404 for another firm's record,
+422 with every field's reasons and nothing stored."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, jsonify, request, url_for
+from sqlalchemy import func, select
+
+from qbo import ledger
+from qbo.auth import user_for_api_key
+from qbo.db import db
+from qbo.models import JobRun
+from qbo.permissions import EDIT_LEDGER, VIEW_LEDGER, can
+from qbo.scoping import NotFound, get_scoped, scoped
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
+
+
+@bp.before_request
+def _authenticate():
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    user = user_for_api_key(token)
+    if user is None:
+        response = jsonify(error="unauthorized", message="A valid API key is required (Authorization: Bearer <key>).")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    db.session.commit()  # last_used_at
+    g.api_user = user
+    needed = VIEW_LEDGER if request.method in ("GET", "HEAD") else EDIT_LEDGER
+    if not can(user, needed):
+        return jsonify(error="forbidden", message=f"Your role ({user.role}) may not do this."), 403
+
+
+def _kind(slug):
+    return ledger.KINDS[slug]
+
+
+def _record_or_404(kind, record_id):
+    try:
+        return get_scoped(kind.model, record_id, g.api_user.firm_id)
+    except NotFound:
+        abort(404)
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if data is None:
+        abort(400, description="The body must be JSON (Content-Type: application/json).")
+    if not isinstance(data, dict):
+        raise ledger.ValidationFailed({"body": ["must be a JSON object"]})
+    return data
+
+
+def _unknown_fields(kind, data) -> dict:
+    known = set(_FIELDS[kind.slug])
+    return {k: ["is not a known field"] for k in data if k not in known}
+
+
+_FIELDS = {
+    "accounts": ("name", "kind", "first_name", "last_name", "company_name", "email", "phone", "external_id"),
+    "services": ("name", "description", "rate", "income_account"),
+    "invoices": ("number", "account_id", "date", "due_date", "description", "lines"),
+    "credit-notes": ("number", "account_id", "date", "description", "lines"),
+    "payments": ("account_id", "date", "amount", "method", "processor", "processor_fee", "reference",
+                 "allocations", "credit_allocations"),
+    "refunds": ("payment_id", "date", "amount", "reason"),
+}
+
+
+def _save(kind, record=None):
+    try:
+        data = _body()
+        unknown = _unknown_fields(kind, data)
+        if unknown:
+            raise ledger.ValidationFailed(unknown)
+        record = ledger.save(kind, g.api_user.firm, data, record=record, user_id=g.api_user.id)
+    except ledger.ValidationFailed as failed:
+        db.session.rollback()
+        return jsonify(errors=failed.errors), 422
+    db.session.commit()
+    return record
+
+
+@bp.get(f"/<{SLUGS}>")
+def index(slug):
+    kind = _kind(slug)
+    page = request.args.get("page", 1, type=int)
+    per_page = min(max(request.args.get("per_page", 100, type=int), 1), 500)
+    page = max(page, 1)
+    stmt = scoped(kind.model, g.api_user.firm_id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(stmt.order_by(kind.model.id).limit(per_page).offset((page - 1) * per_page)).all()
+    return jsonify(data=[kind.to_json(r) for r in rows], page=page, per_page=per_page, total=total)
+
+
+@bp.post(f"/<{SLUGS}>")
+def create(slug):
+    kind = _kind(slug)
+    result = _save(kind)
+    if isinstance(result, tuple):
+        return result
+    response = jsonify(kind.to_json(result))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.show", slug=slug, record_id=result.id)
+    return response
+
+
+@bp.get(f"/<{SLUGS}>/<int:record_id>")
+def show(slug, record_id):
+    kind = _kind(slug)
+    return jsonify(kind.to_json(_record_or_404(kind, record_id)))
+
+
+@bp.patch(f"/<{SLUGS}>/<int:record_id>")
+def update(slug, record_id):
+    kind = _kind(slug)
+    if not kind.updatable:
+        abort(405)
+    result = _save(kind, _record_or_404(kind, record_id))
+    return result if isinstance(result, tuple) else jsonify(kind.to_json(result))
+
+
+@bp.delete(f"/<{SLUGS}>/<int:record_id>")
+def destroy(slug, record_id):
+    kind = _kind(slug)
+    record = _record_or_404(kind, record_id)
+    blockers = ledger.delete(kind, g.api_user.firm, record, user_id=g.api_user.id)
+    if blockers:
+        db.session.rollback()
+        return jsonify(errors={"record": blockers}), 409
+    db.session.commit()
+    return "", 204
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id):
+    run = db.session.scalar(select(JobRun).where(JobRun.id == job_id, JobRun.firm_id == g.api_user.firm_id))
+    if run is None:
+        abort(404)
+    return jsonify(status=run.status, done=run.done, total=run.total, result=run.result)

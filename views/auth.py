@@ -1,0 +1,37 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from qbo.auth import SignInLocked, authenticate, safe_next
+from qbo.db import db
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    next_url = safe_next(request.values.get("next"), url_for("home.index"))
+    if current_user.is_authenticated:
+        return redirect(next_url)
+    error = None
+    email = request.form.get("email", "")
+    if request.method == "POST":
+        try:
+            user = authenticate(email, request.form.get("password", ""), request.remote_addr or "-")
+        except SignInLocked:
+            error = "Too many failed sign-ins. Wait 15 minutes and try again."
+        else:
+            if user is None:
+                error = "That email and password don't match an active user."
+            else:
+                db.session.commit()
+                login_user(user)
+                return redirect(next_url)
+    status = 200 if error is None else (429 if "Too many" in error else 401)
+    return render_template("auth/sign_in.html", error=error, email=email, next=next_url), status
+
+
+@bp.post("/sign-out")
+def sign_out():
+    logout_user()
+    flash("You are signed out.")
+    return redirect(url_for("auth.sign_in"))

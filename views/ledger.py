@@ -1,0 +1,185 @@
+"""Ledger pages for every record type: one blueprint, the record kind taken from the URL.
+
+Each kind's rules live in qbo/ledger.py; this module only loads, checks permission, calls it and
+renders. Lists include their table fragment, which HTMX fetches alone when paging.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from qbo import ledger
+from qbo.db import db
+from qbo.models import Account, CreditNote, Invoice, Payment, QboLink, Service
+from qbo.permissions import EDIT_LEDGER, VIEW_LEDGER
+from qbo.scoping import NotFound, get_scoped, scoped
+from views._context import money, require
+from views._htmx import is_htmx, vary_on_htmx
+
+bp = Blueprint("ledger", __name__)
+SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
+PER_PAGE = 50
+
+QBO_STATUS_LABELS = {
+    "not_synced": "Not synced", "pending": "Pending", "synced": "Synced", "error": "Error",
+    "unsynced": "Unsynced", "modified_in_qbo": "Modified in QuickBooks", "skipped": "Skipped",
+}
+
+COLUMNS = {
+    "accounts": [("Name", lambda r: r.name), ("Kind", lambda r: r.kind.title()),
+                 ("Email", lambda r: r.email or "")],
+    "services": [("Name", lambda r: r.name), ("Rate", lambda r: money(r.rate)),
+                 ("Income account", lambda r: r.income_account or "")],
+    "invoices": [("Number", lambda r: r.number), ("Account", lambda r: r.account.name),
+                 ("Date", lambda r: r.date.isoformat()), ("Total", lambda r: money(r.total)),
+                 ("Balance", lambda r: money(r.balance))],
+    "credit-notes": [("Number", lambda r: r.number), ("Account", lambda r: r.account.name),
+                     ("Date", lambda r: r.date.isoformat()), ("Total", lambda r: money(r.total))],
+    "payments": [("Date", lambda r: r.date.isoformat()), ("Account", lambda r: r.account.name),
+                 ("Amount", lambda r: money(r.amount)), ("Method", lambda r: r.method),
+                 ("Processor fee", lambda r: money(r.processor_fee))],
+    "refunds": [("Date", lambda r: r.date.isoformat()), ("Account", lambda r: r.account.name),
+                ("Amount", lambda r: money(r.amount)), ("Reason", lambda r: r.reason or "")],
+}
+
+ORDER = {"accounts": Account.name, "services": Service.name}
+
+
+def _kind(slug: str) -> ledger.RecordKind:
+    return ledger.KINDS[slug]
+
+
+def _get_record_or_404(kind: ledger.RecordKind, record_id: int):
+    try:
+        return get_scoped(kind.model, record_id, current_user.firm_id)
+    except NotFound:
+        abort(404)
+
+
+def _statuses(kind, records) -> dict[int, str]:
+    if not records:
+        return {}
+    rows = db.session.execute(select(QboLink.record_id, QboLink.status).where(
+        QboLink.firm_id == current_user.firm_id,
+        QboLink.record_type == kind.model.record_type,
+        QboLink.record_id.in_([r.id for r in records]))).all()
+    return dict(rows)
+
+
+def _choices() -> dict:
+    firm_id = current_user.firm_id
+    accounts = db.session.scalars(scoped(Account, firm_id).order_by(Account.name)).all()
+    payments = db.session.scalars(scoped(Payment, firm_id).order_by(Payment.date.desc())).all()
+    return {
+        "accounts": accounts,
+        "account_options": [(a.id, a.name) for a in accounts],
+        "payment_options": [(p.id, f"{p.date} · {p.account.name} · {money(p.amount)}") for p in payments],
+        "services": db.session.scalars(scoped(Service, firm_id).order_by(Service.name)).all(),
+        "invoices": db.session.scalars(scoped(Invoice, firm_id).order_by(Invoice.number)).all(),
+        "credit_notes": db.session.scalars(scoped(CreditNote, firm_id).order_by(CreditNote.number)).all(),
+        "methods": ledger.PAYMENT_METHODS,
+        "account_kinds": ledger.ACCOUNT_KINDS,
+    }
+
+
+@bp.get(f"/<{SLUGS}>/")
+@require(VIEW_LEDGER)
+def index(slug):
+    kind = _kind(slug)
+    order = ORDER.get(slug, kind.model.id.desc())
+    page = db.paginate(scoped(kind.model, current_user.firm_id).order_by(order),
+                       per_page=PER_PAGE, error_out=False)
+    context = dict(kind=kind, page=page, columns=COLUMNS[slug],
+                   statuses=_statuses(kind, page.items), labels=QBO_STATUS_LABELS)
+    template = "ledger/_table.html" if is_htmx() else "ledger/index.html"
+    return vary_on_htmx(render_template(template, **context))
+
+
+@bp.get(f"/<{SLUGS}>/<int:record_id>")
+@require(VIEW_LEDGER)
+def show(slug, record_id):
+    kind = _kind(slug)
+    record = _get_record_or_404(kind, record_id)
+    state = ledger.quickbooks_state(record)
+    return render_template("ledger/show.html", kind=kind, record=record, data=kind.to_json(record),
+                           qbo_label=QBO_STATUS_LABELS[state["status"]], qbo=state)
+
+
+@bp.route(f"/<{SLUGS}>/new", methods=["GET", "POST"])
+@require(EDIT_LEDGER)
+def new(slug):
+    return _form(_kind(slug), None)
+
+
+@bp.route(f"/<{SLUGS}>/<int:record_id>/edit", methods=["GET", "POST"])
+@require(EDIT_LEDGER)
+def edit(slug, record_id):
+    kind = _kind(slug)
+    if not kind.updatable:
+        abort(404)
+    return _form(kind, _get_record_or_404(kind, record_id))
+
+
+def _form(kind: ledger.RecordKind, record):
+    errors: dict = {}
+    if request.method == "POST":
+        data = ledger.form_to_input(kind, request.form)
+        try:
+            record = ledger.save(kind, current_user.firm, data, record=record, user_id=current_user.id)
+        except ledger.ValidationFailed as failed:
+            db.session.rollback()
+            errors = failed.errors
+        else:
+            db.session.commit()
+            flash(f"{kind.label} saved.")
+            return redirect(url_for("ledger.show", slug=kind.slug, record_id=record.id))
+        values = data
+        status = 422
+    else:
+        values = kind.to_input(record) if record is not None else _defaults(kind)
+        status = 200
+    return render_template("ledger/form.html", kind=kind, record=record, values=values,
+                           errors=errors, **_choices()), status
+
+
+def _defaults(kind):
+    today = ledger.today().isoformat()
+    defaults = {"date": today}
+    if kind.slug in ("invoices", "credit-notes"):
+        defaults["lines"] = [{"quantity": "1"}]
+    if kind.slug == "payments":
+        defaults.update(allocations=[{}], credit_allocations=[{}], method="card")
+    if kind.slug == "refunds" and request.args.get("payment_id"):
+        defaults["payment_id"] = request.args["payment_id"]
+    return defaults
+
+
+@bp.get(f"/<{SLUGS}>/line-row")
+@require(EDIT_LEDGER)
+def line_row(slug):
+    """One more empty line (or allocation) row for the form, fetched by HTMX."""
+    group = request.args.get("group", "lines")
+    if group not in ("lines", "allocations", "credit_allocations"):
+        abort(404)
+    index = request.args.get("index", type=int) or 0
+    if not 0 <= index < 500:
+        abort(400)
+    template = "ledger/_line_row.html" if group == "lines" else "ledger/_allocation_row.html"
+    return render_template(template, kind=_kind(slug), group=group, i=index, row={}, errors={},
+                           **_choices())
+
+
+@bp.post(f"/<{SLUGS}>/<int:record_id>/delete")
+@require(EDIT_LEDGER)
+def delete(slug, record_id):
+    kind = _kind(slug)
+    record = _get_record_or_404(kind, record_id)
+    blockers = ledger.delete(kind, current_user.firm, record, user_id=current_user.id)
+    if blockers:
+        db.session.rollback()
+        flash(f"{kind.label} not deleted: " + "; ".join(blockers) + ".", "error")
+        return redirect(url_for("ledger.show", slug=slug, record_id=record_id))
+    db.session.commit()
+    flash(f"{kind.label} deleted.")
+    return redirect(url_for("ledger.index", slug=slug))
