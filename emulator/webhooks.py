@@ -55,6 +55,7 @@ class Dispatcher:
         self.deliveries = []
         self.source = "intuit." + secrets.token_hex(8)
         self.stopped = False
+        self.generation = 0  # bumped by clear(): a reset abandons the delivery in flight
         self.thread = threading.Thread(target=self._run, name="emulator-webhooks", daemon=True)
         self.thread.start()
         store.listeners.append(self.on_event)
@@ -70,6 +71,8 @@ class Dispatcher:
         with self.cond:
             self.pending.clear()
             self.deliveries.clear()
+            self.generation += 1
+            self.cond.notify_all()
 
     def stop(self):
         with self.cond:
@@ -93,9 +96,10 @@ class Dispatcher:
 
     def _deliver(self, events):
         # Later events are held back until this one is acknowledged or given up (ref §8).
+        generation = self.generation
         for attempt in range(len(RETRY_SCHEDULE) + 1):
             config = self.store.state.get("webhooks")
-            if not config or self.stopped:
+            if not config or self.stopped or generation != self.generation:
                 return
             if config.get("format") == "cloudevents":
                 payload = cloudevents_body(events, self.source)
@@ -113,6 +117,8 @@ class Dispatcher:
             except requests.RequestException as exc:
                 record["error"] = type(exc).__name__
             with self.cond:
+                if generation != self.generation:
+                    return
                 self.deliveries.append(record)
                 del self.deliveries[:-1000]
             if record["status"] == 200:
@@ -120,7 +126,8 @@ class Dispatcher:
             if attempt < len(RETRY_SCHEDULE):
                 deadline = time.time() + RETRY_SCHEDULE[attempt] / self._scale()
                 with self.cond:
-                    while not self.stopped and time.time() < deadline:
+                    while not self.stopped and generation == self.generation \
+                            and time.time() < deadline:
                         self.cond.wait(timeout=min(1.0, max(0.0, deadline - time.time())))
         with self.cond:
             self.deliveries.append({"at": time.time(), "gave_up": True, "events": len(events)})
