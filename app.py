@@ -85,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["REDIS_URL"]:
         raise RuntimeError("REDIS_URL is not set: `make run` starts a Redis and sets it for you")
 
+    if not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)

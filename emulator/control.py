@@ -220,8 +220,10 @@ def add_fault():
         return _error("give one of code, response, drop_after_commit, delay_ms")
     with store.lock:
         store.state["fault_seq"] += 1
+        # `times` defaults to 1; an explicit null means every matching request.
+        times = body.get("times", 1)
         rule = {"id": store.state["fault_seq"], "match": body.get("match") or {},
-                "times": int(body["times"]) if body.get("times") is not None else 1}
+                "times": int(times) if times is not None else None}
         for key in ("code", "response", "drop_after_commit", "delay_ms"):
             if body.get(key) is not None:
                 rule[key] = str(body[key]) if key == "code" else body[key]
@@ -257,10 +259,10 @@ def set_limits():
     unknown = set(body) - allowed
     if unknown:
         return _error(f"unknown keys: {sorted(unknown)}")
+    if "time_scale" in body and not float(body["time_scale"]) > 0:
+        return _error("time_scale must be > 0")
     with emu.store.lock:
         emu.store.state["limits"].update(body)
-        if "time_scale" in body and float(body["time_scale"]) <= 0:
-            return _error("time_scale must be > 0")
         emu.limiter.reset(emu.store.state["limits"])
         emu.store.save()
     return jsonify(emu.store.state["limits"])

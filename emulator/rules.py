@@ -354,7 +354,9 @@ def _sales_lines(ctx, data):
                 raise F.required("Line.Amount")
             amount = dec(line.get("Amount", 0))
             qty, price = detail.get("Qty"), detail.get("UnitPrice")
-            if ctx.strict and qty is not None and price is not None:
+            # Qty 0 with UnitPrice 0 is python-quickbooks' default for "not given", which QBO
+            # accepts in that library's documented usage; any other pair must multiply out.
+            if ctx.strict and qty is not None and price is not None and (dec(qty), dec(price)) != (0, 0):
                 if (dec(qty) * dec(price)).quantize(CENT, ROUND_HALF_UP) != amount.quantize(CENT, ROUND_HALF_UP):
                     raise F.amount_calc(plain(amount))
             # Whether QBO defaults a missing ItemRef is unsure: stricter, it is required.

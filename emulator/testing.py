@@ -161,7 +161,8 @@ def live_emulator(quiet=True, **options):
     app = create_app(**options)
     server = make_server("127.0.0.1", 0, app, threaded=True,
                          request_handler=_QuietHandler if quiet else None)
-    thread = threading.Thread(target=server.serve_forever, name="emulator-http", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="emulator-http", daemon=True)
     thread.start()
     try:
         yield LiveEmulator(app, f"http://127.0.0.1:{server.server_port}")

@@ -78,7 +78,12 @@ def _flask(env, *args) -> None:
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env, check=True)
 
 
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill`, or a supervisor, stops it all too
     host, port = "127.0.0.1", int(os.environ.get("PORT", "5000"))
     procs: list[subprocess.Popen] = []
     with redis_url_or_embedded() as redis_url:

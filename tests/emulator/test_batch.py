@@ -51,10 +51,12 @@ def test_it_refuses_more_than_30_items(qbo_http):
     assert response.status_code == 400 and fault_of(response)["code"] == "1040"
 
 
-def test_it_refuses_a_bid_over_10_chars(qbo_http):
-    """ref §1: each bId <= 10."""
-    response = qbo_http.post("/batch", {"BatchItemRequest": [{"bId": "b" * 11, "Query": "select * from Item"}]})
+def test_it_refuses_a_bid_over_10_chars_with_a_requestid(qbo_http):
+    """ref §1: with a requestid on /batch (<=36), each bId <= 10."""
+    body = {"BatchItemRequest": [{"bId": "b" * 11, "Query": "select * from Item"}]}
+    response = qbo_http.post("/batch", body, {"requestid": "batch-bid"})
     assert response.json()["BatchItemResponse"][0]["Fault"]["Error"][0]["code"] == "2050"
+    assert "QueryResponse" in qbo_http.post("/batch", body).json()["BatchItemResponse"][0]
 
 
 def test_it_replays_a_batch_for_a_repeated_requestid(qbo_http, emu):

@@ -125,3 +125,18 @@ def test_it_survives_a_restart_with_a_data_file(tmp_path):
         assert second.realm_id == realm
         response = requests.get(second.api_url() + "/customer/1", headers=second.headers(tokens["access_token"]), timeout=5)
         assert response.json()["Customer"]["DisplayName"] == "Persisted"
+
+
+def test_it_keeps_a_fault_for_every_match_with_times_null(emu, qbo_http):
+    """api.md §3 faults `times` (null here: every matching request)."""
+    emu.control("POST", "/faults", json={"match": {"operation": "read"}, "times": None, "code": "10000"})
+    assert [qbo_http.get("/preferences").status_code for _ in range(3)] == [500, 500, 500]
+    assert emu.control("GET", "/faults").json()[0]["times"] is None
+
+
+def test_it_applies_qbo_rules_to_a_person_deactivating_a_customer(emu, qbo_http):
+    """ref §1 non-zero balance (6220) applies to a person too unless force."""
+    customer = qbo_http.customer()
+    qbo_http.invoice(customer["Id"])
+    refused = emu.control("DELETE", f"/companies/{emu.realm_id}/Customer/{customer['Id']}")
+    assert refused.status_code == 400 and fault_of(refused)["code"] == "6220"

@@ -115,3 +115,10 @@ def test_it_expires_refresh_tokens_after_100_days(emu):
     tokens = emu.tokens()
     emu.control("POST", "/clock", json={"advance_seconds": 8726401})
     assert _refresh(emu, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_it_answers_invalid_grant_for_an_unknown_refresh_token(emu):
+    """ref §9: invalid_grant, "Incorrect or invalid refresh token"."""
+    response = _refresh(emu, "RT1-unknown")
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_grant", "error_description": "Incorrect or invalid refresh token"}
