@@ -84,7 +84,12 @@ def _xml(value, name):
                 f"<Detail>{escape(str(e.get('Detail', '')))}</Detail></Error>"
                 for e in value.get("Error", []))
             return f"<Fault type={quoteattr(value.get('type', ''))}>{errors}</Fault>"
-        return f"<{name}>" + "".join(_xml(v, k) for k, v in value.items() if v is not None) + f"</{name}>"
+        # QBO writes domain and sparse as attributes of the entity element.
+        attrs = "".join(f" {k}={quoteattr(str(value[k]).lower() if isinstance(value[k], bool) else str(value[k]))}"
+                        for k in ("domain", "sparse") if k in value)
+        inner = "".join(_xml(v, k) for k, v in value.items()
+                        if v is not None and k not in ("domain", "sparse"))
+        return f"<{name}{attrs}>{inner}</{name}>"
     if isinstance(value, bool):
         value = "true" if value else "false"
     return f"<{name}>{escape(str(value))}</{name}>"

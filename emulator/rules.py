@@ -43,7 +43,7 @@ COMPUTED = {
     "RefundReceipt": {"TotalAmt", "Balance"},
     "Purchase": {"TotalAmt"},
     "Payment": {"UnappliedAmt"},
-    "Customer": {"Balance", "BalanceWithJobs", "FullyQualifiedName"},
+    "Customer": {"Balance", "BalanceWithJobs", "FullyQualifiedName", "Level", "Job"},
     "Vendor": {"Balance"},
     "Account": {"Classification", "CurrentBalance", "CurrentBalanceWithSubAccounts",
                 "FullyQualifiedName"},
@@ -214,10 +214,16 @@ def validate_person(ctx, entity, data, existing):
             parent_wrapper = ctx.ref("Customer", parent, "ParentRef")
             fill_ref_name(parent, parent_wrapper)
             data["Job"] = True
+            level = (parent_wrapper["data"].get("Level", 0) + 1) if parent_wrapper else 1
+            if level > 4 and ctx.strict:
+                # ref §4: sub-customers go at most 4 levels deep; the code is not known (6000).
+                raise F.business("Sub-customers can only be nested 4 levels deep.", "ParentRef")
+            data["Level"] = level
             parent_fqn = parent_wrapper["data"].get("FullyQualifiedName") if parent_wrapper else ""
             data["FullyQualifiedName"] = f"{parent_fqn}:{data['DisplayName']}"
         else:
             data["Job"] = False
+            data.pop("Level", None)
             data["FullyQualifiedName"] = data.get("DisplayName")
         data.setdefault("Taxable", False)
         data.setdefault("CurrencyRef", dict(USD))
@@ -482,8 +488,8 @@ def validate_payment(ctx, data, existing):
             txn_type = link.get("TxnType")
             if txn_type not in ("Invoice", "CreditMemo"):
                 if ctx.strict:
-                    # JournalEntry, Expense, Check... are not modelled.
-                    raise F.invalid_enum("Line.LinkedTxn.TxnType", txn_type)
+                    # JournalEntry, Expense, Check... are not modelled, so no such TxnId exists.
+                    raise F.invalid_reference("Line.LinkedTxn.TxnId")
                 continue
             target = ctx.lookup(txn_type, link.get("TxnId"))
             if target is None or target["deleted"]:
@@ -632,21 +638,24 @@ def applications(store, company):
 
 
 def customer_balance(store, company, customer_id, apps=None):
+    """Open invoices minus remaining credits and unapplied payments (computed once per `apps`)."""
     apps = apps if apps is not None else applications(store, company)
-    balance = Decimal(0)
-    for entity, sign in (("Invoice", 1), ("CreditMemo", -1)):
-        for wrapper in store.records(company, entity).values():
-            data = wrapper["data"]
-            if wrapper["deleted"] or (data.get("CustomerRef") or {}).get("value") != customer_id:
-                continue
-            used = sum((a for _, a in apps.get((entity, data["Id"]), [])), Decimal(0))
-            balance += sign * (Decimal(str(data.get("TotalAmt", 0))) - used)
-    for wrapper in store.records(company, "Payment").values():
-        data = wrapper["data"]
-        if wrapper["deleted"] or (data.get("CustomerRef") or {}).get("value") != customer_id:
-            continue
-        balance -= _unapplied(store, company, data)
-    return balance
+    if "balances" not in apps:
+        balances = {}
+        for entity, sign in (("Invoice", 1), ("CreditMemo", -1)):
+            for wrapper in store.records(company, entity).values():
+                data = wrapper["data"]
+                who = (data.get("CustomerRef") or {}).get("value")
+                if wrapper["deleted"] or who is None:
+                    continue
+                used = sum((a for _, a in apps.get((entity, data["Id"]), [])), Decimal(0))
+                balances[who] = balances.get(who, Decimal(0)) + sign * (Decimal(str(data.get("TotalAmt", 0))) - used)
+        for wrapper in store.records(company, "Payment").values():
+            who = (wrapper["data"].get("CustomerRef") or {}).get("value")
+            if not wrapper["deleted"] and who is not None:
+                balances[who] = balances.get(who, Decimal(0)) - _unapplied(store, company, wrapper["data"])
+        apps["balances"] = balances
+    return apps["balances"].get(customer_id, Decimal(0))
 
 
 def _unapplied(store, company, data):
@@ -741,6 +750,15 @@ def _writable(body):
     return {k: copy.deepcopy(v) for k, v in body.items() if k not in READ_ONLY}
 
 
+def _prune(value):
+    """Empty properties are left out (ref §1): null and "" values vanish, so sending "" clears."""
+    if isinstance(value, dict):
+        return {k: _prune(v) for k, v in value.items() if v is not None and v != ""}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
 def save(ctx, entity, body, person=False):
     """Create (no Id) or update (Id + SyncToken; full or sparse). Returns (wrapper, operation)."""
     if not isinstance(body, dict):
@@ -779,6 +797,7 @@ def save(ctx, entity, body, person=False):
         data = _writable(body)
         for key in COMPUTED.get(entity, ()):
             data.pop(key, None)
+    data = _prune(data)
     validate(ctx, entity, data, existing)
     if existing is None:
         wrapper = ctx.store.insert(ctx.company, entity, data, ctx.now)

@@ -42,6 +42,31 @@ def demo_seed(if_empty: bool) -> None:
     click.echo("Demo firm created. Sign in with:")
     for email, password in logins.items():
         click.echo(f"  {email:28} {password}")
+    _connect_demo(quiet_failure=True)
+
+
+def _connect_demo(*, quiet_failure: bool) -> None:
+    from qbo.demo import DEMO_FIRM, connect_demo_firm
+
+    firm = db.session.scalar(select(Firm).where(Firm.name == DEMO_FIRM))
+    owner = db.session.scalar(select(User).where(User.firm_id == firm.id, User.role == "owner"))
+    try:
+        name = connect_demo_firm(firm.id, owner.id)
+    except Exception as exc:  # the ledger is seeded either way; connecting can be retried
+        db.session.rollback()
+        message = (f"Could not connect the demo firm to QuickBooks at {current_app.config['QBO_BASE_URL']} "
+                   f"({type(exc).__name__}); run `flask --app app demo connect` once it is up.")
+        if not quiet_failure:
+            raise click.ClickException(message) from None
+        click.echo(message)
+        return
+    click.echo(f"Demo firm connected to QuickBooks company {name}.")
+
+
+@demo_cli.command("connect")
+def demo_connect() -> None:
+    """Connect the demo firm to the QuickBooks emulator through the OAuth code flow."""
+    _connect_demo(quiet_failure=False)
 
 
 @demo_cli.command("logins")

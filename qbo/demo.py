@@ -6,6 +6,8 @@ import random
 import secrets
 import string
 from decimal import Decimal
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from sqlalchemy import select
 
@@ -124,3 +126,39 @@ def seed(*, rng_seed: int = 7, today: dt.date | None = None) -> dict:
                          "amount": str((payment.amount / 4).quantize(Decimal("0.01"))),
                          "reason": "Partial refund: service scope reduced"})
     return logins
+
+
+class _AuthorizeForm(HTMLParser):
+    """Reads the fields of the consent form on the (emulated) QuickBooks authorize page."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self.action = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.action = attrs.get("action")
+        if tag == "input" and attrs.get("name") and (attrs.get("type") == "hidden" or "checked" in attrs):
+            self.fields[attrs["name"]] = attrs.get("value", "")
+
+
+def connect_demo_firm(firm_id: int, user_id: int) -> str:
+    """Connect the demo firm to the local emulator through the app's real OAuth code path, acting
+    as the owner who clicks Connect on QuickBooks' consent page. Returns the company name."""
+    import requests
+
+    from qbo.connection import finish_connect, start_connect
+
+    url, state = start_connect(firm_id, user_id)
+    page = requests.get(url, timeout=10)
+    page.raise_for_status()
+    form = _AuthorizeForm()
+    form.feed(page.text)
+    answer = requests.post(urljoin(url, form.action or urlsplit(url).path),
+                           data={**form.fields, "decision": "allow"}, allow_redirects=False, timeout=10)
+    callback = parse_qs(urlsplit(answer.headers["Location"]).query)
+    connection = finish_connect(firm_id, user_id, state=callback["state"][0], code=callback["code"][0],
+                                realm_id=callback["realmId"][0])
+    return connection.company_name

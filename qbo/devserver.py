@@ -82,15 +82,33 @@ def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
+def _start_emulator(env: dict, procs: list) -> None:
+    """The local QuickBooks Online, unless the app is pointed at Intuit's production or sandbox.
+    Its state lives beside the app's database so links survive a restart."""
+    if env.get("QBO_ENVIRONMENT", "emulator") != "emulator":
+        return
+    port = int(env.get("QBO_EMULATOR_PORT", "5055"))
+    env["QBO_BASE_URL"] = f"http://127.0.0.1:{port}"
+    (ROOT / "instance").mkdir(exist_ok=True)
+    procs.append(subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
+         "--data", str(ROOT / "instance" / "emulator.json"), "--company-name", "Northwind Accounting Books"],
+        cwd=ROOT, env=env))
+    wait_for_port(port, 30)
+    print(f"QuickBooks Online emulator on http://127.0.0.1:{port}")
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill`, or a supervisor, stops it all too
     host, port = "127.0.0.1", int(os.environ.get("PORT", "5000"))
     procs: list[subprocess.Popen] = []
     with redis_url_or_embedded() as redis_url:
-        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1"}
-        _flask(env, "db", "upgrade")
-        _flask(env, "demo", "seed", "--if-empty")
+        env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",
+               "QBO_REDIRECT_URI": f"http://{host}:{port}/settings/integrations/quickbooks/callback"}
         try:
+            _start_emulator(env, procs)
+            _flask(env, "db", "upgrade")
+            _flask(env, "demo", "seed", "--if-empty")
             procs.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env))
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "app", "run", "--host", host, "--port", str(port)],

@@ -116,3 +116,23 @@ def runner(app):
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def _qbo_emulator_server():
+    from emulator.testing import live_emulator
+
+    with live_emulator(limits=False) as emu:
+        yield emu
+
+
+@pytest.fixture
+def qbo_emulator(app, _qbo_emulator_server):
+    """A live QuickBooks Online emulator, reset for this test, that the app talks to over HTTP."""
+    emu = _qbo_emulator_server
+    emu.control("POST", "/reset").raise_for_status()
+    emu.control("DELETE", "/faults").raise_for_status()
+    emu.control("PUT", "/limits", json={"enabled": False}).raise_for_status()
+    app.config["QBO_BASE_URL"] = emu.base_url
+    app.config["QBO_ENVIRONMENT"] = "emulator"
+    return emu

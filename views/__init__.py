@@ -5,13 +5,14 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask, csrf) -> None:
-    from views import api, auth, health, home, jobs, ledger, settings
+    from views import api, auth, connection, health, home, jobs, ledger, settings
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(ledger.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(settings.bp)
+    app.register_blueprint(connection.bp)
     app.register_blueprint(health.bp)
     # The API authenticates with a bearer key, never with the session cookie, so a forged
     # cross-site request carries nothing the API accepts; CSRF tokens don't apply to it.

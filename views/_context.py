@@ -37,6 +37,14 @@ def register_context(app) -> None:
     app.jinja_env.filters["money"] = money
 
     @app.context_processor
+    def _banner():
+        if not current_user or not current_user.is_authenticated:
+            return {"banner": None}
+        from qbo.status import banner_state
+
+        return {"banner": banner_state(current_user.firm_id)}
+
+    @app.context_processor
     def _helpers():
         return {
             "can": lambda permission: can(current_user, permission),

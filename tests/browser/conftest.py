@@ -5,14 +5,18 @@ from werkzeug.serving import make_server
 
 
 @pytest.fixture
-def live_server(app, app_config):
-    """The real app (CSRF on) served on a free local port, sharing the test database."""
+def live_server(app, app_config, _qbo_emulator_server):
+    """The real app (CSRF on) served on a free local port, sharing the test database, pointed at
+    the session's QuickBooks emulator."""
     from app import create_app
 
-    served = create_app({**app_config, "WTF_CSRF_ENABLED": True, "TESTING": False})
+    served = create_app({**app_config, "WTF_CSRF_ENABLED": True, "TESTING": False,
+                         "QBO_BASE_URL": _qbo_emulator_server.base_url, "QBO_ENVIRONMENT": "emulator"})
     server = make_server("127.0.0.1", 0, served, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    served.config["QBO_REDIRECT_URI"] = f"{base}/settings/integrations/quickbooks/callback"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield base
     server.shutdown()
     thread.join(5)

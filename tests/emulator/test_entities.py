@@ -218,3 +218,13 @@ def test_it_seeds_a_standard_chart_of_accounts(qbo_http):
     assert names["Visa Card"] == "Credit Card" and names["Checking"] == "Bank"
     methods = qbo_http.query("select * from PaymentMethod").json()["QueryResponse"]["PaymentMethod"]
     assert {m["Name"]: m["Type"] for m in methods}["ACH"] == "NON_CREDIT_CARD"
+
+
+def test_it_nests_sub_customers_at_most_4_levels(qbo_http):
+    """ref §4 Customer: sub-customers (ParentRef, Job) go <= 4 levels deep."""
+    parent = qbo_http.customer("Level 0")
+    for level in range(1, 5):
+        parent = qbo_http.customer(f"Level {level}", ParentRef={"value": parent["Id"]})
+    assert parent["Job"] is True and parent["FullyQualifiedName"].count(":") == 4
+    response = qbo_http.post("/customer", {"DisplayName": "Level 5", "ParentRef": {"value": parent["Id"]}})
+    assert response.status_code == 400

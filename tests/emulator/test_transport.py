@@ -44,7 +44,7 @@ def test_it_answers_xml_without_accept_json(qbo_http):
     """ref §1: the default response is XML; JSON needs Accept: application/json."""
     response = qbo_http.get("/preferences", headers={"Authorization": "Bearer " + qbo_http.token})
     assert response.headers["Content-Type"].startswith("application/xml")
-    assert response.text.startswith("<?xml") and "<Preferences>" in response.text
+    assert response.text.startswith("<?xml") and "<Preferences domain=\"QBO\" sparse=\"false\">" in response.text
 
 
 def test_it_sends_intuit_tid_on_responses(qbo_http):

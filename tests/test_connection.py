@@ -1,0 +1,181 @@
+"""Connecting a firm to QuickBooks (against the emulator over real HTTP), token refresh and its
+single-flight lock, invalid_grant, disconnect and reconnect."""
+import logging
+import multiprocessing
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from qbo import connection as qconn
+from qbo.db import db
+from qbo.errors import ReconnectNeeded
+from qbo.models import QboConnection, QboLink, utcnow
+from tests.factories import make_account, make_user, sign_in
+
+
+def _connect(app, user):
+    """The OAuth code flow as the app runs it, with the person's click on the consent page."""
+    from qbo.demo import connect_demo_firm
+
+    connect_demo_firm(user.firm_id, user.id)
+    return qconn.get_connection(user.firm_id)
+
+
+def test_it_connects_through_the_oauth_code_flow_and_reads_the_company(app, qbo_emulator):
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    assert connection.state == "connected" and connection.realm_id == qbo_emulator.realm_id
+    assert connection.company_name and connection.connected_by_id == owner.id
+
+
+def test_it_stores_tokens_encrypted_and_never_logs_them(app, qbo_emulator, caplog):
+    owner = make_user(role="owner")
+    with caplog.at_level(logging.DEBUG):
+        connection = _connect(app, owner)
+        token = qconn.ConnectionTokens(owner.firm_id).access_token()
+    assert token not in connection.access_token_encrypted
+    assert qconn.decrypt(connection.access_token_encrypted) == token
+    assert token not in caplog.text and qconn.decrypt(connection.refresh_token_encrypted) not in caplog.text
+
+
+def test_it_refuses_a_callback_with_a_foreign_state(app, qbo_emulator):
+    owner = make_user(role="owner")
+    with pytest.raises(qconn.ConnectError, match="expired or was not started here"):
+        qconn.finish_connect(owner.firm_id, owner.id, state="forged", code="x", realm_id="1")
+
+
+def test_it_refuses_connect_for_a_viewer_and_staff(client, app, qbo_emulator):
+    for role in ("viewer", "staff", "admin"):
+        user = make_user(role=role)
+        sign_in(client, user)
+        page = client.get("/settings/integrations/quickbooks").get_data(as_text=True)
+        assert "Connect to QuickBooks" not in page and "Only the owner can connect" in page
+        assert client.post("/settings/integrations/quickbooks/connect").status_code == 403
+        client.post("/sign-out")
+
+
+def test_it_lets_an_admin_connect_when_the_firm_allows(client, app, qbo_emulator):
+    admin = make_user(role="admin")
+    admin.firm.admins_manage_connection = True
+    db.session.commit()
+    sign_in(client, admin)
+    response = client.post("/settings/integrations/quickbooks/connect")
+    assert response.status_code == 302 and response.headers["Location"].startswith(qbo_emulator.base_url)
+
+
+def test_it_refreshes_an_expired_token_and_saves_the_rotated_refresh_token(app, qbo_emulator):
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    old_access, old_refresh = (qconn.decrypt(connection.access_token_encrypted),
+                               qconn.decrypt(connection.refresh_token_encrypted))
+    connection.access_token_expires_at = utcnow()
+    db.session.commit()
+    tokens = qconn.ConnectionTokens(owner.firm_id)
+    new_access = tokens.access_token()
+    db.session.refresh(connection)
+    assert new_access != old_access and tokens.refreshes == 1
+    assert qconn.decrypt(connection.refresh_token_encrypted) != old_refresh  # ref §9 rotation
+    assert connection.access_token_expires_at > utcnow()
+    assert tokens.access_token() == new_access and tokens.refreshes == 1
+
+
+def test_it_refreshes_once_after_a_401_when_the_emulator_clock_expires_the_token(app, qbo_emulator):
+    owner = make_user(role="owner")
+    _connect(app, owner)
+    qbo_emulator.control("POST", "/clock", json={"advance_seconds": 3700}).raise_for_status()  # ref §9 1-hour tokens
+    client = qconn.client_for_firm(owner.firm_id)
+    assert client.company_info()["CompanyName"]
+    assert client.tokens.refreshes == 1
+
+
+def _race_for_refresh(args):
+    app_config, firm_id, rejected, barrier = args
+    from app import create_app
+
+    app = create_app(app_config)
+    with app.app_context():
+        tokens = qconn.ConnectionTokens(firm_id)
+        barrier.wait()
+        token = tokens.refreshed_after(rejected)
+        return token, tokens.refreshes
+
+
+def test_it_refreshes_exactly_once_when_eight_processes_hit_expiry_together(app, app_config, qbo_emulator):
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    rejected = qconn.decrypt(connection.access_token_encrypted)
+    config = {**app_config, "QBO_BASE_URL": qbo_emulator.base_url}
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(8)
+        with ctx.Pool(8) as pool:
+            results = pool.map(_race_for_refresh, [(config, owner.firm_id, rejected, barrier)] * 8)
+    assert sum(refreshes for _, refreshes in results) == 1
+    assert len({token for token, _ in results}) == 1
+    db.session.refresh(connection)
+    assert connection.state == "connected"
+
+
+def test_it_marks_the_connection_needs_reconnecting_on_invalid_grant(client, app, qbo_emulator):
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    # Someone revokes the app's access in QuickBooks: the refresh token is dead (ref §9 invalid_grant).
+    qconn.auth_client().revoke(token=qconn.decrypt(connection.refresh_token_encrypted))
+    connection.access_token_expires_at = utcnow()
+    db.session.commit()
+    with pytest.raises(ReconnectNeeded):
+        qconn.ConnectionTokens(owner.firm_id).access_token()
+    db.session.refresh(connection)
+    assert connection.state == "needs_reconnect" and "invalid_grant" in connection.state_reason
+    sign_in(client, owner)
+    page = client.get("/accounts/").get_data(as_text=True)
+    assert 'id="qbo-banner"' in page and "QuickBooks needs reconnecting" in page
+
+
+def test_it_keeps_links_through_disconnect_and_reconnect_to_the_same_company(app, qbo_emulator):
+    owner = make_user(role="owner")
+    account = make_account(owner.firm)
+    connection = _connect(app, owner)
+    db.session.add(QboLink(firm_id=owner.firm_id, record_type="account", record_id=account.id,
+                           qbo_type="Customer", qbo_id="58", status="synced"))
+    db.session.commit()
+    refresh_token = qconn.decrypt(connection.refresh_token_encrypted)
+    qconn.disconnect(owner.firm_id, owner.id)
+    db.session.refresh(connection)
+    assert connection.state == "disconnected" and connection.refresh_token_encrypted is None
+    assert connection.realm_id == qbo_emulator.realm_id
+    revoked = requests.post(qbo_emulator.token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                            auth=("emulator-client-id", "emulator-client-secret"), timeout=10)
+    assert revoked.json()["error"] == "invalid_grant"  # disconnect revoked it
+    _connect(app, owner)
+    assert db.session.scalar(select(func.count()).select_from(QboLink)) == 1
+
+
+def test_it_refuses_a_different_company_unless_the_owner_confirms(app, qbo_emulator):
+    owner = make_user(role="owner")
+    account = make_account(owner.firm)
+    _connect(app, owner)
+    db.session.add(QboLink(firm_id=owner.firm_id, record_type="account", record_id=account.id,
+                           qbo_type="Customer", qbo_id="58", status="synced"))
+    db.session.commit()
+    other_realm = qbo_emulator.control("POST", "/companies", json={"name": "Other Books"}).json()["realm_id"]
+    with pytest.raises(qconn.RealmChangeRefused):
+        _connect_to(owner, other_realm, confirm=False)
+    assert qconn.get_connection(owner.firm_id).realm_id == qbo_emulator.realm_id
+    _connect_to(owner, other_realm, confirm=True)
+    connection = qconn.get_connection(owner.firm_id)
+    assert connection.realm_id == other_realm and connection.company_name == "Other Books"
+    assert db.session.scalar(select(func.count()).select_from(QboLink)) == 0
+
+
+def _connect_to(user, realm_id, *, confirm):
+    from urllib.parse import parse_qs, urlsplit
+
+    url, state = qconn.start_connect(user.firm_id, user.id, confirm_realm_change=confirm)
+    params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    answer = requests.post(url.split("?")[0], data={**params, "realm_id": realm_id, "decision": "allow"},
+                           allow_redirects=False, timeout=10)
+    callback = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+    return qconn.finish_connect(user.firm_id, user.id, state=callback["state"], code=callback["code"],
+                                realm_id=callback["realmId"])

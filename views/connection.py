@@ -1,0 +1,52 @@
+"""Connect, reconnect and disconnect QuickBooks Online (the connection card on the settings page)."""
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_login import current_user
+
+from qbo import connection as qbo_connection
+from qbo.errors import QboError
+from qbo.permissions import MANAGE_CONNECTION
+from views._context import require
+
+bp = Blueprint("connection", __name__, url_prefix="/settings/integrations/quickbooks")
+
+
+@bp.post("/connect")
+@require(MANAGE_CONNECTION)
+def connect():
+    confirm = request.form.get("confirm_realm_change") == "on" and current_user.role == "owner"
+    try:
+        url, state = qbo_connection.start_connect(current_user.firm_id, current_user.id,
+                                                  confirm_realm_change=confirm)
+    except QboError:
+        flash("QuickBooks' sign-in service cannot be reached right now. Try again in a minute.", "error")
+        return redirect(url_for("settings.quickbooks"))
+    session["qbo_oauth_state"] = state  # binds the callback to this browser as well as to the user
+    return redirect(url)
+
+
+@bp.get("/callback")
+@require(MANAGE_CONNECTION)
+def callback():
+    state = request.args.get("state")
+    if not state or session.pop("qbo_oauth_state", None) != state:
+        flash("This QuickBooks sign-in was not started in this browser. Start again with Connect.", "error")
+        return redirect(url_for("settings.quickbooks"))
+    try:
+        connection = qbo_connection.finish_connect(
+            current_user.firm_id, current_user.id, state=state, code=request.args.get("code"),
+            realm_id=request.args.get("realmId"), error=request.args.get("error"))
+    except qbo_connection.ConnectError as exc:
+        flash(str(exc), "error")
+    except QboError:
+        flash("QuickBooks did not answer while connecting. Nothing was changed; try Connect again.", "error")
+    else:
+        flash(f"Connected to QuickBooks company {connection.company_name}.")
+    return redirect(url_for("settings.quickbooks"))
+
+
+@bp.post("/disconnect")
+@require(MANAGE_CONNECTION)
+def disconnect():
+    qbo_connection.disconnect(current_user.firm_id, current_user.id)
+    flash("Disconnected from QuickBooks. Links and history are kept; reconnect the same company to resume.")
+    return redirect(url_for("settings.quickbooks"))
