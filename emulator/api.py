@@ -141,6 +141,10 @@ def dispatch(realm, rest):
         response = gateway_response(fault)
     except F.QboFault as fault:
         response = qbo_response(fault.body(), fault.status, store.now(realm))
+    except Exception:
+        # An emulator bug must still look like QBO: a 500 SystemFault, logged for us.
+        current_app.logger.exception("emulator error on %s", request.path)
+        response = qbo_response(F.system_fault().body(), 500, store.now(realm))
     finally:
         if entered:
             emu.limiter.leave(realm)
@@ -354,6 +358,9 @@ def _batch(emu, call, company, now):
             answer.update(_batch_item(emu, call, company, now, item, hidden, events))
         except F.QboFault as fault:
             answer["Fault"] = fault.body()["Fault"]
+        except Exception:
+            current_app.logger.exception("emulator error in a batch item")
+            answer["Fault"] = F.system_fault().body()["Fault"]
         responses.append(answer)
     return {"BatchItemResponse": responses}, events
 

@@ -1,6 +1,7 @@
 """The control API under /__emulator__/ (docs/api.md §3), plus documented extensions."""
 
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from . import faults as F
 from . import rules as R
@@ -12,6 +13,17 @@ bp = Blueprint("control", __name__, url_prefix="/__emulator__")
 
 def emulator():
     return current_app.extensions["emulator"]
+
+
+@bp.errorhandler(Exception)
+def _json_error(exc):
+    """The control API answers JSON, bad input included."""
+    if isinstance(exc, HTTPException):
+        return jsonify({"error": exc.description}), exc.code
+    if isinstance(exc, (TypeError, ValueError, KeyError, AttributeError)):
+        return jsonify({"error": f"bad request: {exc}"}), 400
+    current_app.logger.exception("emulator control error")
+    return jsonify({"error": "internal error"}), 500
 
 
 def _json():
@@ -65,6 +77,8 @@ def create_company():
     store = emulator().store
     body = _json()
     realm = body.get("realm_id")
+    if realm is not None and not str(realm).isdigit():
+        return _error("realm_id must be digits")
     if realm is not None and store.company(str(realm)) is not None:
         return _error(f"company {realm} exists", 409)
     realm = store.create_company(realm, body.get("name"), bool(body.get("custom_txn_numbers")))
@@ -259,7 +273,10 @@ def set_limits():
     unknown = set(body) - allowed
     if unknown:
         return _error(f"unknown keys: {sorted(unknown)}")
-    if "time_scale" in body and not float(body["time_scale"]) > 0:
+    for key in allowed - {"enabled"}:
+        if key in body and (isinstance(body[key], bool) or not isinstance(body[key], (int, float))):
+            return _error(f"{key} must be a number")
+    if "time_scale" in body and not body["time_scale"] > 0:
         return _error("time_scale must be > 0")
     with emu.store.lock:
         emu.store.state["limits"].update(body)

@@ -56,6 +56,12 @@ def required(field):
                     f"Required parameter {field} is missing in the request", field)
 
 
+def invalid_property(element, detail):
+    # Not in the reference: QBO's answer to a body of the wrong shape (2010, from memory, L).
+    return QboFault("2010", "Request has invalid or unsupported property",
+                    f"Property Name:{element} specified is unsupported or invalid. {detail}", element)
+
+
 def invalid_string(field, value):
     # The reference gives code and trigger only (M); the Detail wording is ours.
     return QboFault("2040", "Invalid String",

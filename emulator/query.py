@@ -132,8 +132,12 @@ class Parser:
                     break
         if self.accept("STARTPOSITION"):
             q["start"] = int(self.take("INTEGER").value)
+            if q["start"] < 1:
+                raise F.query_invalid(f"value {q['start']} is too small. Min allowed value is 1")
         if self.accept("MAXRESULTS"):
             q["max"] = int(self.take("INTEGER").value)
+            if q["max"] < 0:
+                raise F.query_invalid(f"value {q['max']} is too small. Min allowed value is 0")
         # OR is listed by the parser but unsupported (ref §5, "Could not confirm" 9): stricter,
         # anything left over, OR included, is a parse error.
         if self.peek().kind != "EOF":
@@ -248,7 +252,9 @@ def _sort_key(record, field):
 
 def run(store, company, text):
     """Answer one query string with QBO's QueryResponse body (a dict)."""
-    q = Parser(text or "").parse()
+    if not isinstance(text, str):
+        raise F.query_parse("Encountered \"<EOF>\" at line 1, column 1.")
+    q = Parser(text).parse()
     entity = q["entity"]
     if entity not in ENTITIES:
         # Entity names are case-sensitive in the docs (ref §5, M): `customer` is refused.

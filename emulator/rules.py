@@ -54,10 +54,56 @@ CENT = Decimal("0.01")
 
 
 def dec(value, element="Line.Amount"):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise F.invalid_property(element, "A number is expected.")
     try:
-        return Decimal(str(value))
+        result = Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise F.QboFault("2050", "Invalid Number", f"Invalid Number : {value}", element)
+        raise F.invalid_property(element, f"Invalid number: {value}")
+    if not result.is_finite():
+        raise F.invalid_property(element, f"Invalid number: {value}")
+    return result
+
+
+NUMBERS = {"Amount", "TotalAmt", "Qty", "UnitPrice", "DiscountPercent"}
+LISTS = {"Line", "LinkedTxn", "CustomField"}
+
+
+def check_shape(value, path=""):
+    """Refuse bodies of the wrong shape before any rule reads them: references and details are
+    objects, Line and LinkedTxn are lists of objects, amounts are numbers, other leaves scalars."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else key
+            if item is None:
+                continue
+            if (key.endswith("Ref") or key.endswith("Detail") or key.endswith("Addr")
+                    or key in ("MetaData", "CustomerMemo")) and not isinstance(item, dict):
+                raise F.invalid_property(here, "An object is expected.")
+            if key in LISTS and not (isinstance(item, list) and all(isinstance(i, dict) for i in item)):
+                raise F.invalid_property(here, "A list of objects is expected.")
+            if key in NUMBERS and item != "":
+                dec(item, here)
+            check_shape(item, here if key not in LISTS else here)
+    elif isinstance(value, list):
+        for item in value:
+            check_shape(item, path)
+
+
+STRINGS = {"DisplayName", "Name", "GivenName", "MiddleName", "FamilyName", "CompanyName", "Title",
+           "Suffix", "PrintOnCheckName", "Notes", "DocNumber", "PrivateNote", "PaymentRefNum",
+           "AcctNum", "Sku", "Description", "PurchaseDesc"}
+
+
+def _stringify(data):
+    """QBO reads a JSON number sent for a string property as its text; a list or object there is
+    refused."""
+    for key in STRINGS & set(data):
+        value = data[key]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            data[key] = str(value)
+        elif not isinstance(value, str):
+            raise F.invalid_property(key, "A string is expected.")
 
 
 def money(d):
@@ -444,6 +490,9 @@ def validate_sales_form(ctx, entity, data, existing):
     _txn_common(ctx, data, entity)
     _sales_lines(ctx, data)
     _doc_number(ctx, data, entity, existing)
+    bill_email = (data.get("BillEmail") or {}).get("Address")
+    if bill_email and ctx.strict and ("@" not in bill_email or "." not in bill_email):
+        raise F.invalid_email("BillEmail.Address")
     if entity == "Invoice":
         data.setdefault("DueDate", data["TxnDate"])
         data.setdefault("EmailStatus", "NotSet")
@@ -797,7 +846,9 @@ def save(ctx, entity, body, person=False):
         data = _writable(body)
         for key in COMPUTED.get(entity, ()):
             data.pop(key, None)
+    check_shape(data)
     data = _prune(data)
+    _stringify(data)
     validate(ctx, entity, data, existing)
     if existing is None:
         wrapper = ctx.store.insert(ctx.company, entity, data, ctx.now)

@@ -177,3 +177,12 @@ def test_it_injects_gateway_faults_by_code(emu, qbo_http):
     throttled = qbo_http.get("/preferences")
     assert throttled.status_code == 429 and "ThrottleExceeded" in throttled.text
     assert qbo_http.get("/preferences").status_code == 401
+
+
+def test_it_refuses_a_body_of_the_wrong_shape(qbo_http):
+    """ref §2 shape: a Fault (400), never a crash, for a detail that isn't an object (2010, L)."""
+    customer = qbo_http.customer()
+    response = qbo_http.post("/invoice", {"CustomerRef": {"value": customer["Id"]}, "Line": [
+        {"DetailType": "SalesItemLineDetail", "Amount": 1, "SalesItemLineDetail": "x"}]})
+    assert response.status_code == 400 and fault_of(response)["element"] == "Line.SalesItemLineDetail"
+    assert fault_of(qbo_http.post("/payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": "abc"}))["code"] == "2010"

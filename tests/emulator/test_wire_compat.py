@@ -109,3 +109,19 @@ def test_it_lets_intuit_oauth_refresh_through_discovery(auth_client, emu):
 def test_it_lets_intuit_oauth_revoke(auth_client, emu):
     """ref §9 revoke through intuit-oauth's revoke()."""
     assert auth_client.revoke(token=auth_client.refresh_token) is True
+
+
+def test_it_serves_python_quickbooks_void(qb):
+    """ref §1 void through python-quickbooks' VoidMixin: Invoice operation=void, Payment update&include=void."""
+    from quickbooks.objects.payment import Payment
+    customer = Customer()
+    customer.DisplayName = "Voider"
+    customer = customer.save(qb=qb)
+    invoice = _invoice_for(customer, 30).save(qb=qb)
+    result = invoice.void(qb=qb)
+    assert result["Invoice"]["TotalAmt"] == 0
+    payment = Payment()
+    payment.CustomerRef = customer.to_ref()
+    payment.TotalAmt = 12
+    payment = payment.save(qb=qb)
+    assert payment.void(qb=qb)["Payment"]["PrivateNote"] == "Voided"
