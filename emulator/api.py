@@ -238,13 +238,12 @@ def _handle(emu, call):
         else:
             body, events = _route(emu, call, company)
             now = store.now(realm)
-            if events:
-                store.save()
             if request_id and request.method == "POST":
                 kept[request_id] = {"status": 200, "body": body}
                 while len(kept) > REQUESTIDS_KEPT:
                     kept.pop(next(iter(kept)))
-                store.save()
+            if events or (request_id and request.method == "POST"):
+                store.save()  # the write and its requestid reach the data file together
             response = qbo_response(body, 200, now)
             for entity, record_id, operation in events:
                 store.emit(realm, entity, record_id, operation, now)

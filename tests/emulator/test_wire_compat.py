@@ -6,6 +6,7 @@ import warnings
 
 import pytest
 from intuitlib.client import AuthClient
+from intuitlib.exceptions import AuthClientError
 from quickbooks import QuickBooks
 from quickbooks.batch import batch_create
 from quickbooks.cdc import change_data_capture
@@ -13,6 +14,7 @@ from quickbooks.exceptions import QuickbooksException
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
+from quickbooks.objects.payment import Payment
 from quickbooks.objects.base import Ref
 
 REDIRECT = "http://127.0.0.1:9/callback"
@@ -100,7 +102,6 @@ def test_it_lets_intuit_oauth_refresh_through_discovery(auth_client, emu):
     old = auth_client.refresh_token
     auth_client.refresh()
     assert auth_client.refresh_token != old and auth_client.expires_in == 3600
-    from intuitlib.exceptions import AuthClientError
     with pytest.raises(AuthClientError) as info:
         auth_client.refresh(refresh_token=old)
     assert json.loads(info.value.content)["error"] == "invalid_grant"
@@ -113,7 +114,6 @@ def test_it_lets_intuit_oauth_revoke(auth_client, emu):
 
 def test_it_serves_python_quickbooks_void(qb):
     """ref §1 void through python-quickbooks' VoidMixin: Invoice operation=void, Payment update&include=void."""
-    from quickbooks.objects.payment import Payment
     customer = Customer()
     customer.DisplayName = "Voider"
     customer = customer.save(qb=qb)
