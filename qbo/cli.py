@@ -133,7 +133,55 @@ def jobs_recalculate(firm_id: int) -> None:
     click.echo(run.id)
 
 
+
+
+qbo_cli = AppGroup("qbo", help="QuickBooks Online sync.")
+
+
+@qbo_cli.command("sync")
+@click.option("--firm", "firm_id", type=int, required=True)
+@click.option("--wait", is_flag=True, help="Run the sync in this process and print its report.")
+def qbo_sync(firm_id: int, wait: bool) -> None:
+    """Push everything pending for a firm (marks never-synced records first)."""
+    from qbo import jobs
+    from qbo.engine import mark_all, sync_firm
+
+    if db.session.get(Firm, firm_id) is None:
+        raise click.ClickException(f"No firm with id {firm_id}.")
+    if wait:
+        mark_all(firm_id)
+        db.session.commit()
+        report = sync_firm(firm_id)
+        click.echo(json.dumps(report.as_dict()))
+        if report.paused:
+            raise click.ClickException(report.paused)
+        return
+    run = jobs.enqueue("sync", jobs.run_sync, firm_id)
+    click.echo(run.id)
+
+
+@qbo_cli.command("status")
+@click.option("--firm", "firm_id", type=int, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the same body as GET /api/v1/sync/status.")
+def qbo_status(firm_id: int, as_json: bool) -> None:
+    """The firm's connection and open QuickBooks errors per category."""
+    from qbo.status import sync_status
+
+    if db.session.get(Firm, firm_id) is None:
+        raise click.ClickException(f"No firm with id {firm_id}.")
+    status = sync_status(firm_id)
+    if as_json:
+        click.echo(json.dumps(status))
+        return
+    conn = status["connection"]
+    click.echo(f"Connection: {conn['state']}" + (f" to {conn['company_name']} ({conn['realm_id']})" if conn["realm_id"] else ""))
+    for category, n in status["counts"].items():
+        click.echo(f"  {category:10} {n}")
+    click.echo(f"  {'total':10} {status['total']}")
+
+
 def register_cli(app) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(qbo_cli)

@@ -157,7 +157,12 @@ class QboClient:
             headers = {"Authorization": "Bearer " + token, "Accept": "application/json"}
             if payload is not None:
                 headers["Content-Type"] = content_type
-            lease = self.limiter.acquire(self.realm_id, batch=batch) if self.limiter else None
+            try:
+                lease = self.limiter.acquire(self.realm_id, batch=batch) if self.limiter else None
+            except QboError as exc:
+                if maybe_written:
+                    raise AmbiguousWrite(str(exc), retry_after=exc.retry_after) from exc
+                raise
             try:
                 response = self.session.request(method, self.url(path), params=params,
                                                 data=payload, headers=headers, timeout=self.timeout)
@@ -192,6 +197,9 @@ class QboClient:
             if not isinstance(error, (TransientError, RateLimited)) or isinstance(error, AuthFailed):
                 raise error
             delay = self._delay(error, retries)
+            if isinstance(error, RateLimited) and self.limiter:
+                # Every worker of the realm holds off, not just this one, retry or not (ref §3).
+                self.limiter.pause(self.realm_id, delay)
             if retries >= self.max_retries or waited + delay > self.max_wait:
                 if isinstance(error, RateLimited) and error.retry_after is None:
                     error.retry_after = delay

@@ -143,7 +143,13 @@ def finish_connect(firm_id: int, user_id: int, *, state: str | None, code: str |
     connection.connected_at, connection.connected_by_id = issued_at, user_id
     connection.last_call_at = issued_at
     audit(firm_id, user_id, "quickbooks.connected", None, realm_id=realm_id)
+    from qbo.engine import mark_all
+
+    mark_all(firm_id)  # the first sync sends the whole ledger; a reconnect only what is missing
     db.session.commit()
+    from qbo.jobs import after_ledger_change
+
+    after_ledger_change(firm_id)
     return connection
 
 

@@ -5,6 +5,7 @@ that polls it never races the worker (the microblog enqueue-before-commit race).
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import time
@@ -90,3 +91,71 @@ def recalculate_balances(run: JobRun) -> dict:
     return {"invoices": len(invoices), "billed": str(billed), "paid": str(paid),
             "outstanding": str(billed - paid), "open_invoices": open_count,
             "payments_received": str(received)}
+
+
+# --- the continuous sync ---------------------------------------------------------------------------
+
+
+def enqueue_sync(firm_id: int, *, delay_seconds: int | None = None) -> None:
+    """Make sure a sync of the firm runs soon. One queued job per firm is enough: the job drains
+    everything pending; a change arriving while it runs gets one follow-up job."""
+    from rq.exceptions import DuplicateJobError
+    from rq.job import Job, JobStatus
+
+    from qbo.connection import get_connection
+
+    connection = get_connection(firm_id)
+    if connection is None or connection.state != "connected":
+        return  # paused: pending links wait for the reconnect
+    queue = get_queue()
+    for job_id in (f"sync-firm-{firm_id}", f"sync-firm-{firm_id}-followup"):
+        existing = Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer) \
+            if Job.exists(job_id, connection=queue.connection) else None
+        if existing is not None:
+            status = existing.get_status(refresh=True)
+            if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+                return
+            if status == JobStatus.STARTED:
+                continue
+            existing.delete()
+        try:
+            kwargs = dict(job_id=job_id, result_ttl=0, failure_ttl=24 * 3600, job_timeout=3600)
+            if delay_seconds:
+                queue.enqueue_in(dt.timedelta(seconds=delay_seconds), sync_firm_job, firm_id, **kwargs)
+            else:
+                queue.enqueue(sync_firm_job, firm_id, unique=True, **kwargs)
+        except DuplicateJobError:
+            pass
+        return
+
+
+def sync_firm_job(firm_id: int) -> dict:
+    """RQ entry: push everything pending for the firm; on a throttle, come back after a minute."""
+    from qbo.engine import sync_firm
+
+    started = time.perf_counter()
+    report = sync_firm(firm_id)
+    log.info("job firm=%s user=- kind=sync ms=%.1f outcome=%s", firm_id,
+             (time.perf_counter() - started) * 1000, report.paused or "finished")
+    if report.paused and "busy" in report.paused:
+        enqueue_sync(firm_id, delay_seconds=60)  # ref §3: wait 60 s after a 429
+    return report.as_dict()
+
+
+@tracked
+def run_sync(run: JobRun) -> dict:
+    """A person (or the API) asked to push everything pending now."""
+    from qbo.engine import mark_all, sync_firm
+
+    mark_all(run.firm_id)
+    db.session.commit()
+    return sync_firm(run.firm_id).as_dict()
+
+
+def after_ledger_change(firm_id: int) -> None:
+    """Called after a ledger change is committed. The change is already marked pending in the
+    database, so if Redis is briefly unreachable nothing is lost: the next scheduled poll syncs it."""
+    try:
+        enqueue_sync(firm_id)
+    except Exception as exc:
+        log.warning("firm=%s could not enqueue sync: %s", firm_id, type(exc).__name__)

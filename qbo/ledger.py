@@ -540,16 +540,13 @@ def _dependents(record) -> list[str]:
 
 
 def mark_changed(record) -> None:
-    """A ledger change: a linked record goes back to pending so the sync sends it again.
+    """A ledger change: the record (and what it drags along, e.g. a payment's fee) goes to
+    pending so the sync engine sends it; the caller commits, then calls jobs.enqueue_sync."""
+    from qbo.engine import mark_record
+    from qbo.problems import lift_skips
 
-    The sync engine (qbo/engine.py, a later issue) picks pending links up; until then an unlinked
-    record simply shows "Not synced".
-    """
-    link = db.session.scalar(select(QboLink).where(
-        QboLink.firm_id == record.firm_id, QboLink.record_type == record.record_type,
-        QboLink.record_id == record.id))
-    if link is not None and link.status != "skipped":
-        link.status = "pending"
+    mark_record(record)
+    lift_skips(record.firm_id, record.record_type, record.id)
 
 
 def form_to_input(kind: RecordKind, form) -> dict:

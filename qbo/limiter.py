@@ -17,10 +17,16 @@ Neither admits "all windows and an in-flight slot, or nothing" in one step, whic
 several workers exactly under four limits at once. One Lua script does: it reads the clock from
 Redis (one clock for all machines), trims the windows, and either records the request in every
 window plus an expiring in-flight lease, or answers how long to wait. A lease expires on its own,
-so a killed worker can't keep a slot forever.
+so a killed worker can't keep a slot forever. After a 429 (which should not happen, but QBO's
+other apps or our clock skew may cause one) `pause()` holds every worker of the realm for the
+60-second penalty, since QBO counts the attempts made meanwhile.
 
 QBO counts a request when it arrives, we count it when we send it; `slack_ms` lengthens every window
-a little so that network jitter between the two can't push a window over.
+so that a request delayed on the way (a slow TLS handshake) can't land in the same QBO window as one
+sent a window later. Measured against the local emulator (3 processes x 5 threads, time_scale 60):
+slack 0 ms -> 331 429s in 1062 requests, 10 ms -> 25, 50 ms -> 0. Over the internet jitter is larger,
+hence 250 ms by default: the "second" becomes 1.25 s (8 requests/s, 480/min), while the minute,
+QBO's binding limit, loses only 0.4%.
 """
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ from dataclasses import dataclass
 from .errors import LimiterTimeout
 
 _ACQUIRE = """
--- KEYS: requests window, batch window, in-flight leases (sorted sets, scores in ms)
+-- KEYS: requests window, batch window, in-flight leases (sorted sets, scores in ms), pause key
 -- ARGV: minute_ms, second_ms, per_minute, per_second, batch_per_minute, concurrent,
 --       is_batch, member, lease_ms
 local t = redis.call('TIME')
@@ -43,6 +49,8 @@ local is_batch = ARGV[7] == '1'
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - minute)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - minute)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)  -- leases of workers that died
+local paused = redis.call('PTTL', KEYS[4])
+if paused > 0 then return {0, paused, 0} end
 local function wait_for(key, window, limit)
   -- Full when the limit-th newest entry is still inside the window; it frees when that one ages out.
   if limit <= 0 then return 0 end
@@ -92,7 +100,7 @@ class RealmLimiter:
     """QBO's per-realm limits, enforced across processes with Redis."""
 
     def __init__(self, redis, *, per_minute: int = 500, per_second: int = 10, concurrent: int = 10,
-                 batch_per_minute: int = 40, time_scale: float = 1.0, slack_ms: float = 50,
+                 batch_per_minute: int = 40, time_scale: float = 1.0, slack_ms: float = 250,
                  lease_seconds: float = 150, timeout: float = 120, prefix: str = "qbo:limits",
                  sleep=time.sleep):
         self.redis = redis
@@ -117,7 +125,7 @@ class RealmLimiter:
     def _keys(self, realm_id: str) -> list[str]:
         # The {realm} hash tag keeps a realm's keys in one slot on Redis Cluster.
         base = f"{self.prefix}:{{{realm_id}}}"
-        return [base + ":requests", base + ":batches", base + ":inflight"]
+        return [base + ":requests", base + ":batches", base + ":inflight", base + ":paused"]
 
     def try_acquire(self, realm_id: str, *, batch: bool = False) -> tuple[Lease | None, float]:
         """A lease now, or (None, seconds to wait before trying again)."""
@@ -159,6 +167,14 @@ class RealmLimiter:
             yield lease
         finally:
             lease.release()
+
+    def pause(self, realm_id: str, seconds: float) -> None:
+        """Hold every worker of the realm for `seconds` (after a 429): QBO counts the attempts
+        made while throttled, so one worker's retries would keep the whole realm throttled."""
+        key = self._keys(realm_id)[3]
+        ms = max(1, int(seconds * 1000))
+        if (self.redis.pttl(key) or 0) < ms:
+            self.redis.set(key, "1", px=ms)
 
     def _release(self, lease: Lease) -> None:
         self.redis.zrem(self._keys(lease.realm_id)[2], lease.member)

@@ -61,6 +61,8 @@ class Firm(TimestampMixin, db.Model):
     credit_note_number_prefix: Mapped[str] = mapped_column(String(10), default="CN-")
     next_credit_note_number: Mapped[int] = mapped_column(Integer, default=1)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    sync_accounts_scope: Mapped[str] = mapped_column(String(20), default="all")  # all, with_activity
+    cdc_interval_seconds: Mapped[int] = mapped_column(Integer, default=60)
 
     users: Mapped[list[User]] = relationship(back_populates="firm")
 
@@ -372,9 +374,19 @@ class QboLink(db.Model):
     qbo_id: Mapped[str | None] = mapped_column(String(40))
     sync_token: Mapped[str | None] = mapped_column(String(20))
     pushed_hash: Mapped[str | None] = mapped_column(String(64))
-    # pending, synced, error, unsynced, modified_in_qbo, skipped
+    # pending, synced, error, unsynced, modified_in_qbo, skipped, not_synced
     status: Mapped[str] = mapped_column(String(20), default="pending")
+    # Why the record is not (yet) in QuickBooks, in plain words; None once synced.
+    reason: Mapped[str | None] = mapped_column(String(300))
+    # "Do not sync": the record stays out of QuickBooks and its errors are silenced.
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A worker claims rows with a conditional UPDATE so two workers never push the same record.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Set (and committed) before a create is sent; still set on the next run means the outcome
+    # was unknown (timeout, dropped connection, killed worker): look the record up in QBO first.
+    pending_request_id: Mapped[str | None] = mapped_column(String(50))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_pushed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -401,6 +413,7 @@ class SyncError(db.Model):
     first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="open")  # open, resolved, skipped
+    severity: Mapped[str] = mapped_column(String(10), default="error")  # error, warning, info
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolution: Mapped[str | None] = mapped_column(String(40))

@@ -137,9 +137,7 @@ def test_it_keeps_links_through_disconnect_and_reconnect_to_the_same_company(app
     owner = make_user(role="owner")
     account = make_account(owner.firm)
     connection = _connect(app, owner)
-    db.session.add(QboLink(firm_id=owner.firm_id, record_type="account", record_id=account.id,
-                           qbo_type="Customer", qbo_id="58", status="synced"))
-    db.session.commit()
+    _pretend_synced(account)
     refresh_token = qconn.decrypt(connection.refresh_token_encrypted)
     qconn.disconnect(owner.firm_id, owner.id)
     db.session.refresh(connection)
@@ -156,9 +154,7 @@ def test_it_refuses_a_different_company_unless_the_owner_confirms(app, qbo_emula
     owner = make_user(role="owner")
     account = make_account(owner.firm)
     _connect(app, owner)
-    db.session.add(QboLink(firm_id=owner.firm_id, record_type="account", record_id=account.id,
-                           qbo_type="Customer", qbo_id="58", status="synced"))
-    db.session.commit()
+    _pretend_synced(account)
     other_realm = qbo_emulator.control("POST", "/companies", json={"name": "Other Books"}).json()["realm_id"]
     with pytest.raises(qconn.RealmChangeRefused):
         _connect_to(owner, other_realm, confirm=False)
@@ -166,7 +162,8 @@ def test_it_refuses_a_different_company_unless_the_owner_confirms(app, qbo_emula
     _connect_to(owner, other_realm, confirm=True)
     connection = qconn.get_connection(owner.firm_id)
     assert connection.realm_id == other_realm and connection.company_name == "Other Books"
-    assert db.session.scalar(select(func.count()).select_from(QboLink)) == 0
+    links = db.session.scalars(select(QboLink)).all()
+    assert [(l.qbo_id, l.status) for l in links] == [(None, "pending")]  # to be pushed to the new company
 
 
 def _connect_to(user, realm_id, *, confirm):
@@ -179,3 +176,9 @@ def _connect_to(user, realm_id, *, confirm):
     callback = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
     return qconn.finish_connect(user.firm_id, user.id, state=callback["state"], code=callback["code"],
                                 realm_id=callback["realmId"])
+
+
+def _pretend_synced(account):
+    link = db.session.scalar(select(QboLink).where(QboLink.record_type == "account", QboLink.record_id == account.id))
+    link.qbo_type, link.qbo_id, link.status = "Customer", "58", "synced"
+    db.session.commit()

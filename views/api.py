@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
-from qbo import ledger
+from qbo import jobs, ledger
 from qbo.auth import user_for_api_key
 from qbo.db import db
 from qbo.models import JobRun
@@ -81,6 +81,7 @@ def _save(kind, record=None):
         db.session.rollback()
         return jsonify(errors=failed.errors), 422
     db.session.commit()
+    jobs.after_ledger_change(g.api_user.firm_id)
     return record
 
 
@@ -132,6 +133,7 @@ def destroy(slug, record_id):
         db.session.rollback()
         return jsonify(errors={"record": blockers}), 409
     db.session.commit()
+    jobs.after_ledger_change(g.api_user.firm_id)
     return "", 204
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
-from qbo import ledger
+from qbo import jobs, ledger
 from qbo.db import db
 from qbo.models import Account, CreditNote, Invoice, Payment, QboLink, Service
 from qbo.permissions import EDIT_LEDGER, VIEW_LEDGER
@@ -132,6 +132,7 @@ def _form(kind: ledger.RecordKind, record):
             errors = failed.errors
         else:
             db.session.commit()
+            jobs.after_ledger_change(current_user.firm_id)
             flash(f"{kind.label} saved.")
             return redirect(url_for("ledger.show", slug=kind.slug, record_id=record.id))
         values = data
@@ -181,5 +182,6 @@ def delete(slug, record_id):
         flash(f"{kind.label} not deleted: " + "; ".join(blockers) + ".", "error")
         return redirect(url_for("ledger.show", slug=slug, record_id=record_id))
     db.session.commit()
+    jobs.after_ledger_change(current_user.firm_id)
     flash(f"{kind.label} deleted.")
     return redirect(url_for("ledger.index", slug=slug))

@@ -1,0 +1,17 @@
+"""CreditNote -> QBO CreditMemo."""
+from qbo.models import CreditNote
+from qbo.sync import _documents
+
+RECORD_TYPE = "credit_note"
+QBO_ENTITY = "CreditMemo"
+MODEL = CreditNote
+NAME_LIST = False
+dependencies = _documents.dependencies
+
+
+def to_qbo(credit_note: CreditNote, ctx) -> dict:
+    return _documents.base_payload(credit_note, ctx, RECORD_TYPE)
+
+
+def find_existing(credit_note: CreditNote, payload: dict, ctx):
+    return _documents.find_existing(QBO_ENTITY, RECORD_TYPE, credit_note, payload, ctx)

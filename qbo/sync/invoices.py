@@ -1,0 +1,20 @@
+"""Invoice -> QBO Invoice (number sent only when the firm syncs invoice numbers)."""
+from qbo.models import Invoice
+from qbo.sync import _documents
+
+RECORD_TYPE = "invoice"
+QBO_ENTITY = "Invoice"
+MODEL = Invoice
+NAME_LIST = False
+dependencies = _documents.dependencies
+
+
+def to_qbo(invoice: Invoice, ctx) -> dict:
+    payload = _documents.base_payload(invoice, ctx, RECORD_TYPE)
+    if invoice.due_date:
+        payload["DueDate"] = invoice.due_date.isoformat()
+    return payload
+
+
+def find_existing(invoice: Invoice, payload: dict, ctx):
+    return _documents.find_existing(QBO_ENTITY, RECORD_TYPE, invoice, payload, ctx)
