@@ -10,6 +10,9 @@ Besides the cases of error-cases.md this module adds four ids the engine needs:
 `modified-in-qbo` (issue 5: edited in QBO by someone else), `qbo-fault` (anything unrecognised),
 `required-field` (QBO needs a value the record lacks), `deposit-account-type` (the deposit account
 from settings is not a Bank / Other Current Asset account).
+
+Texts come in English and Romanian (`localised`, `explain(..., language)`); `explain` leads with
+what the facts pin down (the deleted dependency, the field, its value and limit, the name's holder).
 """
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ def _case(id, title, explanation, fix, actions, severity="error", categories=())
 
 _ALL_CASES = [
     _case(
-        "unsynced", "Deleted in QuickBooks",
+        "unsynced", "Unsynced: deleted in QuickBooks",
         """This record was linked to QuickBooks, but its QuickBooks copy, or something it relies on
         (its customer, a service on one of its lines, an invoice it pays), was deleted or made
         inactive there. Until the missing piece exists again, QuickBooks and the ledger disagree.""",
@@ -178,7 +181,7 @@ _ALL_CASES = [
         have is missing, reload the page or try another browser.""",
         ("skip",), severity="info"),
     _case(
-        "deleted-invoice-no-resync", "Deleted in QuickBooks",
+        "deleted-invoice-no-resync", "Invoice deleted in QuickBooks",
         """This invoice was deleted in QuickBooks after it was synced. Its link points at nothing,
         so an ordinary update can't work.""",
         """Recreate in QuickBooks creates it again from the ledger and links the new copy. Skip if
@@ -220,7 +223,7 @@ CASES: dict[str, Case] = {case.id: case for case in _ALL_CASES}
 # Button names stay as the page shows them.
 _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
     "unsynced": (
-        "Șters în QuickBooks",
+        "Nesincronizat: șters în QuickBooks",
         """Înregistrarea era legată de QuickBooks, dar copia ei de acolo sau ceva de care depinde
         (clientul, un serviciu de pe o linie, factura pe care o achită) a fost șters sau dezactivat
         în QuickBooks. Până când piesa lipsă există din nou, cele două părți nu mai coincid.""",
@@ -335,7 +338,7 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         lipsește un buton pe care ar trebui să îl aveți, reîncărcați pagina sau încercați alt
         browser."""),
     "deleted-invoice-no-resync": (
-        "Ștearsă în QuickBooks",
+        "Factură ștearsă în QuickBooks",
         """Factura a fost ștearsă în QuickBooks după sincronizare. Legătura ei nu mai duce nicăieri,
         așa că o actualizare obișnuită nu poate reuși.""",
         """Recreate in QuickBooks o creează din nou din registru și leagă noua copie. Alegeți Skip dacă

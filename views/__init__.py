@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask, csrf) -> None:
-    from views import api, auth, connection, health, home, jobs, ledger, settings
+    from views import api, auth, connection, health, home, jobs, ledger, settings, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
@@ -18,6 +18,9 @@ def register_blueprints(app: Flask, csrf) -> None:
     # cross-site request carries nothing the API accepts; CSRF tokens don't apply to it.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    # Intuit signs webhook bodies (intuit-signature); a session cookie is never involved.
+    csrf.exempt(webhooks.bp)
+    app.register_blueprint(webhooks.bp)
 
     from views._context import register_context
 
