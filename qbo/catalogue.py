@@ -263,8 +263,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
     "customer-deleted": (
         "Client șters în QuickBooks",
         """Clientul QuickBooks căruia îi aparține înregistrarea a fost șters (dezactivat) acolo.
-        QuickBooks nu mai acceptă tranzacții noi sau modificate pentru un client inactiv. Uneori a fost
-        eliminat din greșeală un client cu același nume.""",
+        QuickBooks nu mai acceptă tranzacții noi sau modificate pentru un client inactiv. Uneori cineva
+        a scos din listă, din greșeală, un client omonim.""",
         """Legați contul de un client activ din QuickBooks sau creați unul nou, apoi resincronizați
         tranzacțiile contului."""),
     "duplicate-doc-number": (
@@ -322,8 +322,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
     "line-description-fallback": (
         "Linie trimisă fără serviciu",
         """O linie a facturii nu are un serviciu din listă, așa că QuickBooks a primit doar textul ei.
-        Se întâmplă când serviciile nu sunt sincronizate sau când numele serviciului a fost scris de
-        mână pe linie.""",
+        Se întâmplă când serviciile n-au ajuns încă în QuickBooks sau când numele serviciului a fost
+        scris de mână pe linie.""",
         """Alegeți serviciul din listă pe linia facturii; factura se sincronizează apoi cu el."""),
     "description-to-memo": (
         "Descrierea facturii trimisă ca memo",
@@ -742,8 +742,18 @@ def _value_at(payload: dict, path: str):
 
 
 def explain_error(error, language: str = "en") -> str:
-    """The explanation for a stored SyncError, re-deriving the facts from QBO's words it kept."""
-    facts = facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type)
-    if error.case == "unsynced" and error.qbo_code is None and error.element:
-        facts["dependency"] = error.element  # the engine records the deleted dependency there
-    return explain(error.case, language, **facts)
+    """The explanation for a stored SyncError. A QBO fault's facts are re-derived from the words it
+    kept; a problem found without QBO (no code) leads with its own message (a pre-flight problem
+    names field, value and limit there), and `unsynced` reads the deleted dependency from `element`."""
+    if error.qbo_code is not None:
+        facts = facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type)
+        return explain(error.case, language, **facts)
+    facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
+    text = explain(error.case, language, **facts)
+    message = (error.message or "").strip().rstrip(".")
+    if not message or message in text:
+        return text
+    if CASES[error.case].explanation.rstrip(".") in message:
+        # The engine stored a whole `explain(...)` text: keep it (its facts are not stored elsewhere).
+        return error.message if language == "en" else text
+    return f"{message}. {text}"

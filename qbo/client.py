@@ -131,8 +131,10 @@ class QboClient:
             # Retry-After when given, but never less than the documented 60 s after a 429
             # (ref §3, conf M): retrying sooner is counted and throttled again.
             return max(error.retry_after or 0.0, self._minute)
-        # Exponential backoff with full jitter (the AWS architecture blog's "full jitter").
-        return random.uniform(0, min(30.0, self.backoff * 2 ** retry)) + self.backoff * 0.1
+        # Exponential backoff with full jitter (the AWS architecture blog's "full jitter"), but not
+        # sooner than a 503's Retry-After.
+        backoff = random.uniform(0, min(30.0, self.backoff * 2 ** retry)) + self.backoff * 0.1
+        return max(backoff, error.retry_after or 0.0)
 
     def _request(self, method: str, path: str, *, params: dict | None = None, body=None,
                  data: str | None = None, content_type: str = "application/json",

@@ -34,7 +34,7 @@ _DOC_NAMES = {"invoice": "Invoice number", "credit_note": "Credit note number", 
 _LABELS = {
     "account": {"DisplayName": "Account name", "GivenName": "First name", "MiddleName": "Middle name",
                 "FamilyName": "Last name", "Title": "Title", "Suffix": "Suffix",
-                "CompanyName": "Company name", "PrintOnCheckName": "Name on cheques",
+                "CompanyName": "Company name", "PrintOnCheckName": "Name on checks",
                 "PrimaryEmailAddr.Address": "Email", "PrimaryPhone.FreeFormNumber": "Phone",
                 "Mobile.FreeFormNumber": "Mobile phone", "Fax.FreeFormNumber": "Fax",
                 "AlternatePhone.FreeFormNumber": "Other phone", "Notes": "Notes"},

@@ -72,7 +72,7 @@ def record(firm_id: int, record_type: str, record_id: int, case: str, *, categor
     if bumped is not None:
         return bumped
     error = SyncError(firm_id=firm_id, record_type=record_type, record_id=record_id, case=case,
-                      occurrences=1, first_seen=now, status="open", **raw)
+                      severity=CASES[case].severity, occurrences=1, first_seen=now, status="open", **raw)
     try:
         with db.session.begin_nested():
             db.session.add(error)

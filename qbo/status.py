@@ -52,3 +52,47 @@ def sync_status(firm_id: int) -> dict:
         "counts": counts,
         "total": sum(counts.values()),
     }
+
+
+def record_label(record_type: str, record) -> str:
+    if record is None:
+        return f"{record_type} (deleted)"
+    if record_type == "processor_fee":
+        return f"{(record.processor or 'Processor').title()} fee on {record.label}"
+    return record.label
+
+
+def load_records(errors) -> dict:
+    """The ledger records behind a page of errors, loaded with one query per record type."""
+    from qbo.sync import BY_RECORD_TYPE
+
+    wanted: dict[str, set[int]] = {}
+    for e in errors:
+        wanted.setdefault(e.record_type, set()).add(e.record_id)
+    out = {}
+    for record_type, ids in wanted.items():
+        model = BY_RECORD_TYPE[record_type].MODEL
+        for record in db.session.scalars(select(model).where(model.id.in_(ids))):
+            out[(record_type, record.id)] = record
+    return out
+
+
+def error_json(error, record, actions) -> dict:
+    iso = lambda d: d.isoformat() + "Z" if d else None  # noqa: E731 (stored as naive UTC)
+    return {"id": error.id, "case": error.case, "category": error.category, "severity": error.severity,
+            "status": error.status,
+            "record": {"type": error.record_type, "id": error.record_id, "label": record_label(error.record_type, record)},
+            "code": error.qbo_code, "message": error.message, "detail": error.detail, "element": error.element,
+            "first_seen": iso(error.first_seen), "last_seen": iso(error.last_seen),
+            "occurrences": error.occurrences, "actions": list(actions)}
+
+
+def errors_query(firm_id: int, *, category=None, case=None, status="open"):
+    stmt = select(SyncError).where(SyncError.firm_id == firm_id)
+    if status:
+        stmt = stmt.where(SyncError.status == status)
+    if category:
+        stmt = stmt.where(SyncError.category == category)
+    if case:
+        stmt = stmt.where(SyncError.case == case)
+    return stmt.order_by(SyncError.last_seen.desc(), SyncError.id.desc())

@@ -143,3 +143,98 @@ def job(job_id):
     if run is None:
         abort(404)
     return jsonify(status=run.status, done=run.done, total=run.total, result=run.result)
+
+
+# --- sync ----------------------------------------------------------------------------------------
+
+
+@bp.get("/sync/status")
+def sync_status():
+    from qbo.status import sync_status as status
+
+    return jsonify(status(g.api_user.firm_id))
+
+
+@bp.get("/sync/errors")
+def sync_errors():
+    from qbo import actions, catalogue
+    from qbo.status import error_json, errors_query, load_records
+
+    category, case = request.args.get("category"), request.args.get("case")
+    status = request.args.get("status", "open")
+    problems = {}
+    if category and category not in catalogue.CATEGORIES:
+        problems["category"] = ["must be one of: " + ", ".join(catalogue.CATEGORIES)]
+    if case and case not in catalogue.CASES:
+        problems["case"] = ["is not a known case id"]
+    if status not in ("open", "resolved", "skipped", ""):
+        problems["status"] = ["must be open, resolved or skipped"]
+    if problems:
+        return jsonify(errors=problems), 422
+    page = max(request.args.get("page", 1, type=int), 1)
+    per_page = min(max(request.args.get("per_page", 50, type=int), 1), 200)
+    stmt = errors_query(g.api_user.firm_id, category=category, case=case, status=status or None)
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    records = load_records(rows)
+    return jsonify(data=[error_json(e, records.get((e.record_type, e.record_id)),
+                                    actions.allowed_actions(g.api_user, e)) for e in rows],
+                   page=page, per_page=per_page)
+
+
+@bp.post("/sync/errors/<int:error_id>/actions")
+def sync_error_action(error_id):
+    from qbo import actions
+
+    error = actions.get_error(g.api_user.firm_id, error_id)
+    if error is None:
+        abort(404)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+        return jsonify(errors={"action": ["is required"]}), 422
+    try:
+        run = actions.request_action(g.api_user, error, body["action"], body.get("qbo_id"))
+    except PermissionError:
+        return jsonify(error="forbidden", message="Your role may not act on QuickBooks errors."), 403
+    except actions.ActionRefused as refused:
+        return jsonify(errors={"action": [str(refused)]}), refused.status
+    return jsonify(job_id=run.id), 202
+
+
+@bp.post("/sync/bulk")
+def sync_bulk():
+    from qbo import actions
+
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("action"), str):
+        return jsonify(errors={"action": ["is required"]}), 422
+    try:
+        run = actions.request_bulk(g.api_user, body["action"], body.get("case"))
+    except PermissionError:
+        return jsonify(error="forbidden", message="Only the owner approves bulk actions."), 403
+    except actions.ActionRefused as refused:
+        return jsonify(errors={"action": [str(refused)]}), refused.status
+    return jsonify(job_id=run.id), 202
+
+
+@bp.post("/sync/run")
+def sync_run():
+    from qbo.connection import get_connection
+
+    connection = get_connection(g.api_user.firm_id)
+    if connection is None or connection.state != "connected":
+        return jsonify(errors={"connection": ["QuickBooks is not connected"]}), 409
+    run = jobs.enqueue("sync", jobs.run_sync, g.api_user.firm_id, user_id=g.api_user.id)
+    return jsonify(job_id=run.id), 202
+
+
+@bp.get("/sync/customers")
+def sync_customers():
+    """QBO customers whose name contains `q`, to pick one for Link to an existing customer."""
+    from qbo import actions
+    from qbo.errors import QboError
+
+    try:
+        found = actions.search_customers(g.api_user.firm_id, request.args.get("q", ""))
+    except QboError:
+        return jsonify(error="quickbooks_unavailable", message="QuickBooks did not answer; try again."), 503
+    return jsonify(data=found)

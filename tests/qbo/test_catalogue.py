@@ -214,3 +214,24 @@ def test_it_explains_in_romanian_with_facts():
     assert explain("string-length", "ro", field="Invoice number (DocNumber)", limit=21, length=25).startswith(
         "Invoice number (DocNumber) are 25 de caractere; QuickBooks permite cel mult 21.")
     assert explain("unsynced", "de") == CASES["unsynced"].explanation
+
+
+def test_it_explains_a_stored_preflight_problem_with_its_own_message():
+    error = SyncError(case="string-length", record_type="invoice", qbo_code=None, detail=None,
+                      message='Invoice number (DocNumber) "INV-2026-11-26-0000042" is 22 characters; '
+                              "QuickBooks allows at most 21", element="DocNumber")
+    assert explain_error(error).startswith('Invoice number (DocNumber) "INV-2026-11-26-0000042" is 22 '
+                                           "characters; QuickBooks allows at most 21. A field of this record")
+
+
+def test_it_explains_a_stored_unsynced_error_from_its_dependency():
+    error = SyncError(case="unsynced", record_type="payment", qbo_code=None, detail=None, message="",
+                      element="invoice")
+    assert explain_error(error, "ro").startswith("Factura de care depinde înregistrarea a fost ștearsă")
+
+
+def test_it_does_not_repeat_an_explanation_stored_as_the_message():
+    stored = explain("unsynced", dependency="customer")
+    error = SyncError(case="unsynced", record_type="invoice", qbo_code=None, detail=None, message=stored,
+                      element=None)
+    assert explain_error(error) == stored

@@ -14,7 +14,7 @@ import pytest
 from qbo.client import QboClient
 from qbo.errors import LimiterTimeout
 from qbo.limiter import RealmLimiter
-from qbo_testing import StaticTokens, hammer, requests_log
+from qbo_testing import hammer, requests_log
 
 
 def _limiter(redis_db, **settings):

@@ -165,3 +165,12 @@ def test_it_refuses_an_unknown_case(app):
     firm = make_firm()
     with pytest.raises(ValueError):
         problems.record(firm.id, "invoice", 1, "no-such-case")
+
+
+def test_it_records_the_cases_severity(app):
+    firm = make_firm()
+    invoice = make_invoice(firm)
+    warning = problems.record(firm.id, "invoice", invoice.id, "line-description-fallback")
+    error = problems.record(firm.id, "invoice", invoice.id, "string-length")
+    db.session.flush()
+    assert (warning.severity, error.severity) == ("warning", "error")

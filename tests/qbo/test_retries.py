@@ -1,5 +1,8 @@
 """Retries, backoff, the 60-second throttle rule and token refresh (ref §2, §3). Sleeps are recorded by
 the `sleeps` fixture, never slept."""
+import email.utils
+from datetime import datetime, timedelta, timezone
+
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
@@ -15,11 +18,13 @@ THROTTLE_XML = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Fault t
 
 class ThrottleOnce(HTTPAdapter):
     """The emulator's verbatim responses can't carry headers, so a Retry-After is added here: the
-    first request is answered with a 429 + Retry-After, the rest go to the emulator over HTTP."""
+    first request is answered with a 429 (or `status`) + Retry-After, the rest go to the emulator
+    over HTTP."""
 
-    def __init__(self, retry_after):
+    def __init__(self, retry_after, status=429):
         super().__init__()
         self.retry_after = retry_after
+        self.status = status
         self.throttled = False
 
     def send(self, request, **kwargs):
@@ -27,10 +32,14 @@ class ThrottleOnce(HTTPAdapter):
             return super().send(request, **kwargs)
         self.throttled = True
         response = requests.Response()
-        response.status_code, response.url, response.request = 429, request.url, request
+        response.status_code, response.url, response.request = self.status, request.url, request
         response.headers["Retry-After"] = self.retry_after
-        response.headers["Content-Type"] = "application/xml"
-        response._content = THROTTLE_XML.encode()
+        if self.status == 429:
+            response.headers["Content-Type"] = "application/xml"
+            response._content = THROTTLE_XML.encode()
+        else:
+            response.headers["Content-Type"] = "text/html"
+            response._content = b"<html><title>503 Service Unavailable</title></html>"
         return response
 
 
@@ -57,6 +66,16 @@ def test_it_honours_retry_after_but_never_waits_less_than_60_seconds(emu, tokens
     qbo = QboClient(emu.realm_id, emu.base_url + "/v3", tokens, session=session, sleep=sleeps.append)
     assert qbo.preferences()
     assert sleeps == [waited]
+
+
+def test_it_honours_retry_after_as_an_http_date_on_a_503(emu, tokens, sleeps):
+    """RFC 9110: Retry-After is delta-seconds or an HTTP date; a 503 waits at least that long."""
+    when = email.utils.format_datetime(datetime.now(timezone.utc) + timedelta(seconds=90), usegmt=True)
+    session = requests.Session()
+    session.mount("http://", ThrottleOnce(when, status=503))
+    qbo = QboClient(emu.realm_id, emu.base_url + "/v3", tokens, session=session, sleep=sleeps.append)
+    assert qbo.preferences()
+    assert len(sleeps) == 1 and 85 < sleeps[0] <= 90
 
 
 def test_it_never_retries_a_validation_fault(qbo, emu, sleeps):
