@@ -240,9 +240,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport) -> _Op | 
         return None
     found = preflight.check(module.RECORD_TYPE, payload) + preflight.check_accounts(module.RECORD_TYPE, payload, ctx.accounts_by_id)
     if found:
-        for problem in found:
-            problems.record(firm.id, link.record_type, link.record_id, problem.case, message=problem.message,
-                            element=problem.field, detail=problem.value)
+        problems.record_problems(firm.id, link.record_type, link.record_id, found)
         problems.resolve(firm.id, link.record_type, link.record_id,
                          cases=_other_cases(link, {p.case for p in found}))
         link.status, link.reason = "error", found[0].message

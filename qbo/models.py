@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -398,6 +399,9 @@ class SyncError(db.Model):
     __table_args__ = (
         Index("ix_sync_errors_desk", "firm_id", "status", "category", "last_seen"),
         Index("ix_sync_errors_record", "firm_id", "record_type", "record_id"),
+        # One open error per record and case, even with several workers recording at once.
+        Index("uq_sync_errors_open", "firm_id", "record_type", "record_id", "case", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"))

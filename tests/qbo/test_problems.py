@@ -122,43 +122,38 @@ def test_it_does_not_commit(app):
     assert rows(firm) == []
 
 
-def test_it_folds_duplicate_open_rows_left_by_a_race(app):
+def test_it_refuses_a_second_open_row_for_the_same_record_and_case(app):
+    """The partial unique index uq_sync_errors_open makes a race leave one open row, not two."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
     firm = make_firm()
     invoice = make_invoice(firm)
     for _ in range(2):
         db.session.add(SyncError(firm_id=firm.id, record_type="invoice", record_id=invoice.id,
-                                 case="string-length", category="invoices", occurrences=3))
-    db.session.commit()
-    kept = problems.record(firm.id, "invoice", invoice.id, "string-length")
-    db.session.commit()
-    assert kept.occurrences == 7
-    assert [(e.status, e.resolution) for e in rows(firm)] == [("open", None), ("resolved", "merged")]
+                                 case="string-length", category="invoices"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
 
 
 def test_it_turns_a_lost_insert_race_into_a_bump(app, monkeypatch):
-    # With the recommended partial unique index, a worker that loses the race gets an
+    # The partial unique index uq_sync_errors_open makes the worker that loses the race get an
     # IntegrityError on insert; it must count its sighting on the winner's row instead.
     firm = make_firm()
     invoice = make_invoice(firm)
-    db.session.execute(text("CREATE UNIQUE INDEX uq_test_open ON sync_errors "
-                            "(firm_id, record_type, record_id, \"case\") WHERE status = 'open'"))
-    try:
-        winner = problems.record(firm.id, "invoice", invoice.id, "string-length")
-        db.session.commit()
-        real_bump, calls = problems._bump, []
+    winner = problems.record(firm.id, "invoice", invoice.id, "string-length")
+    db.session.commit()
+    real_bump, calls = problems._bump, []
 
-        def blind_first_look(conditions, values):
-            calls.append(1)
-            return None if len(calls) <= 2 else real_bump(conditions, values)  # didn't see the winner yet
+    def blind_first_look(conditions, values):
+        calls.append(1)
+        return None if len(calls) <= 2 else real_bump(conditions, values)  # didn't see the winner yet
 
-        monkeypatch.setattr(problems, "_bump", blind_first_look)
-        loser = problems.record(firm.id, "invoice", invoice.id, "string-length")
-        db.session.commit()
-        assert loser.id == winner.id and loser.occurrences == 2 and len(rows(firm)) == 1
-    finally:
-        db.session.rollback()
-        db.session.execute(text("DROP INDEX IF EXISTS uq_test_open"))
-        db.session.commit()
+    monkeypatch.setattr(problems, "_bump", blind_first_look)
+    loser = problems.record(firm.id, "invoice", invoice.id, "string-length")
+    db.session.commit()
+    assert loser.id == winner.id and loser.occurrences == 2 and len(rows(firm)) == 1
 
 
 def test_it_refuses_an_unknown_case(app):

@@ -1,0 +1,167 @@
+"""Noticing changes made in QuickBooks: the CDC poll against the emulator, through a real RQ worker.
+
+A person's edits go through the emulator's control API (as if typed in QBO's screens)."""
+import pytest
+from sqlalchemy import select
+
+from qbo import drift
+from qbo.db import db
+from qbo.models import QboConnection, QboLink, SyncError
+from tests.factories import make, make_account, make_invoice, make_payment
+
+
+def _link(record_type, record_id):
+    return db.session.scalar(select(QboLink).where(QboLink.record_type == record_type,
+                                                   QboLink.record_id == record_id))
+
+
+def _errors(case):
+    return {(e.record_type, e.record_id) for e in db.session.scalars(
+        select(SyncError).where(SyncError.case == case, SyncError.status == "open"))}
+
+
+def _person(qbo_emulator, method, entity, qbo_id, **body):
+    path = f"/companies/{qbo_emulator.realm_id}/{entity}" + (f"/{qbo_id}" if qbo_id else "")
+    response = qbo_emulator.control(method, path, json=body or None,
+                                    params={"force": "true"} if method == "DELETE" else None)
+    response.raise_for_status()
+    return response.json()
+
+
+def _poll(firm_id, drain):
+    drift.enqueue_poll(firm_id)
+    drain()
+
+
+def _requests(qbo_emulator, since=0):
+    return qbo_emulator.control("GET", f"/requests?since={since}").json()
+
+
+def test_it_marks_a_customer_made_inactive_and_what_depends_on_it(connected, drain, qbo_emulator):
+    invoice = make_invoice(connected.firm)
+    drain(connected.firm_id)
+    customer = _link("account", invoice.account_id)
+    _person(qbo_emulator, "DELETE", "Customer", customer.qbo_id)
+    _poll(connected.firm_id, drain)
+    assert customer.status == "unsynced" and "made inactive" in customer.reason
+    assert {("account", invoice.account_id), ("invoice", invoice.id)} <= _errors("unsynced")
+    error = db.session.scalar(select(SyncError).where(SyncError.record_type == "invoice"))
+    assert "customer this record depends on was deleted" in error.message
+    assert _link("invoice", invoice.id).status == "synced"  # its own copy is still in QBO
+
+
+def test_it_marks_an_invoice_deleted_in_quickbooks(connected, drain, qbo_emulator):
+    invoice = make_invoice(connected.firm)
+    drain(connected.firm_id)
+    link = _link("invoice", invoice.id)
+    _person(qbo_emulator, "DELETE", "Invoice", link.qbo_id)
+    _poll(connected.firm_id, drain)
+    assert link.status == "unsynced" and "deleted" in link.reason
+    assert _errors(drift.SELF_DELETED_CASE["invoice"]) == {("invoice", invoice.id)}
+
+
+def test_it_raises_unsynced_on_the_payment_of_a_deleted_invoice(connected, drain, qbo_emulator):
+    payment = make_payment(connected.firm)
+    drain(connected.firm_id)
+    invoice_id = payment.allocations[0].invoice_id
+    _person(qbo_emulator, "DELETE", "Payment", _link("payment", payment.id).qbo_id)
+    _person(qbo_emulator, "DELETE", "Invoice", _link("invoice", invoice_id).qbo_id)
+    _poll(connected.firm_id, drain)
+    assert _link("invoice", invoice_id).status == "unsynced"
+    assert ("payment", payment.id) in _errors("unsynced")
+
+
+def test_it_marks_an_invoice_edited_by_someone_else(connected, drain, qbo_emulator):
+    invoice = make_invoice(connected.firm)
+    drain(connected.firm_id)
+    link = _link("invoice", invoice.id)
+    _person(qbo_emulator, "PATCH", "Invoice", link.qbo_id, PrivateNote="Adjusted by the bookkeeper")
+    _poll(connected.firm_id, drain)
+    assert link.status == "modified_in_qbo"
+    error = db.session.scalar(select(SyncError).where(SyncError.case == "modified-in-qbo"))
+    assert (error.record_type, error.record_id, error.element) == ("invoice", invoice.id, "PrivateNote")
+
+
+def test_it_marks_a_customer_renamed_in_quickbooks(connected, drain, qbo_emulator):
+    account = make_account(connected.firm, name="Harbor View Cafe")
+    drain(connected.firm_id)
+    _person(qbo_emulator, "PATCH", "Customer", _link("account", account.id).qbo_id, DisplayName="Harbour View")
+    _poll(connected.firm_id, drain)
+    assert _link("account", account.id).status == "modified_in_qbo"
+    assert _errors("modified-in-qbo") == {("account", account.id)}
+
+
+def test_it_reports_no_drift_for_our_own_sync(connected, drain):
+    invoice = make_invoice(connected.firm)
+    payment = make_payment(connected.firm, invoice)
+    make("credit-notes", connected.firm, account_id=invoice.account_id, date="2026-11-03",
+         lines=[{"service_id": invoice.lines[0].service_id, "quantity": "1", "rate": "20.00"}])
+    make("refunds", connected.firm, payment_id=payment.id, date="2026-11-12", amount="25.00")
+    drain(connected.firm_id)
+    report = drift.poll_changes(connected.firm_id)
+    assert report.changes >= 7 and (report.unsynced, report.modified, report.duplicates) == (0, 0, 0)
+    assert db.session.scalars(select(SyncError).where(SyncError.severity == "error")).all() == []
+    assert {l.status for l in db.session.scalars(select(QboLink))} == {"synced"}
+
+
+def test_it_reports_a_payment_entered_twice_by_hand(connected, drain, qbo_emulator):
+    payment = make_payment(connected.firm)
+    drain(connected.firm_id)
+    customer = _link("account", payment.account_id).qbo_id
+    _person(qbo_emulator, "POST", "Payment", None, CustomerRef={"value": customer}, TotalAmt=300.00,
+            TxnDate="2026-11-10")
+    _poll(connected.firm_id, drain)
+    assert _errors("duplicates-in-qbo") == {("payment", payment.id)}
+    error = db.session.scalar(select(SyncError).where(SyncError.case == "duplicates-in-qbo"))
+    assert "card processor" in error.message and "not created by the product" in error.detail
+
+
+def test_it_reads_changes_in_requests_independent_of_the_ledger_size(connected, drain, qbo_emulator):
+    counts = []
+    for n in (5, 35):  # 5 synced customers, then 40
+        for _ in range(n):
+            make_account(connected.firm)
+        drain(connected.firm_id)
+        last = max((r["seq"] for r in _requests(qbo_emulator)), default=0)
+        report = drift.poll_changes(connected.firm_id)
+        counts.append((report.changes, len(_requests(qbo_emulator, last))))
+    assert [c for c, _ in counts] == [5, 40] and [r for _, r in counts] == [1, 1]
+
+
+def test_it_misses_nothing_when_an_answer_is_capped(connected, drain, qbo_emulator, monkeypatch):
+    invoices = [make_invoice(connected.firm) for _ in range(3)]
+    drain(connected.firm_id)
+    gone = _link("invoice", invoices[0].id)
+    _person(qbo_emulator, "DELETE", "Invoice", gone.qbo_id)
+    edited = _link("account", invoices[1].account_id)
+    _person(qbo_emulator, "PATCH", "Customer", edited.qbo_id, DisplayName="Renamed by hand")
+    monkeypatch.setattr(drift, "CDC_CAP", 3)  # every answer of 3 or more counts as cut off
+    report = drift.poll_changes(connected.firm_id)
+    assert report.capped and (gone.status, edited.status) == ("unsynced", "modified_in_qbo")
+
+
+def test_it_advances_the_window_only_after_a_successful_poll(connected, drain, qbo_emulator):
+    make_account(connected.firm)
+    drain(connected.firm_id)
+    qbo_emulator.control("POST", "/faults", json={"match": {"entity": "cdc"}, "times": 1, "code": "10000"})
+    connection = db.session.scalar(select(QboConnection))
+    with pytest.raises(Exception):
+        drift.poll_changes(connected.firm_id, client=_no_retry_client(connected.firm_id))
+    db.session.rollback()
+    assert connection.cdc_checked_at is None
+    drift.poll_changes(connected.firm_id)
+    assert connection.cdc_checked_at is not None
+
+
+def _no_retry_client(firm_id):
+    from qbo.connection import client_for_firm
+
+    return client_for_firm(firm_id, max_retries=0)
+
+
+def test_it_schedules_a_poll_only_for_firms_that_are_due(connected, drain):
+    assert drift.due_firms() == [connected.firm_id]
+    assert drift.schedule_polls() == 1 and drift.schedule_polls() == 0  # one queued poll per firm
+    drain()
+    assert drift.due_firms() == []
+    assert db.session.scalar(select(QboConnection)).cdc_checked_at is not None
