@@ -455,3 +455,20 @@ class AuditEvent(db.Model):
 
 
 LEDGER_MODELS = (Account, Service, Invoice, CreditNote, Payment, Refund)
+
+
+class BulkRequest(db.Model):
+    """A bulk action asked for by someone without the approval right: it waits for the owner."""
+
+    __tablename__ = "bulk_requests"
+    __table_args__ = (Index("ix_bulk_requests_firm_status", "firm_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    case: Mapped[str | None] = mapped_column(String(40))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, approved, declined
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    job_run_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
