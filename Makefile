@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install chromium clean
+.PHONY: run test bench install chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(STAMP) chromium
 	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL), without the browser and emulator suites =="; \
 	  $(PY) -m pytest -m "not browser" --ignore=tests/emulator --db=postgres; \
 	fi
+
+# Benchmarks (benches/README.md): throughput, change detection, desk at scale, several workers.
+bench: $(STAMP)
+	$(PY) -m benches
 
 clean:
 	rm -rf $(VENV) instance/app.db
