@@ -61,6 +61,12 @@ def _connect_demo(*, quiet_failure: bool) -> None:
         click.echo(message)
         return
     click.echo(f"Demo firm connected to QuickBooks company {name}.")
+    if current_app.config["QBO_ENVIRONMENT"] == "emulator":
+        from qbo.demo import play_history
+
+        counts = play_history(firm.id, owner.id, current_app.config["QBO_BASE_URL"])
+        click.echo("First syncs done; open QuickBooks errors: "
+                   + ", ".join(f"{category} {n}" for category, n in counts.items()))
 
 
 @demo_cli.command("connect")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from qbo import ledger
 from qbo.db import db
-from qbo.models import Firm, User
+from qbo.models import Firm, Service, User
 
 DEMO_FIRM = "Northwind Accounting (demo)"
 ROLES = ("owner", "admin", "staff", "viewer")
@@ -162,3 +162,112 @@ def connect_demo_firm(firm_id: int, user_id: int) -> str:
     connection = finish_connect(firm_id, user_id, state=callback["state"][0], code=callback["code"][0],
                                 realm_id=callback["realmId"][0])
     return connection.company_name
+
+
+# --- the demo's QuickBooks side: a company with a history, so the first look shows every kind of
+# problem. Only against the local emulator: its control API plays the people editing QuickBooks.
+
+
+class _Person:
+    """Someone editing the emulated QuickBooks company by hand (emulator control API)."""
+
+    def __init__(self, base_url: str, realm_id: str):
+        import requests
+
+        self.http = requests.Session()
+        self.url = f"{base_url.rstrip('/')}/__emulator__/companies/{realm_id}"
+
+    def __call__(self, method: str, entity: str, body: dict | None = None, record_id: str | None = None) -> dict:
+        response = self.http.request(method, f"{self.url}/{entity}" + (f"/{record_id}" if record_id else ""),
+                                     json=body, timeout=30)
+        response.raise_for_status()
+        return response.json() if response.content else {}
+
+    def find(self, entity: str, **match) -> dict | None:
+        rows = self.http.get(f"{self.url}/{entity}", timeout=30).json()
+        return next((r for r in rows if all(r.get(k) == v for k, v in match.items())), None)
+
+
+def play_history(firm_id: int, owner_id: int, base_url: str) -> dict:
+    """Give the connected demo firm a past: a first sync with a few realistic problems, then people
+    changing things in QuickBooks, then new work in the ledger. Returns the open error counts."""
+    from qbo.connection import get_connection
+    from qbo.engine import sync_firm
+    from qbo.models import Account, Firm, Invoice, Payment
+    from qbo.status import error_counts
+
+    firm = db.session.get(Firm, firm_id)
+    person = _Person(base_url, get_connection(firm_id).realm_id)
+
+    def save(slug, data, record=None):
+        return ledger.save(ledger.KINDS[slug], firm, data, record=record, user_id=owner_id)
+
+    # Before the first sync, QuickBooks already holds a few things typed by hand.
+    person("POST", "Vendor", {"DisplayName": "Sam Rivera"})            # a contractor, and a client too
+    walk_in = person("POST", "Customer", {"DisplayName": "Walk-in Customer"})
+    item = person.find("Item", Name="Services") or person("POST", "Item", {"Name": "Consulting", "Type": "Service"})
+    person("POST", "Invoice", {"CustomerRef": {"value": walk_in["Id"]}, "DocNumber": "INV-0007",
+                               "Line": [{"Amount": 90, "DetailType": "SalesItemLineDetail",
+                                         "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1, "UnitPrice": 90}}]})
+    # A service filed under the receivables account, and fees pointed at the bank account.
+    save("services", {"name": "Bookkeeping clean-up", "rate": "95.00", "income_account": "Accounts Receivable (A/R)"})
+    checking = person.find("Account", Name="Checking")
+    firm.card_account_qbo_id = checking["Id"] if checking else None
+    # Stripe charge ids are longer than the 21 characters QBO keeps in a payment's reference.
+    for payment in db.session.scalars(select(Payment).where(Payment.firm_id == firm_id, Payment.processor == "stripe").limit(3)):
+        payment.reference = f"ch_3Qx{payment.id:04d}Lk2eZvKYlo2C1a2b3c4d"
+        from qbo.engine import mark_record
+
+        mark_record(payment)
+    db.session.commit()
+    sync_firm(firm_id)
+
+    # Since then, people changed QuickBooks: a client's customer deleted (made inactive) and an
+    # invoice paid by hand in QuickBooks.
+    from qbo.models import QboLink
+
+    def qbo_id(record_type, record_id):
+        return db.session.scalar(select(QboLink.qbo_id).where(QboLink.firm_id == firm_id, QboLink.record_type == record_type,
+                                                              QboLink.record_id == record_id))
+
+    # QBO refuses to deactivate a customer with an open balance (fault 6220), so the deleted one is
+    # a client who has paid everything and has a payment to refund.
+    orchard = None
+    customers = {c["Id"]: c for c in person.http.get(f"{person.url}/Customer", timeout=30).json()}
+    for account in db.session.scalars(select(Account).where(Account.firm_id == firm_id).order_by(Account.id)):
+        customer = customers.get(qbo_id("account", account.id))
+        has_payment = db.session.scalar(select(Payment.id).where(Payment.account_id == account.id).limit(1))
+        if customer and not customer.get("Balance") and has_payment:
+            person("DELETE", "Customer", record_id=customer["Id"])
+            orchard = account
+            break
+    open_invoice = db.session.scalars(select(Invoice).where(Invoice.firm_id == firm_id, Invoice.deleted_at.is_(None))
+                                      .order_by(Invoice.id.desc())).first()
+    paid_by_hand = next((i for i in db.session.scalars(select(Invoice).where(Invoice.firm_id == firm_id)
+                                                        .order_by(Invoice.id.desc()))
+                         if i.balance > 0 and qbo_id("invoice", i.id) and i.account_id != getattr(orchard, "id", None)), None)
+    if paid_by_hand is not None:
+        person("POST", "Payment", {"CustomerRef": {"value": qbo_id("account", paid_by_hand.account_id)},
+                                   "TotalAmt": float(paid_by_hand.balance),
+                                   "Line": [{"Amount": float(paid_by_hand.balance),
+                                             "LinkedTxn": [{"TxnId": qbo_id("invoice", paid_by_hand.id), "TxnType": "Invoice"}]}]})
+
+    # New work in the ledger, synced on top of that.
+    today = dt.date.today()
+    if orchard is not None:
+        service = db.session.scalars(select(Service).where(Service.firm_id == firm_id)).first()
+        invoice = save("invoices", {"account_id": orchard.id, "date": today.isoformat(),
+                                    "lines": [{"service_id": service.id, "quantity": "1"}]})
+        payment = save("payments", {"account_id": orchard.id, "date": today.isoformat(), "amount": str(invoice.total),
+                                    "method": "ach", "allocations": [{"invoice_id": invoice.id, "amount": str(invoice.total)}]})
+        old_payment = db.session.scalars(select(Payment).where(Payment.account_id == orchard.id, Payment.id != payment.id)).first()
+        if old_payment is not None:
+            save("refunds", {"payment_id": old_payment.id, "date": today.isoformat(), "amount": "10.00",
+                             "reason": "Duplicate charge"})
+    if paid_by_hand is not None:
+        save("payments", {"account_id": paid_by_hand.account_id, "date": today.isoformat(),
+                          "amount": str(paid_by_hand.balance), "method": "check",
+                          "allocations": [{"invoice_id": paid_by_hand.id, "amount": str(paid_by_hand.balance)}]})
+    db.session.commit()
+    sync_firm(firm_id)
+    return error_counts(firm_id)

@@ -33,7 +33,7 @@ from qbo import catalogue, problems
 from qbo.db import db
 from qbo.errors import RateLimited, ReconnectNeeded, TransientError
 from qbo.models import (CreditNote, CreditNoteLine, Firm, Invoice, InvoiceLine, Payment,
-                        PaymentAllocation, PaymentCreditAllocation, QboConnection, QboLink, Refund,
+                        PaymentAllocation, PaymentCreditAllocation, QboConnection, QboLink, Refund, SyncError,
                         utcnow)
 from qbo.sync import BY_RECORD_TYPE
 from qbo.sync.context import MARKER_PREFIX, marker
@@ -100,7 +100,7 @@ def poll_changes(firm_id: int, *, client=None) -> DriftReport:
     changes = _fetch_changes(client, since, firm_id, report)
     report.changes = sum(len(v) for v in changes.values())
     firm = db.session.get(Firm, firm_id)
-    _apply(firm, changes, report)
+    _apply(firm, client, since, changes, report)
     # Only now: a failure above leaves cdc_checked_at alone, so the next poll reads the window again.
     connection.cdc_checked_at = started
     db.session.commit()
@@ -177,24 +177,60 @@ def _reconcile(client, entity: str, since: dt.datetime, firm_id: int, report: Dr
 # --- applying what changed -----------------------------------------------------------------------
 
 
-def _apply(firm: Firm, changes: dict[str, list[dict]], report: DriftReport) -> None:
+def _apply(firm: Firm, client, since: dt.datetime, changes: dict[str, list[dict]], report: DriftReport) -> None:
     links = _links_for(firm.id, changes)
-    candidates = []
+    candidates: dict[tuple[str, str], dict] = {}
+    created_by_us: dict[str, set[str]] = {}
     for entity, records in changes.items():
         for obj in records:
             link = links.get((entity, str(obj.get("Id"))))
             if link is None:
-                if entity in DUPLICATE_ENTITIES and not _is_deleted(obj) and not _ours(obj):
-                    candidates.append((entity, obj))
+                if entity in DUPLICATE_ENTITIES and _foreign(obj):
+                    candidates[(entity, str(obj["Id"]))] = obj
                 continue
             if link.excluded:
                 continue  # "Do not sync": its problems are silenced
             if _is_deleted(obj) or obj.get("Active") is False:
                 _mark_unsynced(firm, link, entity, obj, report)
-            elif _newer(obj.get("SyncToken"), link.sync_token):
+                continue
+            if _newer(obj.get("SyncToken"), link.sync_token):
                 _mark_modified(firm, link, entity, obj, report)
-    for entity, obj in candidates:
+            if entity in DUPLICATE_ENTITIES and _created_since(obj, since) and obj.get("TxnDate"):
+                created_by_us.setdefault(entity, set()).add(obj["TxnDate"])
+    # An entry made by hand before ours was pushed is older than this window: look for it on the
+    # dates of what we created (one query per entity, however many records).
+    for entity, dates in created_by_us.items():
+        for obj in _entries_on(client, entity, sorted(dates), report):
+            if _foreign(obj) and _link_id(firm.id, entity, obj["Id"]) is None:
+                candidates.setdefault((entity, str(obj["Id"])), obj)
+    for (entity, _), obj in candidates.items():
         _report_duplicates(firm, entity, obj, report)
+
+
+def _foreign(obj: dict) -> bool:
+    return not _is_deleted(obj) and not _ours(obj)
+
+
+def _created_since(obj: dict, since: dt.datetime) -> bool:
+    try:
+        created = dt.datetime.fromisoformat((obj.get("MetaData") or {}).get("CreateTime", "").replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return created.tzinfo is not None and created >= since
+
+
+def _entries_on(client, entity: str, dates: list[str], report: DriftReport) -> list[dict]:
+    found = []
+    for start in range(0, len(dates), 100):
+        listed = ", ".join(client.quote(d) for d in dates[start:start + 100])
+        found += list(client.query_all(entity, f"TxnDate IN ({listed})"))
+        report.requests += 1
+    return found
+
+
+def _link_id(firm_id: int, qbo_type: str, qbo_id) -> int | None:
+    return db.session.scalar(select(QboLink.id).where(
+        QboLink.firm_id == firm_id, QboLink.qbo_type == qbo_type, QboLink.qbo_id == str(qbo_id)))
 
 
 def _links_for(firm_id: int, changes: dict[str, list[dict]]) -> dict[tuple[str, str], QboLink]:
@@ -415,6 +451,8 @@ def _report_duplicates(firm: Firm, entity: str, obj: dict, report: DriftReport) 
             QboLink.firm_id == firm.id, QboLink.record_type == record_type, QboLink.record_id == record.id))
         if link is None or link.excluded or not link.qbo_id or link.qbo_id == str(obj.get("Id")):
             continue
+        if _already_reported(firm.id, record_type, record.id, entity, obj["Id"]):
+            continue  # seen by an earlier poll (windows overlap)
         processor = record_type == "processor_fee" or (record_type == "payment" and record.processor)
         cause = LIKELY_CAUSES["processor" if processor else "by_hand"]
         detail = (f"QuickBooks {entity} {obj['Id']} ({amount} on {date}) was not created by the product "
@@ -423,6 +461,13 @@ def _report_duplicates(firm: Firm, entity: str, obj: dict, report: DriftReport) 
                         message=f"{catalogue.explain('duplicates-in-qbo')} {cause}", detail=detail)
         report.duplicates += 1
         report.records.append(("duplicates-in-qbo", record_type, record.id))
+
+
+def _already_reported(firm_id: int, record_type: str, record_id: int, entity: str, qbo_id) -> bool:
+    details = db.session.scalars(select(SyncError.detail).where(
+        SyncError.firm_id == firm_id, SyncError.record_type == record_type, SyncError.record_id == record_id,
+        SyncError.case == "duplicates-in-qbo", SyncError.status.in_(("open", "skipped")))).all()
+    return any((d or "").startswith(f"QuickBooks {entity} {qbo_id} ") for d in details)
 
 
 # --- webhooks ------------------------------------------------------------------------------------
@@ -457,7 +502,8 @@ def realms_in(raw_body: bytes) -> set[str]:
 
 
 def handle_webhook(raw_body: bytes, signature: str | None, verifier: str | None) -> int:
-    """Verify an Intuit webhook and queue a poll per connected firm it names; how many were queued.
+    """Verify an Intuit webhook and queue a poll per connected firm it names (one already waiting
+    counts); how many firms.
     Raises InvalidSignature (nothing processed) or ValueError (a body that is not JSON)."""
     if not verify_signature(raw_body, signature, verifier):
         raise InvalidSignature("intuit-signature is missing or does not match")

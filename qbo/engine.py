@@ -117,10 +117,12 @@ def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncRepor
         _ensure_dependencies_marked(firm_id)
         db.session.commit()
         for module in ORDER:
+            after_id = 0  # a cursor: a record left waiting is not claimed again in this run
             for _ in range(max_rounds):
-                links = _claim(firm_id, module.RECORD_TYPE, BATCH_SIZE)
+                links = _claim(firm_id, module.RECORD_TYPE, BATCH_SIZE, after_id=after_id)
                 if not links:
                     break
+                after_id = max(link.id for link in links)
                 _push(ctx, module, links, report)
         connection = get_connection(firm_id)
         connection.last_call_at = utcnow()
@@ -151,14 +153,14 @@ def _ensure_dependencies_marked(firm_id: int) -> None:
         db.session.flush()
 
 
-def _claim(firm_id: int, record_type: str, limit: int) -> list[QboLink]:
+def _claim(firm_id: int, record_type: str, limit: int, *, after_id: int = 0) -> list[QboLink]:
     """Claim up to `limit` pending links with a conditional UPDATE (cf. healthchecks
     process_one_flip): of two workers racing for a row, exactly one update matches."""
     now = utcnow()
     free = or_(QboLink.claimed_until.is_(None), QboLink.claimed_until < now)
     ids = db.session.scalars(select(QboLink.id).where(
         QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.status == "pending",
-        QboLink.excluded.is_(False), free).order_by(QboLink.id).limit(limit)).all()
+        QboLink.excluded.is_(False), QboLink.id > after_id, free).order_by(QboLink.id).limit(limit)).all()
     if not ids:
         return []
     token = uuid.uuid4().hex

@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask, csrf) -> None:
-    from views import api, auth, connection, health, home, jobs, ledger, settings, webhooks
+    from views import api, auth, connection, desk, health, home, jobs, ledger, settings, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
@@ -13,6 +13,8 @@ def register_blueprints(app: Flask, csrf) -> None:
     app.register_blueprint(jobs.bp)
     app.register_blueprint(settings.bp)
     app.register_blueprint(connection.bp)
+    app.register_blueprint(desk.bp)
+    app.register_blueprint(desk.sync_bp)
     app.register_blueprint(health.bp)
     # The API authenticates with a bearer key, never with the session cookie, so a forged
     # cross-site request carries nothing the API accepts; CSRF tokens don't apply to it.

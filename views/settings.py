@@ -1,15 +1,17 @@
-"""Settings > Integrations > QuickBooks. The connection card arrives with the connection issue;
-today the page shows the sync settings and who may change them."""
+"""Settings > Integrations > QuickBooks: the connection card, the sync settings and the QuickBooks
+errors section. One URL: the page, or (to htmx) the errors section's fragment for a tab."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from qbo import company_cache, desk
 from qbo.db import db
 from qbo.firm_settings import update_settings
-from qbo.ledger import ValidationFailed
+from qbo.ledger import PAYMENT_METHODS, ValidationFailed
 from qbo.models import QboConnection
 from qbo.permissions import MANAGE_CONNECTION, MANAGE_SETTINGS, VIEW_ERRORS, can
 from views._context import require
+from views._htmx import is_htmx, vary_on_htmx
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -17,14 +19,30 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 def _render(errors=None, values=None, status=200):
     firm = current_user.firm
     connection = db.session.scalar(select(QboConnection).where(QboConnection.firm_id == firm.id))
-    return render_template("settings/quickbooks.html", firm=firm, connection=connection,
-                           errors=errors or {}, values=values), status
+    company = company_cache.get(firm.id)
+    if company is None and connection is not None and connection.state == "connected" \
+            and can(current_user, MANAGE_SETTINGS):
+        company_cache.request_refresh(firm.id, current_user.id)  # a job: the request never calls QBO
+    from views.desk import errors_context
+
+    context = errors_context(request.args)
+    progress_runs = desk.job_runs(firm.id, (request.args.get("jobs") or "").split(","))
+    return render_template(
+        "settings/quickbooks.html", firm=firm, connection=connection, errors=errors or {},
+        values=values, company=company, account_choices={
+            s: company_cache.accounts_of_type(company, s) for s in company_cache.ACCOUNT_TYPES},
+        numbers_used=company_cache.used_numbers(company, firm.invoice_number_prefix),
+        payment_methods=PAYMENT_METHODS, progress_runs=progress_runs, **context), status
 
 
 @bp.get("/integrations/quickbooks")
 @require(VIEW_ERRORS)
 def quickbooks():
-    return _render()
+    if is_htmx():
+        from views.desk import errors_context
+
+        return vary_on_htmx(render_template("desk/_errors.html", **errors_context(request.args)))
+    return vary_on_htmx(_render())
 
 
 @bp.post("/integrations/quickbooks/sync-settings")
@@ -33,7 +51,8 @@ def update_sync_settings():
     try:
         update_settings(current_user.firm, request.form, user_id=current_user.id,
                         may_change_connection_rights=can(current_user, MANAGE_CONNECTION)
-                        and current_user.role == "owner")
+                        and current_user.role == "owner",
+                        company=company_cache.get(current_user.firm_id))
     except ValidationFailed as failed:
         db.session.rollback()
         return _render(failed.errors, request.form, 422)

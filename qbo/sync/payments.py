@@ -33,7 +33,7 @@ def to_qbo(payment: Payment, ctx) -> dict:
     if method is not None:
         payload["PaymentMethodRef"] = {"value": method["Id"], "name": method.get("Name")}
     if payment.reference:
-        payload["PaymentRefNum"] = payment.reference[:21]
+        payload["PaymentRefNum"] = payment.reference  # pre-flight names the field if QBO would refuse its length
     if ctx.firm.deposit_account_qbo_id:
         account = ctx.accounts_by_id.get(ctx.firm.deposit_account_qbo_id)
         if account is None:

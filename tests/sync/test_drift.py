@@ -1,6 +1,8 @@
 """Noticing changes made in QuickBooks: the CDC poll against the emulator, through a real RQ worker.
 
 A person's edits go through the emulator's control API (as if typed in QBO's screens)."""
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
@@ -91,13 +93,15 @@ def test_it_marks_a_customer_renamed_in_quickbooks(connected, drain, qbo_emulato
     assert _errors("modified-in-qbo") == {("account", account.id)}
 
 
-def test_it_reports_no_drift_for_our_own_sync(connected, drain):
+def test_it_reports_no_drift_for_our_own_sync(connected, drain, qbo_records):
     invoice = make_invoice(connected.firm)
     payment = make_payment(connected.firm, invoice)
     make("credit-notes", connected.firm, account_id=invoice.account_id, date="2026-11-03",
          lines=[{"service_id": invoice.lines[0].service_id, "quantity": "1", "rate": "20.00"}])
     make("refunds", connected.firm, payment_id=payment.id, date="2026-11-12", amount="25.00")
     drain(connected.firm_id)
+    # Our payment moved the invoice's SyncToken past the one our own write stored.
+    assert qbo_records("Invoice")[0]["SyncToken"] != _link("invoice", invoice.id).sync_token
     report = drift.poll_changes(connected.firm_id)
     assert report.changes >= 7 and (report.unsynced, report.modified, report.duplicates) == (0, 0, 0)
     assert db.session.scalars(select(SyncError).where(SyncError.severity == "error")).all() == []
@@ -114,6 +118,27 @@ def test_it_reports_a_payment_entered_twice_by_hand(connected, drain, qbo_emulat
     assert _errors("duplicates-in-qbo") == {("payment", payment.id)}
     error = db.session.scalar(select(SyncError).where(SyncError.case == "duplicates-in-qbo"))
     assert "card processor" in error.message and "not created by the product" in error.detail
+
+
+def test_it_reports_a_payment_entered_by_hand_before_ours_was_pushed(connected, drain, qbo_emulator):
+    invoice = make_invoice(connected.firm)
+    drain(connected.firm_id)
+    customer = _link("account", invoice.account_id).qbo_id
+    _person(qbo_emulator, "POST", "Payment", None, CustomerRef={"value": customer}, TotalAmt=300.00,
+            TxnDate="2026-11-10")
+    drift.poll_changes(connected.firm_id)
+    # The hand-made entry falls out of the next window; ours lands in it.
+    connection = db.session.scalar(select(QboConnection))
+    connection.cdc_checked_at += dt.timedelta(minutes=5)
+    db.session.commit()
+    qbo_emulator.control("POST", "/clock", json={"advance_seconds": 600}).raise_for_status()
+    payment = make_payment(connected.firm, invoice, processor=None, processor_fee=None, method="check")
+    drain(connected.firm_id)
+    report = drift.poll_changes(connected.firm_id)
+    assert report.duplicates == 1 and report.requests == 2  # CDC, then one query by date
+    assert _errors("duplicates-in-qbo") == {("payment", payment.id)}
+    error = db.session.scalar(select(SyncError).where(SyncError.case == "duplicates-in-qbo"))
+    assert "by hand" in error.message
 
 
 def test_it_reads_changes_in_requests_independent_of_the_ledger_size(connected, drain, qbo_emulator):

@@ -1,0 +1,435 @@
+"""The errors desk: tabs and rows, errors grouped under a shared root cause, the Submit of a tab's
+chosen actions, CSV export, and bulk actions that wait for the owner's approval.
+
+Views call these; the actions themselves are `qbo.actions` jobs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select
+
+from qbo import actions, catalogue, jobs
+from qbo.db import db
+from qbo.ledger import audit
+from qbo.models import BulkRequest, JobRun, SyncError, User, utcnow
+from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
+from qbo.status import CATEGORIES, load_records, record_label
+
+CATEGORY_LABELS = {"accounts": "Accounts", "invoices": "Invoices", "payments": "Payments",
+                   "refunds": "Refunds", "expenses": "Expenses", "services": "Services"}
+ACTION_LABELS = {"skip": "Skip", "resync": "Resync", "create_customer": "Create new customer",
+                 "link_customer": "Link to an existing customer", "recreate": "Recreate in QuickBooks"}
+BULK_LABELS = {"create_missing_customers": "Create new customer in QuickBooks for all accounts missing in QuickBooks",
+               "resync_case": "Resync for all entities with this error"}
+# The ledger page of each record type (a processor fee lives on its payment).
+RECORD_SLUGS = {"account": "accounts", "service": "services", "invoice": "invoices",
+                "credit_note": "credit-notes", "payment": "payments", "refund": "refunds",
+                "processor_fee": "payments"}
+PER_PAGE = 25
+# Cases whose root is the client account's QuickBooks customer.
+CUSTOMER_ROOT_CASES = ("customer-deleted", "unsynced", "account-no-match", "invalid-item-ref")
+
+
+@dataclass
+class Row:
+    error: SyncError
+    record: object
+    label: str
+    slug: str
+    actions: tuple[str, ...]
+    case: catalogue.Case
+    explanation: str
+    group: str | None = None
+
+
+@dataclass
+class Group:
+    """Several open errors behind one root cause: a client account whose customer is missing."""
+    key: str
+    account_id: int
+    account_name: str
+    errors: list[SyncError] = field(default_factory=list)
+    root: SyncError | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.errors)
+
+
+def _open_stmt(firm_id: int, category=None, case=None):
+    stmt = select(SyncError).where(SyncError.firm_id == firm_id, SyncError.status == "open")
+    if category:
+        stmt = stmt.where(SyncError.category == category)
+    if case:
+        stmt = stmt.where(SyncError.case == case)
+    severity_order = sql_case({"error": 0, "warning": 1}, value=SyncError.severity, else_=2)
+    return stmt.order_by(severity_order, SyncError.last_seen.desc(), SyncError.id.desc())
+
+
+def cases_in(firm_id: int, category: str) -> list[tuple[str, int]]:
+    """The cases open in a tab, with their counts, for the filter."""
+    rows = db.session.execute(select(SyncError.case, func.count()).where(
+        SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.category == category)
+        .group_by(SyncError.case).order_by(SyncError.case)).all()
+    return [(c, n) for c, n in rows]
+
+
+def tab_page(user: User, category: str, *, case: str | None = None, page: int = 1):
+    """One page of a tab: (rows, paginated query), the rows carrying what the template shows."""
+    pagination = db.paginate(_open_stmt(user.firm_id, category, case), page=page, per_page=PER_PAGE,
+                             error_out=False)
+    groups = root_groups(user.firm_id)
+    group_of = {e.id: g.key for g in groups.values() for e in g.errors}
+    return [_row(user, e, records, group_of.get(e.id))
+            for records in [load_records(pagination.items)] for e in pagination.items], pagination, groups
+
+
+def _row(user: User, error: SyncError, records: dict, group: str | None) -> Row:
+    record = records.get((error.record_type, error.record_id))
+    language = getattr(user, "language", None) or "en"
+    language = language if language in catalogue.LANGUAGES else "en"
+    return Row(error=error, record=record, label=record_label(error.record_type, record),
+               slug=RECORD_SLUGS.get(error.record_type, "accounts"),
+               actions=actions.allowed_actions(user, error),
+               case=catalogue.localised(error.case, language),
+               explanation=catalogue.explain_error(error, language), group=group)
+
+
+def _account_id_of(error: SyncError, records: dict) -> int | None:
+    record = records.get((error.record_type, error.record_id))
+    if record is None:
+        return None
+    if error.record_type == "account":
+        return record.id
+    account = getattr(record, "account", None)
+    return account.id if account is not None else None
+
+
+def _is_customer_root(error: SyncError) -> bool:
+    if error.case == "customer-deleted":
+        return True
+    if error.case == "unsynced":
+        return error.record_type == "account" or (error.element or "") == "CustomerRef"
+    return error.case == "account-no-match" and error.record_type == "account"
+
+
+def root_groups(firm_id: int) -> dict[str, Group]:
+    """Open errors that share one missing customer, keyed `account-<id>`; only groups of two or more."""
+    errors = [e for e in db.session.scalars(_open_stmt(firm_id)).all() if _is_customer_root(e)]
+    records = load_records(errors)
+    groups: dict[str, Group] = {}
+    for error in errors:
+        account_id = _account_id_of(error, records)
+        if account_id is None:
+            continue
+        key = f"account-{account_id}"
+        if key not in groups:
+            account = records.get(("account", account_id))
+            if account is None:
+                from qbo.models import Account
+                account = db.session.get(Account, account_id)
+            groups[key] = Group(key, account_id, account.name if account else f"Account {account_id}")
+        group = groups[key]
+        group.errors.append(error)
+        if error.record_type == "account" or group.root is None:
+            group.root = error
+    return {k: g for k, g in groups.items() if g.size >= 2}
+
+
+def group_actions(user: User, group: Group) -> tuple[str, ...]:
+    """What fixing the root offers: the root error's own actions except Skip (skip rows one by one)."""
+    return tuple(a for a in actions.allowed_actions(user, group.root) if a != "skip")
+
+
+class SubmitRefused(Exception):
+    """Some chosen actions can't run; nothing was enqueued. `problems` maps error id -> reason."""
+
+    def __init__(self, problems: dict[int, str]):
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+def submit(user: User, form) -> list[JobRun]:
+    """Enqueue the chosen action of every row (and every group) in `form`: one job per row.
+
+    Form fields: `action-<error id>` (+ `qbo_id-<error id>`), `group-<key>` (+ `group_qbo_id-<key>`).
+    Everything is checked first, so a refused choice enqueues nothing (PermissionError for a role
+    that may not act)."""
+    if not can(user, ACT_ON_ERRORS):
+        raise PermissionError("act_on_errors")
+    plan: list[tuple[SyncError, str, str | None]] = []
+    problems: dict[int, str] = {}
+    planned: set[int] = set()
+    groups = None
+    for name, value in form.items():
+        if not value:
+            continue
+        if name.startswith("group-"):
+            groups = groups if groups is not None else root_groups(user.firm_id)
+            group = groups.get(name[len("group-"):])
+            if group is None:
+                problems[0] = "That group of errors is already fixed; reload the page."
+                continue
+            qbo_id = form.get(f"group_qbo_id-{group.key}") or None
+            if value not in group_actions(user, group):
+                problems[group.root.id] = f"\"{value}\" is not an action for this group."
+                continue
+            if value == "link_customer" and not _valid_qbo_id(qbo_id):
+                problems[group.root.id] = "Choose the QuickBooks customer to link."
+                continue
+            # The root first, then its dependents are resynced (one worker runs them in order).
+            plan.append((group.root, value, qbo_id))
+            planned.add(group.root.id)
+            for error in group.errors:
+                if error.id != group.root.id and "resync" in actions.allowed_actions(user, error):
+                    plan.append((error, "resync", None))
+                    planned.add(error.id)
+    for name, value in form.items():
+        if not name.startswith("action-") or not value:
+            continue
+        error = actions.get_error(user.firm_id, name[len("action-"):])
+        if error is None:
+            continue
+        if error.id in planned:
+            continue  # its group's fix covers it
+        qbo_id = form.get(f"qbo_id-{error.id}") or None
+        if error.status != "open":
+            problems[error.id] = "This error is no longer open."
+        elif value not in actions.allowed_actions(user, error):
+            problems[error.id] = f"\"{ACTION_LABELS.get(value, value)}\" is not an action for this error."
+        elif value == "link_customer" and not _valid_qbo_id(qbo_id):
+            problems[error.id] = "Search for the QuickBooks customer and choose one to link."
+        else:
+            plan.append((error, value, qbo_id))
+    if problems:
+        raise SubmitRefused(problems)
+    return [actions.request_action(user, error, action, qbo_id) for error, action, qbo_id in plan]
+
+
+def _valid_qbo_id(qbo_id) -> bool:
+    return bool(qbo_id) and str(qbo_id).isdigit() and len(str(qbo_id)) <= 20
+
+
+def job_runs(firm_id: int, ids) -> list[JobRun]:
+    ids = [i for i in ids if i][:200]
+    if not ids:
+        return []
+    found = {r.id: r for r in db.session.scalars(select(JobRun).where(JobRun.firm_id == firm_id,
+                                                                      JobRun.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("id", "category", "case", "title", "severity", "record_type", "record_id", "record",
+               "qbo_code", "message", "element", "first_seen", "last_seen", "occurrences")
+
+
+def export_csv(user: User, category: str, case: str | None = None) -> str:
+    """The open errors of a tab as CSV (spreadsheet-safe: no cell starts with a formula sign)."""
+    errors = db.session.scalars(_open_stmt(user.firm_id, category, case)).all()
+    records = load_records(errors)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for e in errors:
+        row = (e.id, e.category, e.case, catalogue.CASES[e.case].title, e.severity, e.record_type,
+               e.record_id, record_label(e.record_type, records.get((e.record_type, e.record_id))),
+               e.qbo_code or "", e.message, e.element or "", _iso(e.first_seen), _iso(e.last_seen),
+               e.occurrences)
+        writer.writerow([_safe_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _iso(d) -> str:
+    return d.isoformat() + "Z" if d else ""
+
+
+def _safe_cell(value):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# --- bulk actions ----------------------------------------------------------------------------------
+
+
+def bulk_choices(firm_id: int, category: str) -> list[tuple[str, str | None, str, int]]:
+    """The bulk actions a tab offers: (action, case, label, how many errors)."""
+    out = []
+    for case_id, n in cases_in(firm_id, category):
+        case = catalogue.CASES.get(case_id)
+        if case is None:
+            continue
+        if case_id == "account-no-match" and category == "accounts":
+            out.append(("create_missing_customers", None, BULK_LABELS["create_missing_customers"], n))
+        if "resync_case" in case.actions:
+            out.append(("resync_case", case_id, f"{BULK_LABELS['resync_case']}: {case.title}", n))
+    return out
+
+
+def request_bulk(user: User, action: str, case: str | None) -> tuple[BulkRequest | None, JobRun | None]:
+    """An owner's bulk action runs now; anyone else who may act asks, and the request waits."""
+    if not can(user, ACT_ON_ERRORS):
+        raise PermissionError(action)
+    if action not in actions.BULK_ACTIONS:
+        raise actions.ActionRefused(f"Unknown bulk action \"{action}\".")
+    if action == "resync_case" and case not in catalogue.CASES:
+        raise actions.ActionRefused("Choose the case to resync.")
+    if action == "create_missing_customers":
+        case = None
+    if can(user, APPROVE_BULK):
+        return None, actions.request_bulk(user, action, case)
+    existing = db.session.scalar(select(BulkRequest).where(
+        BulkRequest.firm_id == user.firm_id, BulkRequest.status == "pending",
+        BulkRequest.action == action, BulkRequest.case.is_(None) if case is None else BulkRequest.case == case))
+    if existing is not None:
+        return existing, None
+    request = BulkRequest(firm_id=user.firm_id, action=action, case=case, requested_by_id=user.id)
+    db.session.add(request)
+    audit(user.firm_id, user.id, "quickbooks.bulk.requested", None, bulk_action=action, case=case)
+    db.session.commit()
+    return request, None
+
+
+def pending_bulk_requests(firm_id: int) -> list[BulkRequest]:
+    return db.session.scalars(select(BulkRequest).where(
+        BulkRequest.firm_id == firm_id, BulkRequest.status == "pending").order_by(BulkRequest.created_at)).all()
+
+
+def get_bulk_request(firm_id: int, request_id) -> BulkRequest | None:
+    try:
+        request_id = int(request_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalar(select(BulkRequest).where(BulkRequest.id == request_id,
+                                                       BulkRequest.firm_id == firm_id))
+
+
+def run_approved_bulk(owner: User, request: BulkRequest) -> JobRun:
+    """The owner approves a waiting bulk request: it runs as the owner's job (qbo.actions.run_bulk)."""
+    if not can(owner, APPROVE_BULK):
+        raise PermissionError("approve_bulk")
+    if request.status != "pending":
+        raise actions.ActionRefused("This request was already decided.")
+    run = actions.request_bulk(owner, request.action, request.case)
+    request.status, request.decided_by_id, request.decided_at = "approved", owner.id, utcnow()
+    request.job_run_id = run.id
+    audit(owner.firm_id, owner.id, "quickbooks.bulk.approved", None, request_id=request.id,
+          bulk_action=request.action, case=request.case, requested_by=request.requested_by_id, job_id=run.id)
+    db.session.commit()
+    return run
+
+
+def decline_bulk(owner: User, request: BulkRequest) -> None:
+    if not can(owner, APPROVE_BULK):
+        raise PermissionError("approve_bulk")
+    if request.status != "pending":
+        raise actions.ActionRefused("This request was already decided.")
+    request.status, request.decided_by_id, request.decided_at = "declined", owner.id, utcnow()
+    audit(owner.firm_id, owner.id, "quickbooks.bulk.declined", None, request_id=request.id,
+          bulk_action=request.action, case=request.case, requested_by=request.requested_by_id)
+    db.session.commit()
+
+
+# --- the record's "Sync to QuickBooks" panel -------------------------------------------------------
+
+
+@dataclass
+class PanelEntry:
+    record_type: str
+    record_id: int
+    label: str
+    slug: str
+    status: str
+    reason: str | None
+    qbo_id: str | None
+    depth: int
+
+    @property
+    def deleted_in_qbo(self) -> bool:
+        return self.status == "unsynced"
+
+
+def record_panel(firm_id: int, record_type: str, record_id: int) -> list[PanelEntry]:
+    """The record and what it depends on (customer, services, invoices), each with its QBO status."""
+    from qbo.models import QboLink
+    from qbo.sync import BY_RECORD_TYPE
+
+    seen: set[tuple[str, int]] = set()
+    entries: list[PanelEntry] = []
+
+    def visit(rtype, rid, depth):
+        if (rtype, rid) in seen or depth > 2:
+            return
+        seen.add((rtype, rid))
+        module = BY_RECORD_TYPE[rtype]
+        record = db.session.get(module.MODEL, rid)
+        if record is None or record.firm_id != firm_id:
+            return
+        link = db.session.scalar(select(QboLink).where(QboLink.firm_id == firm_id, QboLink.record_type == rtype,
+                                                       QboLink.record_id == rid))
+        entries.append(PanelEntry(rtype, rid, record_label(rtype, record), RECORD_SLUGS[rtype],
+                                  link.status if link else "not_synced", link.reason if link else None,
+                                  link.qbo_id if link else None, depth))
+        for dep_type, dep_id in module.dependencies(record):
+            visit(dep_type, dep_id, depth + 1)
+
+    visit(record_type, record_id, 0)
+    return entries
+
+
+def request_record_resync(user: User, record_type: str, record_id: int) -> list[JobRun]:
+    """Resync a record from its panel: through its open errors (or its dependencies' ones) that
+    offer Resync or Recreate; a record without errors is marked pending and synced."""
+    from qbo import engine
+    from qbo.problems import open_errors
+
+    if not can(user, ACT_ON_ERRORS):
+        raise PermissionError("act_on_errors")
+    runs = []
+    entries = record_panel(user.firm_id, record_type, record_id)
+    # Dependencies first: the deleted customer is re-created before the invoice is resent.
+    for entry in sorted(entries, key=lambda e: -e.depth):
+        for error in open_errors(user.firm_id, entry.record_type, entry.record_id):
+            allowed = actions.allowed_actions(user, error)
+            action = "recreate" if "recreate" in allowed else "resync" if "resync" in allowed else None
+            if action:
+                runs.append(actions.request_action(user, error, action))
+                break
+    if not runs:
+        engine.mark_pending(user.firm_id, record_type, record_id)
+        db.session.commit()
+        runs.append(jobs.enqueue("sync", jobs.run_sync, user.firm_id, user_id=user.id))
+    return runs
+
+
+_PICKER_FIELD = __import__("re").compile(r"^(qbo_id-\d{1,12}|group_qbo_id-account-\d{1,12})$")
+
+
+def valid_picker_field(name: str) -> bool:
+    """The radio name a customer search answers for: a row's or a group's qbo_id field."""
+    return bool(_PICKER_FIELD.match(name or ""))
+
+
+def retry_job(run: JobRun, user_id: int | None = None) -> bool:
+    """Put a failed job back on the queue under the same id; False when RQ no longer has it."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    if run.status != "failed":
+        return False
+    queue = jobs.get_queue()
+    try:
+        job = Job.fetch(run.id, connection=queue.connection, serializer=queue.serializer)
+        job.requeue()
+    except (NoSuchJobError, Exception):  # expired, or not in the failed registry any more
+        return False
+    run.status, run.finished_at = "queued", None
+    audit(run.firm_id, user_id, "job.retried", None, job_id=run.id, kind=run.kind)
+    db.session.commit()
+    return True

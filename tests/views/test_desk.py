@@ -1,0 +1,249 @@
+"""The errors desk's views: page vs HTMX fragment, Vary, permissions (403 with nothing changed),
+Submit validation, CSV, bulk requests, the banner, the record panel, history and jobs."""
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from qbo import problems
+from qbo.db import db
+from qbo.models import BulkRequest, JobRun, SyncError
+from tests.factories import make_account, make_invoice, make_user, sign_in
+
+SETTINGS = "/settings/integrations/quickbooks"
+
+
+def _error(firm, case="account-no-match", record=None, **kw):
+    record = record or make_account(firm, name=kw.pop("name", None) or "Nova Fitness")
+    error = problems.record(firm.id, record.record_type, record.id, case, **kw)
+    db.session.commit()
+    return error
+
+
+def _signed_in(client, role="owner", firm=None):
+    user = make_user(firm, role=role)
+    sign_in(client, user)
+    return user
+
+
+def _jobs():
+    return db.session.scalar(select(func.count()).select_from(JobRun))
+
+
+def test_it_shows_tabs_with_counts_and_the_row(client, app):
+    user = _signed_in(client)
+    _error(user.firm, message="No customer named Nova Fitness")
+    page = client.get(SETTINGS).get_data(as_text=True)
+    assert 'role="tablist"' in page and 'id="tab-accounts"' in page and 'aria-selected="true"' in page
+    assert 'data-count="1"' in page and "Nova Fitness" in page
+    assert "Why this happens / How to fix it" in page and 'aria-label="Action for Nova Fitness"' in page
+    assert '<option value="create_customer">Create new customer</option>' in page
+
+
+def test_it_returns_the_errors_fragment_to_htmx(client, app):
+    user = _signed_in(client)
+    _error(user.firm)
+    response = client.get(f"{SETTINGS}?tab=accounts", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="errors-desk"') and "<html" not in body
+    assert "HX-Request" in response.headers["Vary"]
+    assert "HX-Request" in client.get(SETTINGS).headers["Vary"]
+
+
+def test_it_filters_a_tab_by_case(client, app):
+    user = _signed_in(client)
+    _error(user.firm, name="Alpha")
+    _error(user.firm, case="duplicate-name", name="Beta", code="6240", message="Duplicate Name Exists Error")
+    page = client.get(f"{SETTINGS}?tab=accounts&case=duplicate-name", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Beta" in page and ">Alpha<" not in page
+
+
+def test_it_paginates_a_tab(client, app):
+    user = _signed_in(client)
+    for n in range(27):
+        _error(user.firm, name=f"Client {n:02d}")
+    first = client.get(f"{SETTINGS}?tab=accounts", headers={"HX-Request": "true"}).get_data(as_text=True)
+    second = client.get(f"{SETTINGS}?tab=accounts&page=2", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Page 1 of 2" in first and first.count('class="sev-error') == 25
+    assert second.count('class="sev-error') == 2
+
+
+def test_it_shows_a_viewer_no_controls_and_who_can_act(client, app):
+    owner = make_user(role="owner")
+    _error(owner.firm)
+    _signed_in(client, "viewer", owner.firm)
+    page = client.get(SETTINGS).get_data(as_text=True)
+    assert "Nova Fitness" in page and "<select name=\"action-" not in page and ">Submit<" not in page
+    assert "only owner, admin, staff can" in page
+
+
+@pytest.mark.parametrize("path,data", [
+    ("/errors/apply", {"action-{id}": "skip"}),
+    ("/bulk", {"action": "create_missing_customers"}),
+])
+def test_it_refuses_a_forced_post_from_a_viewer(client, app, path, data):
+    owner = make_user(role="owner")
+    error = _error(owner.firm)
+    _signed_in(client, "viewer", owner.firm)
+    form = {k.format(id=error.id): v for k, v in data.items()}
+    assert client.post(SETTINGS + path, data=form).status_code == 403
+    db.session.expire_all()
+    assert error.status == "open" and _jobs() == 0 and db.session.scalar(select(func.count()).select_from(BulkRequest)) == 0
+
+
+def test_it_enqueues_one_job_per_chosen_row_and_returns_the_progress_fragment(client, app):
+    user = _signed_in(client)
+    a, b = _error(user.firm, name="Alpha"), _error(user.firm, name="Beta")
+    _error(user.firm, name="Gamma")
+    response = client.post(f"{SETTINGS}/errors/apply", headers={"HX-Request": "true"},
+                           data={"tab": "accounts", f"action-{a.id}": "skip", f"action-{b.id}": "create_customer"})
+    assert response.status_code == 202 and 'id="desk-jobs"' in response.get_data(as_text=True)
+    assert "load delay:1s" in response.get_data(as_text=True)
+    assert sorted(r.kind for r in db.session.scalars(select(JobRun))) == ["action-create_customer", "action-skip"]
+
+
+def test_it_enqueues_nothing_when_a_link_has_no_customer_chosen(client, app):
+    user = _signed_in(client)
+    a, b = _error(user.firm, name="Alpha"), _error(user.firm, name="Beta")
+    response = client.post(f"{SETTINGS}/errors/apply", headers={"HX-Request": "true"},
+                           data={f"action-{a.id}": "skip", f"action-{b.id}": "link_customer"})
+    assert "Nothing was applied" in response.get_data(as_text=True) and _jobs() == 0
+
+
+def test_it_redirects_after_submit_without_javascript(client, app):
+    user = _signed_in(client)
+    error = _error(user.firm)
+    response = client.post(f"{SETTINGS}/errors/apply", data={"tab": "accounts", f"action-{error.id}": "skip"})
+    assert response.status_code == 302 and "jobs=action-skip-" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="desk-jobs"' in page
+
+
+def test_it_triggers_a_refresh_when_the_jobs_are_done(client, app):
+    user = _signed_in(client)
+    run = JobRun(id="action-skip-x", firm_id=user.firm_id, kind="action-skip", status="finished",
+                 result={"outcome": "skipped"})
+    db.session.add(run)
+    db.session.commit()
+    response = client.get(f"{SETTINGS}/errors/progress?jobs=action-skip-x", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert "qbo-errors-changed" in response.headers["HX-Trigger"] and "hx-trigger" not in body
+    assert "skipped" in body
+
+
+def test_it_exports_the_tab_as_csv(client, app):
+    user = _signed_in(client)
+    _error(user.firm, name="=HYPERLINK(evil)")
+    _error(user.firm, name="Beta")
+    response = client.get(f"{SETTINGS}/errors.csv?tab=accounts")
+    assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert sorted(r["record"] for r in rows) == ["'=HYPERLINK(evil)", "Beta"]
+    assert {r["case"] for r in rows} == {"account-no-match"}
+
+
+def test_it_lets_an_admin_ask_for_bulk_creation_and_the_owner_approve(client, app):
+    owner = make_user(role="owner")
+    _error(owner.firm)
+    admin = _signed_in(client, "admin", owner.firm)
+    response = client.post(f"{SETTINGS}/bulk", data={"action": "create_missing_customers"}, headers={"HX-Request": "true"})
+    assert "Asked the owner" in response.get_data(as_text=True) and _jobs() == 0
+    [request] = db.session.scalars(select(BulkRequest)).all()
+    assert (request.status, request.requested_by_id) == ("pending", admin.id)
+    assert client.post(f"{SETTINGS}/bulk/{request.id}/approve").status_code == 403
+    sign_in(client, owner)
+    assert admin.email in client.get(SETTINGS).get_data(as_text=True)
+    assert client.post(f"{SETTINGS}/bulk/{request.id}/approve", headers={"HX-Request": "true"}).status_code == 202
+    db.session.expire_all()
+    assert request.status == "approved" and db.session.get(JobRun, request.job_run_id).kind == "bulk-create_missing_customers"
+
+
+def test_it_lets_the_owner_decline_a_bulk_request(client, app):
+    owner = make_user(role="owner")
+    admin = make_user(owner.firm, role="admin")
+    request = BulkRequest(firm_id=owner.firm_id, action="create_missing_customers", requested_by_id=admin.id)
+    db.session.add(request)
+    db.session.commit()
+    sign_in(client, owner)
+    client.post(f"{SETTINGS}/bulk/{request.id}/decline")
+    db.session.expire_all()
+    assert request.status == "declined" and _jobs() == 0
+
+
+def test_it_renders_the_banner_partial_with_the_api_count(client, app):
+    from qbo.status import sync_status
+
+    user = _signed_in(client)
+    _error(user.firm)
+    _error(user.firm, case="line-description-fallback", record=make_invoice(user.firm))  # a warning
+    response = client.get("/quickbooks/banner", headers={"HX-Request": "true"})
+    body = response.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="qbo-banner"') and "HX-Request" in response.headers["Vary"]
+    assert f'data-count="{sync_status(user.firm_id)["total"]}"' in body and 'data-count="1"' in body
+
+
+def test_it_shows_the_sync_panel_as_page_or_fragment(client, app):
+    user = _signed_in(client)
+    invoice = make_invoice(user.firm)
+    page = client.get(f"/quickbooks/records/invoice/{invoice.id}")
+    fragment = client.get(f"/quickbooks/records/invoice/{invoice.id}", headers={"HX-Request": "true"})
+    assert "<html" in page.get_data(as_text=True) and "Sync to QuickBooks" in page.get_data(as_text=True)
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<section id="sync-panel"') and invoice.account.name in body
+    assert "HX-Request" in fragment.headers["Vary"]
+
+
+def test_it_hides_another_firms_record_panel(client, app):
+    _signed_in(client)
+    other = make_invoice(make_user(role="owner").firm)
+    assert client.get(f"/quickbooks/records/invoice/{other.id}").status_code == 404
+
+
+def test_it_offers_the_sync_menu_on_invoices(client, app):
+    user = _signed_in(client)
+    invoice = make_invoice(user.firm)
+    assert "Sync to QuickBooks" in client.get("/invoices/").get_data(as_text=True)
+    assert "Sync to QuickBooks" in client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+
+
+def test_it_filters_the_history(client, app):
+    user = _signed_in(client)
+    from qbo.ledger import audit
+
+    audit(user.firm_id, user.id, "quickbooks.skip", None, outcome="skipped")
+    audit(user.firm_id, user.id, "settings.updated", None, fields=["x"])
+    db.session.commit()
+    body = client.get("/quickbooks/history?action=quickbooks.", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "quickbooks.skip" in body and "settings.updated" not in body
+
+
+def test_it_lists_failed_jobs_for_admins_only(client, app):
+    admin = _signed_in(client, "admin")
+    db.session.add(JobRun(id="sync-x", firm_id=admin.firm_id, kind="sync", status="failed", result={"error": "Boom"}))
+    db.session.commit()
+    body = client.get("/quickbooks/jobs").get_data(as_text=True)
+    assert "sync-x" in body or "Boom" in body
+    assert ">Retry<" in body
+    _signed_in(client, "staff", admin.firm)
+    assert client.get("/quickbooks/jobs").status_code == 403
+
+
+def test_it_refuses_an_account_of_the_wrong_type_in_settings(client, app):
+    from qbo import company_cache
+
+    user = _signed_in(client)
+    company_cache.store(user.firm_id, {"accounts": [{"id": "35", "name": "Checking", "type": "Bank"},
+                                                    {"id": "41", "name": "Visa", "type": "Credit Card"}],
+                                       "payment_methods": [{"id": "3", "name": "ACH", "type": "NON_CREDIT_CARD"}],
+                                       "doc_numbers": ["INV-0041", "INV-0043"], "refreshed_at": "2026-11-26T00:00:00"})
+    page = client.get(SETTINGS).get_data(as_text=True)
+    assert ">Visa (Credit Card)</option>" in page and "next free number is <strong>44</strong>" in page
+    form = {"default_income_account": "Services", "next_invoice_number": "1", "card_account_qbo_id": "35",
+            "payment_method_map-ach": "3"}
+    response = client.post(f"{SETTINGS}/sync-settings", data=form)
+    assert response.status_code == 422 and "must be an account of type Credit Card" in response.get_data(as_text=True)
+    form["card_account_qbo_id"] = "41"
+    assert client.post(f"{SETTINGS}/sync-settings", data=form).status_code == 302
+    db.session.expire_all()
+    assert user.firm.card_account_qbo_id == "41" and user.firm.payment_method_map == {"ach": "3"}

@@ -1,0 +1,306 @@
+"""The QuickBooks errors desk (Settings > Integrations > QuickBooks, section "QuickBooks errors"),
+the banner partial, a record's "Sync to QuickBooks" panel, and the history and jobs pages.
+
+`bp` holds what belongs to the errors section; `sync_bp` what any page links to. Every GET is one
+URL that answers with the page, or with its fragment to htmx (`Vary: HX-Request`).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from qbo import actions, company_cache, desk
+from qbo.db import db
+from qbo.errors import QboError
+from qbo.models import AuditEvent, JobRun, User
+from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, MANAGE_SETTINGS, VIEW_ERRORS, VIEW_LEDGER, can
+from qbo.status import CATEGORIES, error_counts
+from views._context import require
+from views._htmx import hx_trigger, is_htmx, vary_on_htmx
+
+bp = Blueprint("desk", __name__, url_prefix="/settings/integrations/quickbooks")
+sync_bp = Blueprint("quickbooks", __name__, url_prefix="/quickbooks")
+
+CHANGED = "qbo-errors-changed"  # the HX-Trigger event the banner, tabs and panels refresh on
+QBO_STATUS_LABELS = {
+    "not_synced": "Not synced", "pending": "Pending", "synced": "Synced", "error": "Error",
+    "unsynced": "Unsynced", "modified_in_qbo": "Modified in QuickBooks", "skipped": "Skipped",
+}
+
+
+def errors_context(args) -> dict:
+    """What templates/desk/_errors.html needs: the tab, its page of rows, counts, bulk actions."""
+    firm_id = current_user.firm_id
+    counts = error_counts(firm_id)
+    tab = args.get("tab")
+    if tab not in CATEGORIES:
+        tab = next((c for c in CATEGORIES if counts[c]), CATEGORIES[0])
+    case = args.get("case") or None
+    page = max(args.get("page", 1, type=int) or 1, 1)
+    rows, pagination, groups = desk.tab_page(current_user, tab, case=case, page=page)
+    return dict(tab=tab, case=case, counts=counts, rows=rows, pagination=pagination,
+                sections=_sections(rows, groups), groups=groups,
+                cases=desk.cases_in(firm_id, tab), bulk=desk.bulk_choices(firm_id, tab),
+                bulk_requests=desk.pending_bulk_requests(firm_id),
+                users=_users(firm_id), labels=desk.CATEGORY_LABELS, action_labels=desk.ACTION_LABELS,
+                bulk_labels=desk.BULK_LABELS, group_actions=lambda g: desk.group_actions(current_user, g),
+                problems={})
+
+
+def _sections(rows, groups):
+    """Rows in page order, a group's rows gathered under their root at the first one's place."""
+    sections, placed = [], {}
+    for row in rows:
+        if row.group is None:
+            sections.append((None, [row]))
+        elif row.group in placed:
+            placed[row.group][1].append(row)
+        else:
+            placed[row.group] = (groups[row.group], [row])
+            sections.append(placed[row.group])
+    return sections
+
+
+def _users(firm_id: int) -> dict[int, User]:
+    return {u.id: u for u in db.session.scalars(select(User).where(User.firm_id == firm_id))}
+
+
+def _progress(runs, status=200, message=None):
+    final = all(r.status in ("finished", "failed") for r in runs)
+    response = vary_on_htmx(make_response(render_template(
+        "desk/_progress.html", runs=runs, final=final, ids=",".join(r.id for r in runs), message=message), status))
+    if final:
+        hx_trigger(response, CHANGED)
+    return response
+
+
+# --- the errors section ----------------------------------------------------------------------------
+
+
+@bp.post("/errors/apply")
+@require(ACT_ON_ERRORS)
+def apply():
+    """One Submit: the chosen action of every row (and group) of the tab, one job per row."""
+    tab = request.form.get("tab")
+    try:
+        runs = desk.submit(current_user, request.form)
+    except desk.SubmitRefused as refused:
+        db.session.rollback()
+        if is_htmx():
+            return render_template("desk/_refused.html", problems=refused.problems)
+        flash("Nothing was applied: " + str(refused), "error")
+        return redirect(url_for("settings.quickbooks", tab=tab) + "#quickbooks-errors")
+    if not runs:
+        if is_htmx():
+            return render_template("desk/_refused.html", problems={0: "Choose an action on at least one row."})
+        flash("Choose an action on at least one row.", "error")
+        return redirect(url_for("settings.quickbooks", tab=tab) + "#quickbooks-errors")
+    if is_htmx():
+        return _progress(runs, 202)
+    return redirect(url_for("settings.quickbooks", tab=tab, jobs=",".join(r.id for r in runs))
+                    + "#quickbooks-errors")
+
+
+@bp.get("/errors/progress")
+@require(VIEW_ERRORS)
+def progress():
+    runs = desk.job_runs(current_user.firm_id, request.args.get("jobs", "").split(","))
+    if not runs:
+        abort(404)
+    return _progress(runs)
+
+
+@bp.get("/customers")
+@require(ACT_ON_ERRORS)
+def customers():
+    """Type-ahead: QuickBooks customers whose name contains `q` (the person's explicit search)."""
+    field = request.args.get("field", "")
+    if not desk.valid_picker_field(field):
+        abort(400)
+    text = (request.args.get("q") or "").strip()
+    found, failed = [], False
+    if len(text) >= 2:
+        try:
+            found = actions.search_customers(current_user.firm_id, text)
+        except QboError:
+            failed = True
+    return render_template("desk/_customer_matches.html", found=found, failed=failed, text=text, field=field)
+
+
+@bp.get("/errors.csv")
+@require(VIEW_ERRORS)
+def export():
+    tab = request.args.get("tab")
+    if tab not in CATEGORIES:
+        abort(404)
+    body = desk.export_csv(current_user, tab, request.args.get("case") or None)
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="quickbooks-errors-{tab}.csv"'})
+
+
+@bp.post("/bulk")
+@require(ACT_ON_ERRORS)
+def bulk():
+    """A bulk action of the tab: the owner's runs now, anyone else's waits for the owner."""
+    tab = request.form.get("tab")
+    try:
+        waiting, run = desk.request_bulk(current_user, request.form.get("action", ""),
+                                         request.form.get("case") or None)
+    except actions.ActionRefused as refused:
+        abort(422, str(refused))
+    if run is not None:
+        if is_htmx():
+            return _progress([run], 202)
+        return redirect(url_for("settings.quickbooks", tab=tab, jobs=run.id) + "#quickbooks-errors")
+    message = "Asked the owner to approve it. It runs once the owner approves."
+    if is_htmx():
+        return hx_trigger(vary_on_htmx(render_template("desk/_message.html", message=message)), CHANGED)
+    flash(message)
+    return redirect(url_for("settings.quickbooks", tab=tab) + "#quickbooks-errors")
+
+
+def _bulk_request_or_404(request_id):
+    found = desk.get_bulk_request(current_user.firm_id, request_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.post("/bulk/<int:request_id>/approve")
+@require(APPROVE_BULK)
+def approve_bulk(request_id):
+    bulk_request = _bulk_request_or_404(request_id)
+    try:
+        run = desk.run_approved_bulk(current_user, bulk_request)
+    except actions.ActionRefused as refused:
+        abort(409, str(refused))
+    if is_htmx():
+        return _progress([run], 202)
+    return redirect(url_for("settings.quickbooks", jobs=run.id) + "#quickbooks-errors")
+
+
+@bp.post("/bulk/<int:request_id>/decline")
+@require(APPROVE_BULK)
+def decline_bulk(request_id):
+    bulk_request = _bulk_request_or_404(request_id)
+    try:
+        desk.decline_bulk(current_user, bulk_request)
+    except actions.ActionRefused as refused:
+        abort(409, str(refused))
+    if is_htmx():
+        return hx_trigger(vary_on_htmx(render_template("desk/_message.html", message="Request declined.")), CHANGED)
+    flash("Request declined.")
+    return redirect(url_for("settings.quickbooks") + "#quickbooks-errors")
+
+
+@bp.post("/company/refresh")
+@require(MANAGE_SETTINGS)
+def refresh_company():
+    """Reload the company's accounts, payment methods and used numbers from QuickBooks (a job)."""
+    company_cache.forget_lock(current_user.firm_id)
+    run = company_cache.request_refresh(current_user.firm_id, current_user.id)
+    if is_htmx() and run is not None:
+        return render_template("jobs/_status.html", run=run), 202
+    flash("Reading the company's accounts from QuickBooks; reload in a moment.")
+    return redirect(url_for("settings.quickbooks") + "#sync-settings")
+
+
+# --- on every page: the banner ---------------------------------------------------------------------
+
+
+@sync_bp.get("/banner")
+@login_required
+def banner():
+    return vary_on_htmx(render_template("_banner.html"))
+
+
+# --- a record's "Sync to QuickBooks" panel -----------------------------------------------------------
+
+
+def _record_or_404(record_type: str, record_id: int):
+    from qbo.sync import BY_RECORD_TYPE
+
+    module = BY_RECORD_TYPE.get(record_type)
+    record = db.session.get(module.MODEL, record_id) if module else None
+    if record is None or record.firm_id != current_user.firm_id:
+        abort(404)
+    return record
+
+
+@sync_bp.get("/records/<record_type>/<int:record_id>")
+@require(VIEW_LEDGER)
+def record(record_type, record_id):
+    record = _record_or_404(record_type, record_id)
+    entries = desk.record_panel(current_user.firm_id, record_type, record_id)
+    context = dict(record=record, record_type=record_type, entries=entries, labels=QBO_STATUS_LABELS,
+                   slug=desk.RECORD_SLUGS[record_type], jobs=request.args.get("jobs"))
+    template = "desk/_record_panel.html" if is_htmx() else "desk/record.html"
+    return vary_on_htmx(render_template(template, **context))
+
+
+@sync_bp.post("/records/<record_type>/<int:record_id>/resync")
+@require(ACT_ON_ERRORS)
+def resync_record(record_type, record_id):
+    _record_or_404(record_type, record_id)
+    runs = desk.request_record_resync(current_user, record_type, record_id)
+    if is_htmx():
+        return _progress(runs, 202)
+    return redirect(url_for("quickbooks.record", record_type=record_type, record_id=record_id,
+                            jobs=",".join(r.id for r in runs)))
+
+
+# --- history and jobs --------------------------------------------------------------------------------
+
+
+@sync_bp.get("/history")
+@require(VIEW_ERRORS)
+def history():
+    firm_id = current_user.firm_id
+    stmt = select(AuditEvent).where(AuditEvent.firm_id == firm_id)
+    action = request.args.get("action") or None
+    user_id = request.args.get("user", type=int)
+    record_type = request.args.get("record_type") or None
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action))
+    if user_id:
+        stmt = stmt.where(AuditEvent.user_id == user_id)
+    if record_type:
+        stmt = stmt.where(AuditEvent.record_type == record_type)
+    page = db.paginate(stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()), per_page=50,
+                       error_out=False)
+    actions_seen = db.session.scalars(select(AuditEvent.action).where(AuditEvent.firm_id == firm_id)
+                                      .distinct().order_by(AuditEvent.action)).all()
+    context = dict(page=page, users=_users(firm_id), actions_seen=actions_seen,
+                   filters={"action": action or "", "user": user_id or "", "record_type": record_type or ""},
+                   slugs=desk.RECORD_SLUGS)
+    template = "desk/_history_table.html" if is_htmx() else "desk/history.html"
+    return vary_on_htmx(render_template(template, **context))
+
+
+@sync_bp.get("/jobs")
+@require(MANAGE_SETTINGS)
+def jobs_index():
+    status = request.args.get("status") or "active"
+    stmt = select(JobRun).where(JobRun.firm_id == current_user.firm_id)
+    if status == "active":
+        stmt = stmt.where(JobRun.status.in_(("queued", "started", "failed")))
+    elif status in ("queued", "started", "failed", "finished"):
+        stmt = stmt.where(JobRun.status == status)
+    page = db.paginate(stmt.order_by(JobRun.created_at.desc()), per_page=50, error_out=False)
+    context = dict(page=page, status=status, users=_users(current_user.firm_id))
+    template = "desk/_jobs_table.html" if is_htmx() else "desk/jobs.html"
+    return vary_on_htmx(render_template(template, **context))
+
+
+@sync_bp.post("/jobs/<job_id>/retry")
+@require(MANAGE_SETTINGS)
+def retry_job(job_id):
+    run = db.session.scalar(select(JobRun).where(JobRun.id == job_id, JobRun.firm_id == current_user.firm_id))
+    if run is None:
+        abort(404)
+    if not desk.retry_job(run, current_user.id):
+        flash("This job can no longer be retried (its record in the queue has expired). Start it again from its page.", "error")
+    else:
+        flash("The job is queued again.")
+    return redirect(url_for("quickbooks.jobs_index"))
