@@ -82,6 +82,11 @@ def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
 def _start_emulator(env: dict, procs: list) -> None:
     """The local QuickBooks Online, unless the app is pointed at Intuit's production or sandbox.
     Its state lives beside the app's database so links survive a restart."""
@@ -89,18 +94,24 @@ def _start_emulator(env: dict, procs: list) -> None:
         return
     port = int(env.get("QBO_EMULATOR_PORT", "5055"))
     env["QBO_BASE_URL"] = f"http://127.0.0.1:{port}"
+    if not port_is_free(port):
+        raise SystemExit(f"Port {port} (the QuickBooks emulator) is in use: stop what runs there or set QBO_EMULATOR_PORT.")
     (ROOT / "instance").mkdir(exist_ok=True)
+    log = open(ROOT / "instance" / "emulator.log", "ab")
     procs.append(subprocess.Popen(
         [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
          "--data", str(ROOT / "instance" / "emulator.json"), "--company-name", "Northwind Accounting Books"],
-        cwd=ROOT, env=env))
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     wait_for_port(port, 30)
-    print(f"QuickBooks Online emulator on http://127.0.0.1:{port}")
+    print(f"QuickBooks Online emulator on http://127.0.0.1:{port} (its log: instance/emulator.log)")
 
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill`, or a supervisor, stops it all too
     host, port = "127.0.0.1", int(os.environ.get("PORT", "5000"))
+    if not port_is_free(port):
+        print(f"Port {port} is in use: stop what runs there, or run `PORT=5001 make run`.")
+        return 1
     procs: list[subprocess.Popen] = []
     with redis_url_or_embedded() as redis_url:
         env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1",

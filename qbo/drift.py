@@ -51,6 +51,7 @@ CDC_LOOKBACK = dt.timedelta(days=30)  # ref §3/§6; the emulator refuses older 
 # What is read twice is recognised as already known (the checks below are idempotent).
 OVERLAP = dt.timedelta(minutes=2)
 QUERY_IN_CHUNK = 500
+POLL_TIMEOUT = 900  # seconds: the job's timeout, and how long a per-firm poll lock lives
 # An invoice deleted in QBO offers "Recreate in QuickBooks" (error-cases deleted-invoice-no-resync);
 # any other record deleted there gets `unsynced` (Resync re-creates it).
 SELF_DELETED_CASE = {"invoice": "deleted-invoice-no-resync"}
@@ -528,7 +529,7 @@ def enqueue_poll(firm_id: int) -> bool:
     """Queue a poll of the firm unless one is queued already (a burst of webhooks makes one poll;
     one arriving while a poll runs makes one follow-up, as that poll may have read too early)."""
     for job_id in (poll_job_id(firm_id), poll_job_id(firm_id) + "-followup"):
-        outcome = _enqueue_once(job_id, "qbo.drift.poll_changes_job", firm_id, job_timeout=900)
+        outcome = _enqueue_once(job_id, "qbo.drift.poll_changes_job", firm_id, job_timeout=POLL_TIMEOUT)
         if outcome != "running":
             return outcome == "queued"
     return False
@@ -562,12 +563,24 @@ def _enqueue_once(job_id: str, func: str, *args, job_timeout: int) -> str:
 def poll_changes_job(firm_id: int) -> dict:
     """RQ entry: poll the firm's QBO changes. Safe to run twice (a re-read window changes nothing);
     a throttle or an outage leaves cdc_checked_at alone for the next scheduled poll."""
+    from qbo.redis_conn import get_redis
+
     started = time.perf_counter()
+    # A follow-up poll may start on another worker while the first still runs: take turns, so
+    # that one firm's links are never compared twice at once.
+    lock = get_redis().lock(f"qbo:drift-poll:{firm_id}", timeout=POLL_TIMEOUT, blocking_timeout=POLL_TIMEOUT)
+    if not lock.acquire():
+        return {"paused": "another poll of this firm is still running"}
     try:
         report = poll_changes(firm_id)
     except (RateLimited, TransientError, ReconnectNeeded) as exc:
         db.session.rollback()
         report = DriftReport(paused=f"{type(exc).__name__}: the next poll reads the window again")
+    finally:
+        try:
+            lock.release()
+        except Exception:  # expired while polling: nothing to give back
+            pass
     log.info("job firm=%s user=- kind=drift-poll ms=%.1f outcome=%s", firm_id,
              (time.perf_counter() - started) * 1000, report.paused or "finished")
     return report.as_dict()

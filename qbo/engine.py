@@ -9,12 +9,20 @@ it again.
 """
 from __future__ import annotations
 
+import collections
+import copy
 import datetime as dt
 import hashlib
 import json
 import logging
+import random
+import threading
+import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+
+from flask import current_app
 
 from sqlalchemy import or_, select, update
 
@@ -22,7 +30,8 @@ from qbo import catalogue, preflight, problems
 from qbo.client import request_id_for
 from qbo.connection import client_for_firm, get_connection
 from qbo.db import db
-from qbo.errors import QboError, RateLimited, ReconnectNeeded, StaleSyncToken, TransientError
+from qbo.errors import (LimiterTimeout, QboError, RateLimited, ReconnectNeeded, StaleSyncToken,
+                        TransientError)
 from qbo.models import Firm, Payment, QboLink, utcnow
 from qbo.sync import BY_RECORD_TYPE, ORDER, expenses
 from qbo.sync.context import Blocked, SyncContext, Waiting
@@ -116,14 +125,9 @@ def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncRepor
         ctx = SyncContext(firm, client)
         _ensure_dependencies_marked(firm_id)
         db.session.commit()
-        for module in ORDER:
-            after_id = 0  # a cursor: a record left waiting is not claimed again in this run
-            for _ in range(max_rounds):
-                links = _claim(firm_id, module.RECORD_TYPE, BATCH_SIZE, after_id=after_id)
-                if not links:
-                    break
-                after_id = max(link.id for link in links)
-                _push(ctx, module, links, report)
+        with _Sender(ctx.client) as sender:
+            for module in ORDER:
+                _sync_type(ctx, module, sender, report, max_rounds)
         connection = get_connection(firm_id)
         connection.last_call_at = utcnow()
         db.session.commit()
@@ -139,28 +143,68 @@ def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncRepor
     return report
 
 
+def _sync_type(ctx: SyncContext, module, sender: "_Sender", report: SyncReport, max_rounds: int) -> None:
+    """Push one record type in rounds. While a round is on the wire, the next one is claimed and
+    planned (database work only), so the realm's request slots don't sit idle meanwhile."""
+    ctx.forget_links()  # the previous type's links are all applied: read them afresh, once
+    in_flight = None
+    for _ in range(max_rounds):
+        links = _claim(ctx.firm.id, module.RECORD_TYPE, sender.round_size)
+        ops = _plan_round(ctx, module, links, report) if links else []
+        if in_flight is not None:
+            _finish(ctx, module, in_flight, report)
+            in_flight = None
+        if not links:
+            break
+        if ops:
+            in_flight = (ops, sender.start(module, ops, ctx.firm.id))
+    if in_flight is not None:
+        _finish(ctx, module, in_flight, report)
+
+
 def _ensure_dependencies_marked(firm_id: int) -> None:
     """A pending record's customer, items and invoices get links too, so they go first."""
-    pending = db.session.scalars(select(QboLink).where(QboLink.firm_id == firm_id, QboLink.status == "pending")).all()
-    for link in pending:
-        module = BY_RECORD_TYPE[link.record_type]
-        record = db.session.get(module.MODEL, link.record_id)
-        if record is None or record.deleted_at is not None:
+    pending = db.session.execute(select(QboLink.record_type, QboLink.record_id).where(
+        QboLink.firm_id == firm_id, QboLink.status == "pending")).all()
+    if not pending:
+        return
+    linked = set(tuple(r) for r in db.session.execute(select(QboLink.record_type, QboLink.record_id).where(
+        QboLink.firm_id == firm_id)).all())
+    by_type: dict[str, list[int]] = {}
+    for record_type, record_id in pending:
+        by_type.setdefault(record_type, []).append(record_id)
+    for record_type, ids in by_type.items():
+        module = BY_RECORD_TYPE[record_type]
+        if not module.HAS_DEPENDENCIES:
             continue
-        for record_type, record_id in module.dependencies(record):
-            if not _link_exists(firm_id, record_type, record_id):
-                mark_pending(firm_id, record_type, record_id)
-        db.session.flush()
+        for record in _load(module, ids):
+            if record.deleted_at is not None:
+                continue
+            for dep in module.dependencies(record):
+                if dep not in linked:
+                    mark_pending(firm_id, *dep)
+                    linked.add(dep)
+    db.session.flush()
 
 
-def _claim(firm_id: int, record_type: str, limit: int, *, after_id: int = 0) -> list[QboLink]:
+def _load(module, ids):
+    """The ledger records behind `ids`, with what `to_qbo` reads, in a few queries."""
+    model = module.MODEL
+    out = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out += db.session.scalars(select(model).where(model.id.in_(chunk)).options(*module.load_options())).all()
+    return out
+
+
+def _claim(firm_id: int, record_type: str, limit: int) -> list[QboLink]:
     """Claim up to `limit` pending links with a conditional UPDATE (cf. healthchecks
     process_one_flip): of two workers racing for a row, exactly one update matches."""
     now = utcnow()
     free = or_(QboLink.claimed_until.is_(None), QboLink.claimed_until < now)
     ids = db.session.scalars(select(QboLink.id).where(
         QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.status == "pending",
-        QboLink.excluded.is_(False), QboLink.id > after_id, free).order_by(QboLink.id).limit(limit)).all()
+        QboLink.excluded.is_(False), free).order_by(QboLink.id).limit(limit)).all()
     if not ids:
         return []
     token = uuid.uuid4().hex
@@ -189,32 +233,51 @@ class _Op:
     payload: dict
     request_id: str
     bid: str
+    # Plain copies for the sending threads, which never touch the ORM session.
+    link_id: int = 0
+    entity: str = ""
+    name_list: bool = False
+    qbo_id: str | None = None
+    sync_token: str | None = None
 
 
-def _push(ctx: SyncContext, module, links: list[QboLink], report: SyncReport) -> None:
+def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncReport) -> list[_Op]:
+    records = {r.id: r for r in _load(module, [l.record_id for l in links])}
+    ctx.load_open_errors(module.RECORD_TYPE, [l.record_id for l in links])
+    if module.NAME_LIST:
+        wanted = [records[l.record_id] for l in links if not l.qbo_id and l.record_id in records]
+        module.prefetch([r for r in wanted if r.deleted_at is None], ctx)
     ops: list[_Op] = []
     for link in links:
-        op = _plan(ctx, module, link, report)
+        op = _plan(ctx, module, link, report, records.get(link.record_id))
         if op is not None:
+            op.link_id, op.entity, op.name_list = link.id, module.QBO_ENTITY, module.NAME_LIST
+            op.qbo_id, op.sync_token = link.qbo_id, link.sync_token
             ops.append(op)
         else:
             _release(link)
     # The requestids are committed before anything is sent: a crash after sending leaves the
     # evidence that the next run must look the record up first.
     db.session.commit()
-    if not ops:
-        return
-    if len(ops) == 1:
-        _send_one(ctx, module, ops[0], report)
-    else:
-        _send_batch(ctx, module, ops, report)
+    return ops
+
+
+def _finish(ctx: SyncContext, module, in_flight, report: SyncReport) -> None:
+    ops, pending = in_flight
+    results, error = pending.result()
+    # One query brings back every link of the round (committing the next round's plan expired them).
+    db.session.scalars(select(QboLink).where(QboLink.id.in_([op.link_id for op in ops]))).all()
     for op in ops:
+        if op.bid in results:
+            _apply(ctx, module, op, results[op.bid], report)
         _release(op.link)
     db.session.commit()
+    if error is not None:
+        raise error
 
 
-def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport) -> _Op | None:
-    record = db.session.get(module.MODEL, link.record_id)
+def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=None) -> _Op | None:
+    record = record if record is not None else db.session.get(module.MODEL, link.record_id)
     firm = ctx.firm
     if record is None or (module is expenses and not expenses.applies(record) and not link.qbo_id):
         db.session.delete(link)
@@ -238,13 +301,13 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport) -> _Op | 
         report.waiting += 1
         return None
     except Blocked as blocked:
-        _fail(link, catalogue_case=blocked.case, message=blocked.message, element=blocked.facts.get("field"), report=report)
+        _fail(link, catalogue_case=blocked.case, message=blocked.message, element=blocked.facts.get("field"), report=report,
+              ctx=ctx)
         return None
     found = preflight.check(module.RECORD_TYPE, payload) + preflight.check_accounts(module.RECORD_TYPE, payload, ctx.accounts_by_id)
     if found:
         problems.record_problems(firm.id, link.record_type, link.record_id, found)
-        problems.resolve(firm.id, link.record_type, link.record_id,
-                         cases=_other_cases(link, {p.case for p in found}))
+        _resolve_others(link, {p.case for p in found}, ctx)
         link.status, link.reason = "error", found[0].message
         report.failed += 1
         return None
@@ -252,20 +315,19 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport) -> _Op | 
     digest = payload_hash(payload)
     if link.qbo_id:
         if digest == link.pushed_hash:
-            _linked(link, None, digest)
+            _linked(link, None, digest, ctx)
             report.unchanged += 1
             return None
-        version = link.attempts + 1
         return _Op(link, record, "update", payload,
                    request_id_for(firm.id, link.record_type, link.record_id, "update", digest), str(link.id))
     if module.NAME_LIST or link.pending_request_id:
         existing = module.find_existing(record, payload, ctx)
         if existing is not None:
-            _linked(link, existing, None if module.NAME_LIST else digest)
+            _linked(link, existing, None if module.NAME_LIST else digest, ctx)
             report.linked += 1
             return None
     if module.RECORD_TYPE == "account" and not firm.create_customers_automatically:
-        _fail(link, catalogue_case="account-no-match", report=report,
+        _fail(link, catalogue_case="account-no-match", report=report, ctx=ctx,
               message=f"No QuickBooks customer is named exactly \"{record.name}\".")
         return None
     request_id = link.pending_request_id or request_id_for(firm.id, link.record_type, link.record_id, "create")
@@ -274,9 +336,20 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport) -> _Op | 
     return _Op(link, record, "create", payload, request_id, str(link.id))
 
 
-def _other_cases(link, keep: set) -> list[str]:
+
+
+def _other_cases(link, keep: set, ctx: SyncContext | None = None) -> list[str]:
+    if ctx is not None and not ctx.has_open_errors(link.record_type, link.record_id):
+        return []  # most records have none: skip the query
     return [e.case for e in problems.open_errors(link.firm_id, link.record_type, link.record_id)
             if e.case not in keep and e.case not in WARNING_CASES]
+
+
+def _resolve_others(link, keep: set, ctx: SyncContext | None, resolution: str | None = None) -> None:
+    cases = _other_cases(link, keep, ctx)
+    if cases:
+        kwargs = {"resolution": resolution} if resolution else {}
+        problems.resolve(link.firm_id, link.record_type, link.record_id, cases=cases, **kwargs)
 
 
 def _record_warnings(ctx, link, record) -> None:
@@ -287,11 +360,13 @@ def _record_warnings(ctx, link, record) -> None:
         seen.add(case)
         problems.record(link.firm_id, link.record_type, link.record_id, case,
                         message=catalogue.explain(case, **facts))
+    if not ctx.has_open_errors(link.record_type, link.record_id):
+        return  # nothing open, so no stale warning to close
     stale = [c for c in WARNING_CASES if c not in seen]
     problems.resolve(link.firm_id, link.record_type, link.record_id, cases=stale, resolution="fixed")
 
 
-def _linked(link: QboLink, entity: dict | None, digest: str | None) -> None:
+def _linked(link: QboLink, entity: dict | None, digest: str | None, ctx: SyncContext | None = None) -> None:
     if entity is not None:
         link.qbo_id, link.sync_token = str(entity["Id"]), str(entity.get("SyncToken", "0"))
         link.qbo_type = BY_RECORD_TYPE[link.record_type].QBO_ENTITY
@@ -300,12 +375,12 @@ def _linked(link: QboLink, entity: dict | None, digest: str | None) -> None:
     link.status, link.reason, link.pending_request_id = "synced", None, None
     link.last_pushed_at = utcnow()
     # A fix made outside the product (in QBO, or by editing the record) closes errors by itself.
-    problems.resolve(link.firm_id, link.record_type, link.record_id,
-                     cases=_other_cases(link, set()), resolution="fixed")
+    _resolve_others(link, set(), ctx, resolution="fixed")
 
 
 def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError | None = None,
-          message: str = "", element: str | None = None, report: SyncReport) -> None:
+          message: str = "", element: str | None = None, report: SyncReport,
+          ctx: SyncContext | None = None) -> None:
     if error is not None:
         recognised = catalogue.recognise(error, record_type=link.record_type)
         problems.record_fault(link.firm_id, link.record_type, link.record_id, recognised)
@@ -316,7 +391,7 @@ def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError |
                         element=element)
         case = catalogue_case
         link.reason = message[:300]
-    problems.resolve(link.firm_id, link.record_type, link.record_id, cases=_other_cases(link, {case}))
+    _resolve_others(link, {case}, ctx)
     link.status = "error"
     report.failed += 1
 
@@ -324,11 +399,9 @@ def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError |
 def _apply(ctx, module, op: _Op, result, report: SyncReport) -> None:
     link = op.link
     if isinstance(result, QboError):
-        if op.operation == "create" and isinstance(result, TransientError):
-            return  # outcome unknown: pending_request_id stays, the next run looks it up first
         if isinstance(result, (TransientError, RateLimited)):
-            return
-        _fail(link, error=result, report=report)
+            return  # outcome unknown: a create keeps pending_request_id and is looked up first
+        _fail(link, error=result, report=report, ctx=ctx)
         if op.operation == "create":
             link.pending_request_id = None  # refused: nothing was written
         return
@@ -337,7 +410,7 @@ def _apply(ctx, module, op: _Op, result, report: SyncReport) -> None:
         db.session.delete(link)
         report.deleted += 1
         return
-    _linked(link, result, payload_hash(op.payload))
+    _linked(link, result, payload_hash(op.payload), ctx)
     if op.operation == "create":
         report.created += 1
     else:
@@ -345,61 +418,190 @@ def _apply(ctx, module, op: _Op, result, report: SyncReport) -> None:
     report.by_type[module.RECORD_TYPE] = report.by_type.get(module.RECORD_TYPE, 0) + 1
 
 
-def _send_one(ctx, module, op: _Op, report: SyncReport) -> None:
-    client, entity, link = ctx.client, module.QBO_ENTITY, op.link
+# --- sending -------------------------------------------------------------------------------------
+
+
+class _Reserved:
+    """The limiter as one request sees it when the engine already holds its first slot: the first
+    acquire hands that lease over, any retry queues like every other request."""
+
+    def __init__(self, limiter, lease):
+        self._limiter, self._lease = limiter, lease
+
+    def acquire(self, realm_id, *, batch=False, timeout=None):
+        if self._lease is not None:
+            lease, self._lease = self._lease, None
+            return lease
+        return self._limiter.acquire(realm_id, batch=batch, timeout=timeout)
+
+    def __getattr__(self, name):
+        return getattr(self._limiter, name)
+
+
+class _Sender:
+    """Sends a round's operations over up to `concurrent` requests in flight (ref §3: 10 per realm).
+
+    QBO's ceiling is 40 batches of 30 a minute plus the 460 single requests left of the 500
+    (1,660 writes a minute), and batches alone reach only 1,200. So each sending thread takes
+    whichever slot the shared limiter has first: a batch slot for up to 30 operations, else a plain
+    request slot for one. Only HTTP happens in the threads; the database work stays in the caller's
+    thread (SQLAlchemy sessions are not thread-safe), which plans the next round meanwhile.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.limiter = getattr(client, "limiter", None)
+        self.concurrent = max(1, int(getattr(self.limiter, "concurrent", 4) or 4))
+        self.round_size = BATCH_SIZE * self.concurrent
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="qbo-round")  # one round at a time
+        self.app = current_app._get_current_object()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown(wait=True)
+
+    def start(self, module, ops: list[_Op], firm_id: int) -> Future:
+        """Send `ops` in the background; the future gives ({bid: result}, first fatal error)."""
+        work = _Round(self, module, ops, firm_id)
+        return self.pool.submit(work.run)
+
+
+class _Round:
+    def __init__(self, sender: _Sender, module, ops: list[_Op], firm_id: int):
+        self.sender, self.module, self.firm_id = sender, module, firm_id
+        self.queue = collections.deque(ops)
+        self.lock = threading.Lock()
+        self.results: dict[str, object] = {}
+        self.error: QboError | None = None
+
+    def run(self):
+        threads = min(self.sender.concurrent, len(self.queue))
+        if threads <= 1:
+            self._drain()
+        else:
+            # This call already runs on one pool thread; the others join it for this round.
+            helpers = [threading.Thread(target=self._drain, name="qbo-send-round") for _ in range(threads - 1)]
+            for t in helpers:
+                t.start()
+            self._drain()
+            for t in helpers:
+                t.join()
+        return self.results, self.error
+
+    def _take(self, n: int) -> list[_Op]:
+        with self.lock:
+            if self.error is not None:
+                return []
+            return [self.queue.popleft() for _ in range(min(n, len(self.queue)))]
+
+    def _drain(self) -> None:
+        with self.sender.app.app_context():
+            while True:
+                with self.lock:
+                    left = len(self.queue) if self.error is None else 0
+                if not left:
+                    return
+                try:
+                    kind, lease = self._slot(left)
+                    ops = self._take(BATCH_SIZE if kind == "batch" else 1)
+                    if not ops:
+                        if lease is not None:
+                            lease.release()
+                        return
+                    client = self._client(lease)
+                    if len(ops) == 1:
+                        found = {ops[0].bid: _send_one(client, ops[0])}
+                    else:
+                        found = _send_batch(client, ops, self.firm_id)
+                except (RateLimited, ReconnectNeeded) as exc:
+                    with self.lock:
+                        self.error = self.error or exc
+                    return
+                with self.lock:
+                    self.results.update(found)
+
+    def _slot(self, left: int):
+        """("batch" | "one", a lease already taken or None): a batch when a batch slot is free
+        and there is more than one operation, else the first plain slot."""
+        limiter = self.sender.limiter
+        if limiter is None:
+            return ("batch" if left > 1 else "one"), None
+        realm = self.sender.client.realm_id
+        deadline = time.monotonic() + limiter.timeout
+        while True:
+            if left > 1:
+                lease, wait_batch = limiter.try_acquire(realm, batch=True)
+                if lease is not None:
+                    return "batch", lease
+            else:
+                wait_batch = float("inf")
+            lease, wait_one = limiter.try_acquire(realm)
+            if lease is not None:
+                return "one", lease
+            if time.monotonic() > deadline:
+                raise LimiterTimeout(f"QBO limiter: no slot for realm {realm} in time", retry_after=wait_one)
+            wait = max(0.002, min(wait_batch, wait_one))
+            time.sleep(wait + random.uniform(0, 0.002 + wait * 0.1))
+
+    def _client(self, lease):
+        if lease is None:
+            return self.sender.client
+        client = copy.copy(self.sender.client)
+        client.limiter = _Reserved(self.sender.limiter, lease)
+        return client
+
+
+def _send_one(client, op: _Op):
+    """One operation alone; returns the entity or the QboError (RateLimited and ReconnectNeeded raise)."""
     try:
         if op.operation == "create":
-            result = client.create(entity, op.payload, request_id=op.request_id)
-        elif op.operation == "update":
+            return client.create(op.entity, op.payload, request_id=op.request_id)
+        if op.operation == "update":
             try:
-                result = client.sparse_update(entity, link.qbo_id, link.sync_token, op.payload, request_id=op.request_id)
+                return client.sparse_update(op.entity, op.qbo_id, op.sync_token, op.payload, request_id=op.request_id)
             except StaleSyncToken:
                 # Someone edited it in QBO since our last push: our ledger is the source of truth.
-                current = client.read(entity, link.qbo_id)
-                result = client.sparse_update(entity, link.qbo_id, current["SyncToken"], op.payload,
-                                              request_id=request_id_for(op.request_id, current["SyncToken"]))
-        else:
-            result = _delete(client, module, link, op.request_id)
+                current = client.read(op.entity, op.qbo_id)
+                return client.sparse_update(op.entity, op.qbo_id, current["SyncToken"], op.payload,
+                                            request_id=request_id_for(op.request_id, current["SyncToken"]))
+        if op.name_list:
+            return client.deactivate(op.entity, op.qbo_id, op.sync_token, request_id=op.request_id)
+        return client.delete(op.entity, op.qbo_id, op.sync_token, request_id=op.request_id)
     except (RateLimited, ReconnectNeeded):
         raise
     except QboError as error:
-        result = error
-    _apply(ctx, module, op, result, report)
+        return error
 
 
-def _delete(client, module, link: QboLink, request_id: str) -> dict:
-    if module.NAME_LIST:
-        return client.deactivate(module.QBO_ENTITY, link.qbo_id, link.sync_token, request_id=request_id)
-    return client.delete(module.QBO_ENTITY, link.qbo_id, link.sync_token, request_id=request_id)
-
-
-def _send_batch(ctx, module, ops: list[_Op], report: SyncReport) -> None:
+def _send_batch(client, ops: list[_Op], firm_id: int) -> dict:
     items = []
     for op in ops:
-        link = op.link
         if op.operation == "create":
-            items.append({"bId": op.bid, "operation": "create", "entity": module.QBO_ENTITY, "body": op.payload})
+            items.append({"bId": op.bid, "operation": "create", "entity": op.entity, "body": op.payload})
         elif op.operation == "update":
-            body = dict(op.payload, Id=link.qbo_id, SyncToken=link.sync_token, sparse=True)
-            items.append({"bId": op.bid, "operation": "update", "entity": module.QBO_ENTITY, "body": body})
-        elif module.NAME_LIST:
-            body = {"Id": link.qbo_id, "SyncToken": link.sync_token, "sparse": True, "Active": False}
-            items.append({"bId": op.bid, "operation": "update", "entity": module.QBO_ENTITY, "body": body})
+            body = dict(op.payload, Id=op.qbo_id, SyncToken=op.sync_token, sparse=True)
+            items.append({"bId": op.bid, "operation": "update", "entity": op.entity, "body": body})
+        elif op.name_list:
+            body = {"Id": op.qbo_id, "SyncToken": op.sync_token, "sparse": True, "Active": False}
+            items.append({"bId": op.bid, "operation": "update", "entity": op.entity, "body": body})
         else:
-            items.append({"bId": op.bid, "operation": "delete", "entity": module.QBO_ENTITY,
-                          "body": {"Id": link.qbo_id, "SyncToken": link.sync_token}})
-    batch_id = request_id_for(ctx.firm.id, "batch", *sorted(op.request_id for op in ops))
+            items.append({"bId": op.bid, "operation": "delete", "entity": op.entity,
+                          "body": {"Id": op.qbo_id, "SyncToken": op.sync_token}})
+    batch_id = request_id_for(firm_id, "batch", *sorted(op.request_id for op in ops))
     try:
-        results = ctx.client.batch(items, request_id=batch_id)
+        results = client.batch(items, request_id=batch_id)
     except (RateLimited, ReconnectNeeded):
         raise
     except TransientError:
-        return  # creates keep their pending_request_id: looked up before the next attempt
+        return {}  # creates keep their pending_request_id: looked up before the next attempt
+    out = {}
     for op in ops:
         result = results.get(op.bid)
         if result is None:
             continue
         if isinstance(result, StaleSyncToken):
-            _send_one(ctx, module, op, report)  # re-read the SyncToken and update alone
-            continue
-        _apply(ctx, module, op, result, report)
+            result = _send_one(client, op)  # re-read the SyncToken and update alone
+        out[op.bid] = result
+    return out

@@ -49,8 +49,9 @@ def find_existing(entity: str, record_type: str, doc, payload: dict, ctx) -> dic
     """Find the document a create whose outcome was unknown may have made: by DocNumber when
     numbers are synced, otherwise by our marker among the customer's documents of that date."""
     if payload.get("DocNumber"):
-        found = ctx.client.query(f"SELECT * FROM {entity} WHERE DocNumber = {quote(payload['DocNumber'])}")
+        where = f"DocNumber = {quote(payload['DocNumber'])}"
     else:
-        found = ctx.client.query(f"SELECT * FROM {entity} WHERE TxnDate = {quote(payload['TxnDate'])}")
+        where = f"TxnDate = {quote(payload['TxnDate'])} AND CustomerRef = {quote(payload['CustomerRef']['value'])}"
+    found = ctx.client.query_all(entity, where)  # every page: a busy day has more than one
     mark = marker(record_type, doc.id)
     return next((f for f in found if mark in (f.get("PrivateNote") or "")), None)

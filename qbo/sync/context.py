@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -37,26 +38,76 @@ def quote(value: str) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+class LinkRef(NamedTuple):
+    """What a sync run needs of a dependency's link: plain values, so a commit can't expire them."""
+
+    qbo_id: str | None
+    status: str
+
+
 class SyncContext:
     def __init__(self, firm: Firm, client):
         self.firm = firm
         self.client = client
         self.warnings: dict[tuple[str, int], list[tuple[str, dict]]] = {}
-        self._links: dict[tuple[str, int], QboLink] | None = None
+        self._links: dict[tuple[str, int], LinkRef] | None = None
+        self._open_errors: dict[str, set[int]] = {}
+        self._names: dict[tuple[str, str], dict | None] = {}
         self._vendors: dict[str, dict] = {}
         self._refund_item: dict | None = None
 
     # --- links -----------------------------------------------------------------------------------
 
-    def link(self, record_type: str, record_id: int) -> QboLink | None:
+    def link(self, record_type: str, record_id: int) -> LinkRef | None:
         if self._links is None:
-            rows = db.session.scalars(select(QboLink).where(QboLink.firm_id == self.firm.id)).all()
-            self._links = {(row.record_type, row.record_id): row for row in rows}
+            rows = db.session.execute(select(QboLink.record_type, QboLink.record_id, QboLink.qbo_id,
+                                             QboLink.status).where(QboLink.firm_id == self.firm.id))
+            self._links = {(t, i): LinkRef(q, s) for t, i, q, s in rows}
         return self._links.get((record_type, record_id))
 
-    def remember(self, link: QboLink) -> None:
-        if self._links is not None:
-            self._links[(link.record_type, link.record_id)] = link
+    def forget_links(self) -> None:
+        """Read the links again on next use (the engine calls it between record types)."""
+        self._links = None
+
+    # --- what the engine looks up once per round instead of once per record ---------------------
+
+    def load_open_errors(self, record_type: str, record_ids: list[int]) -> None:
+        """Remember which of these records have open errors: the others need no resolving."""
+        from qbo.models import SyncError
+
+        found: set[int] = set()
+        for start in range(0, len(record_ids), 500):
+            chunk = record_ids[start:start + 500]
+            found |= set(db.session.scalars(select(SyncError.record_id).where(
+                SyncError.firm_id == self.firm.id, SyncError.record_type == record_type,
+                SyncError.record_id.in_(chunk), SyncError.status == "open")))
+        self._open_errors[record_type] = found
+
+    def has_open_errors(self, record_type: str, record_id: int) -> bool:
+        known = self._open_errors.get(record_type)
+        return True if known is None else record_id in known
+
+    def prefetch_names(self, entity: str, field: str, names: list[str], chunk: int = 100) -> None:
+        """Look up many name-list records by exact name (QBO compares names ignoring case) with
+        one query per `chunk` names instead of one per record; `named` then answers from memory."""
+        todo = list(dict.fromkeys(n for n in names if n and (entity, n.casefold()) not in self._names))
+        for start in range(0, len(todo), chunk):
+            part = todo[start:start + chunk]
+            for name in part:
+                self._names[(entity, name.casefold())] = None
+            where = f"{field} IN ({', '.join(quote(n) for n in part)})"
+            for found in self.client.query_all(entity, where):
+                key = (entity, str(found.get(field, "")).casefold())
+                if key in self._names and self._names[key] is None:
+                    self._names[key] = found
+
+    def named(self, entity: str, field: str, name: str) -> dict | None:
+        """The record called `name` (from prefetch_names, else one query)."""
+        key = (entity, (name or "").casefold())
+        if key not in self._names:
+            found = self.client.query(f"SELECT * FROM {entity} WHERE {field} = {quote(name)}")
+            return found[0] if found else None
+        return self._names.pop(key)  # used once: a record created from it must be looked up afresh
 
     def ref(self, record_type: str, record_id: int) -> dict | None:
         link = self.link(record_type, record_id)

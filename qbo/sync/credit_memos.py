@@ -1,12 +1,19 @@
 """CreditNote -> QBO CreditMemo."""
-from qbo.models import CreditNote
+from sqlalchemy.orm import joinedload, selectinload
+
+from qbo.models import CreditNote, CreditNoteLine
 from qbo.sync import _documents
 
 RECORD_TYPE = "credit_note"
 QBO_ENTITY = "CreditMemo"
 MODEL = CreditNote
 NAME_LIST = False
+HAS_DEPENDENCIES = True
 dependencies = _documents.dependencies
+
+
+def load_options() -> tuple:
+    return (joinedload(CreditNote.account), selectinload(CreditNote.lines).joinedload(CreditNoteLine.service))
 
 
 def to_qbo(credit_note: CreditNote, ctx) -> dict:

@@ -1,11 +1,15 @@
 """Account (the firm's client) -> QBO Customer."""
 from qbo.models import Account
-from qbo.sync.context import quote
 
 RECORD_TYPE = "account"
 QBO_ENTITY = "Customer"
 MODEL = Account
 NAME_LIST = True
+HAS_DEPENDENCIES = False
+
+
+def load_options() -> tuple:
+    return ()
 
 
 def dependencies(account: Account) -> list:
@@ -28,7 +32,11 @@ def to_qbo(account: Account, ctx) -> dict:
     return payload
 
 
+def prefetch(accounts: list[Account], ctx) -> None:
+    """Look a round's names up in a few queries (find_existing then answers from memory)."""
+    ctx.prefetch_names(QBO_ENTITY, "DisplayName", [a.name for a in accounts])
+
+
 def find_existing(account: Account, payload: dict, ctx) -> dict | None:
     """An exact display-name match links the account to that customer (error-cases `account-no-match`)."""
-    found = ctx.client.query(f"SELECT * FROM Customer WHERE DisplayName = {quote(payload['DisplayName'])}")
-    return found[0] if found else None
+    return ctx.named(QBO_ENTITY, "DisplayName", payload["DisplayName"])

@@ -2,6 +2,8 @@
 
 The fee has no row of its own: its QboLink uses record_type "processor_fee" and the payment's id.
 """
+from sqlalchemy.orm import joinedload
+
 from qbo.models import Payment
 from qbo.sync.context import Blocked, marker, quote
 
@@ -9,10 +11,15 @@ RECORD_TYPE = "processor_fee"
 QBO_ENTITY = "Purchase"
 MODEL = Payment
 NAME_LIST = False
+HAS_DEPENDENCIES = False
 
 
 def applies(payment: Payment) -> bool:
     return bool(payment.processor_fee and payment.processor_fee > 0)
+
+
+def load_options() -> tuple:
+    return (joinedload(Payment.account),)
 
 
 def dependencies(payment: Payment) -> list:
@@ -61,6 +68,7 @@ def to_qbo(payment: Payment, ctx) -> dict:
 
 
 def find_existing(payment: Payment, payload: dict, ctx):
-    found = ctx.client.query(f"SELECT * FROM Purchase WHERE TxnDate = {quote(payload['TxnDate'])}")
+    where = f"TxnDate = {quote(payload['TxnDate'])} AND EntityRef = {quote(payload['EntityRef']['value'])}"
+    found = ctx.client.query_all(QBO_ENTITY, where)  # every page: a busy day has more than one
     mark = marker(RECORD_TYPE, payment.id)
     return next((f for f in found if mark in (f.get("PrivateNote") or "")), None)

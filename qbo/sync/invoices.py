@@ -1,12 +1,19 @@
 """Invoice -> QBO Invoice (number sent only when the firm syncs invoice numbers)."""
-from qbo.models import Invoice
+from sqlalchemy.orm import joinedload, selectinload
+
+from qbo.models import Invoice, InvoiceLine
 from qbo.sync import _documents
 
 RECORD_TYPE = "invoice"
 QBO_ENTITY = "Invoice"
 MODEL = Invoice
 NAME_LIST = False
+HAS_DEPENDENCIES = True
 dependencies = _documents.dependencies
+
+
+def load_options() -> tuple:
+    return (joinedload(Invoice.account), selectinload(Invoice.lines).joinedload(InvoiceLine.service))
 
 
 def to_qbo(invoice: Invoice, ctx) -> dict:

@@ -1,11 +1,16 @@
 """Service -> QBO Item of type Service, with its income account."""
 from qbo.models import Service
-from qbo.sync.context import Blocked, quote
+from qbo.sync.context import Blocked
 
 RECORD_TYPE = "service"
 QBO_ENTITY = "Item"
 MODEL = Service
 NAME_LIST = True
+HAS_DEPENDENCIES = False
+
+
+def load_options() -> tuple:
+    return ()
 
 
 def dependencies(service: Service) -> list:
@@ -28,6 +33,10 @@ def to_qbo(service: Service, ctx) -> dict:
     return payload
 
 
+def prefetch(services: list[Service], ctx) -> None:
+    """Look a round's names up in a few queries (find_existing then answers from memory)."""
+    ctx.prefetch_names(QBO_ENTITY, "Name", [s.name for s in services])
+
+
 def find_existing(service: Service, payload: dict, ctx) -> dict | None:
-    found = ctx.client.query(f"SELECT * FROM Item WHERE Name = {quote(payload['Name'])}")
-    return found[0] if found else None
+    return ctx.named(QBO_ENTITY, "Name", payload["Name"])

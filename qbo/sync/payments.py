@@ -1,11 +1,20 @@
 """Payment -> QBO Payment, linked to its invoices and the credit memos it applies."""
-from qbo.models import Payment
+from sqlalchemy.orm import joinedload, selectinload
+
+from qbo.models import Payment, PaymentAllocation, PaymentCreditAllocation
 from qbo.sync.context import Blocked, marker, quote
 
 RECORD_TYPE = "payment"
 QBO_ENTITY = "Payment"
 MODEL = Payment
 NAME_LIST = False
+HAS_DEPENDENCIES = True
+
+
+def load_options() -> tuple:
+    return (joinedload(Payment.account),
+            selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice),
+            selectinload(Payment.credit_allocations).joinedload(PaymentCreditAllocation.credit_note))
 
 
 def dependencies(payment: Payment) -> list:
@@ -45,6 +54,7 @@ def to_qbo(payment: Payment, ctx) -> dict:
 
 
 def find_existing(payment: Payment, payload: dict, ctx):
-    found = ctx.client.query(f"SELECT * FROM Payment WHERE TxnDate = {quote(payload['TxnDate'])}")
+    where = f"TxnDate = {quote(payload['TxnDate'])} AND CustomerRef = {quote(payload['CustomerRef']['value'])}"
+    found = ctx.client.query_all(QBO_ENTITY, where)  # every page: a busy day has more than one
     mark = marker(RECORD_TYPE, payment.id)
     return next((f for f in found if mark in (f.get("PrivateNote") or "")), None)

@@ -1,12 +1,19 @@
 """Refund -> QBO RefundReceipt, paid out of a bank account."""
-from qbo.models import Refund
+from sqlalchemy.orm import joinedload
+
+from qbo.models import Payment, Refund
 from qbo.sync.context import Blocked, marker, quote
 
 RECORD_TYPE = "refund"
 QBO_ENTITY = "RefundReceipt"
 MODEL = Refund
 NAME_LIST = False
+HAS_DEPENDENCIES = True
 PAYMENT_TYPES = {"card": "CreditCard", "check": "Check", "cash": "Cash"}
+
+
+def load_options() -> tuple:
+    return (joinedload(Refund.payment).joinedload(Payment.account),)
 
 
 def dependencies(refund: Refund) -> list:
@@ -44,6 +51,7 @@ def to_qbo(refund: Refund, ctx) -> dict:
 
 
 def find_existing(refund: Refund, payload: dict, ctx):
-    found = ctx.client.query(f"SELECT * FROM RefundReceipt WHERE TxnDate = {quote(payload['TxnDate'])}")
+    where = f"TxnDate = {quote(payload['TxnDate'])} AND CustomerRef = {quote(payload['CustomerRef']['value'])}"
+    found = ctx.client.query_all(QBO_ENTITY, where)  # every page: a busy day has more than one
     mark = marker(RECORD_TYPE, refund.id)
     return next((f for f in found if mark in (f.get("PrivateNote") or "")), None)

@@ -1,0 +1,216 @@
+"""The errors desk in Chromium, with a real RQ worker (drained in this process) and the QBO emulator:
+the banner's count, tab counts, several rows fixed with one Submit, the type-ahead link, a bulk
+creation an admin asks for and the owner approves, a viewer's page, and the Sync to QuickBooks panel."""
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+from sqlalchemy import select
+
+from qbo.db import db
+from qbo.models import QboLink, SyncError
+from tests.factories import PASSWORD, make_account, make_api_key, make_invoice, make_service, make_user
+
+pytestmark = pytest.mark.browser
+SETTINGS = "/settings/integrations/quickbooks"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "errors-desk.png"
+
+
+@pytest.fixture
+def connected(app, qbo_emulator):
+    from qbo.demo import connect_demo_firm
+
+    owner = make_user(role="owner", email="maria.owner@example.test")
+    connect_demo_firm(owner.firm_id, owner.id)
+    return owner
+
+
+@pytest.fixture
+def drain(app):
+    from qbo import jobs
+
+    def run(firm_id=None):
+        if firm_id is not None:
+            jobs.enqueue_sync(firm_id)
+        queue = jobs.get_queue()
+        SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
+        db.session.expire_all()
+
+    return run
+
+
+def _person(qbo_emulator, method, entity, body=None, record_id=None):
+    path = f"/companies/{qbo_emulator.realm_id}/{entity}" + (f"/{record_id}" if record_id else "")
+    response = qbo_emulator.control(method, path, json=body,
+                                    params={"force": "true"} if method == "DELETE" else None)
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+def _customers(qbo_emulator):
+    body = qbo_emulator.control("GET", f"/companies/{qbo_emulator.realm_id}/Customer").json()
+    rows = body if isinstance(body, list) else body.get("Customer", body.get("records", []))
+    return rows
+
+
+def _sign_in(page, live_server, user, path=SETTINGS):
+    page.goto(f"{live_server}/sign-in?next={path}")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _open(case=None):
+    stmt = select(SyncError).where(SyncError.status == "open")
+    return db.session.scalars(stmt.where(SyncError.case == case) if case else stmt).all()
+
+
+def _tab_count(page, tab):
+    return page.locator(f"#tab-{tab} .count")
+
+
+def _demo_errors(owner, qbo_emulator, drain):
+    """Realistic open errors on three tabs, produced by pushing to the emulator."""
+    firm = owner.firm
+    _person(qbo_emulator, "POST", "Vendor", {"DisplayName": "John Doe"})
+    make_account(firm, name="John Doe", kind="individual", first_name="John", last_name="Doe")
+    make_invoice(firm, account=make_account(firm, name="Orchard Pediatrics"), number="INV-2026-NOVEMBER-00001")
+    make_service(firm, name="Audit", income_account="Accounts Receivable (A/R)")
+    drain(firm.id)
+    firm.create_customers_automatically = False
+    for name in ("Nova Fitness", "Tidewater Marine", "Vista Travel Co"):
+        make_account(firm, name=name)
+    db.session.commit()
+    drain(firm.id)
+
+
+def test_it_fixes_several_rows_with_one_submit_and_the_counts_fall(page, live_server, connected, qbo_emulator, drain, client):
+    _demo_errors(connected, qbo_emulator, drain)
+    api = client.get("/api/v1/sync/status", headers=make_api_key(connected)).get_json()
+    assert api["counts"]["accounts"] == 4 and api["total"] >= 6
+    _sign_in(page, live_server, connected)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    expect(page.locator("#qbo-banner .banner-count")).to_have_text(str(api["total"]))
+    for tab, n in api["counts"].items():
+        expect(_tab_count(page, tab)).to_have_text(str(n))
+    expect(page.get_by_role("tab", name="Accounts 4")).to_have_attribute("aria-selected", "true")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.locator("#quickbooks-errors").screenshot(path=str(SCREENSHOT))
+
+    page.evaluate("window.__notReloaded = true")
+    page.get_by_label("Action for Nova Fitness").select_option("create_customer")
+    page.get_by_label("Action for Tidewater Marine").select_option("skip")
+    page.get_by_label("Action for John Doe").select_option("skip")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#desk-jobs")).to_contain_text("Working")
+    drain()
+    expect(page.locator("#desk-jobs")).to_contain_text("Done: 3 of 3", timeout=10000)
+    expect(_tab_count(page, "accounts")).to_have_text("1")
+    expect(page.locator("#qbo-banner .banner-count")).to_have_text(str(api["total"] - 3))
+    expect(page.locator("#errors-desk")).not_to_contain_text("Nova Fitness")
+    assert page.evaluate("window.__notReloaded") is True
+    assert [c["DisplayName"] for c in _customers(qbo_emulator) if c["DisplayName"] == "Nova Fitness"] == ["Nova Fitness"]
+    total = client.get("/api/v1/sync/status", headers=make_api_key(connected)).get_json()["total"]
+    assert total == api["total"] - 3
+
+    page.get_by_role("tab", name="Services 1").click()  # tabs swap without reload too
+    expect(page.locator("#errors-panel")).to_contain_text("Wrong account type for the service")
+    page.get_by_role("tab", name="Services 1").press("ArrowLeft")
+    expect(page.get_by_role("tab", name="Expenses 0")).to_be_focused()
+    expect(page.get_by_role("tab", name="Expenses 0")).to_have_attribute("aria-selected", "true")
+
+
+def test_it_links_an_account_to_a_customer_found_by_typing(page, live_server, connected, qbo_emulator, drain):
+    connected.firm.create_customers_automatically = False
+    account = make_account(connected.firm, name="Juniper Architects")
+    drain(connected.firm_id)
+    existing = _person(qbo_emulator, "POST", "Customer", {"DisplayName": "Juniper Architects LLC"})
+    _sign_in(page, live_server, connected)
+    page.get_by_label("Action for Juniper Architects").select_option("link_customer")
+    page.get_by_label("Search QuickBooks customers for Juniper Architects").fill("junip")
+    choice = page.get_by_label("Juniper Architects LLC")
+    expect(choice).to_be_visible()
+    choice.check()
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#desk-jobs")).to_contain_text("Working")
+    drain()
+    expect(page.locator("#desk-jobs")).to_contain_text("linked", timeout=10000)
+    expect(_tab_count(page, "accounts")).to_have_text("0")
+    link = db.session.scalar(select(QboLink).where(QboLink.record_type == "account", QboLink.record_id == account.id))
+    assert (link.status, link.qbo_id) == ("synced", existing["Id"]) and len(_customers(qbo_emulator)) == 1
+
+
+def test_it_runs_the_bulk_creation_an_admin_asked_for_once_the_owner_approves(browser, live_server, connected, qbo_emulator, drain):
+    connected.firm.create_customers_automatically = False
+    for name in ("A Corp", "B Corp", "C Corp"):
+        make_account(connected.firm, name=name)
+    drain(connected.firm_id)
+    admin = make_user(connected.firm, "admin")
+    admin_page = browser.new_context().new_page()
+    _sign_in(admin_page, live_server, admin)
+    admin_page.get_by_role("button", name="Create new customer in QuickBooks for all accounts missing in QuickBooks (3) — ask the owner").click()
+    expect(admin_page.locator("#desk-progress")).to_contain_text("Asked the owner")
+    expect(admin_page.locator(".bulk-request")).to_contain_text("Waiting for the owner's approval")
+    assert _customers(qbo_emulator) == []
+
+    owner_page = browser.new_context().new_page()
+    _sign_in(owner_page, live_server, connected)
+    expect(owner_page.locator(".bulk-request")).to_contain_text(f"{admin.email} asks")
+    owner_page.get_by_role("button", name="Approve").click()
+    expect(owner_page.locator("#desk-jobs")).to_be_visible()
+    drain()
+    expect(owner_page.locator("#desk-jobs")).to_contain_text("Done", timeout=10000)
+    expect(_tab_count(owner_page, "accounts")).to_have_text("0")
+    expect(owner_page.locator(".bulk-request")).to_have_count(0)
+    assert sorted(c["DisplayName"] for c in _customers(qbo_emulator)) == ["A Corp", "B Corp", "C Corp"]
+
+
+def test_it_shows_a_viewer_no_controls_and_refuses_a_forced_post(page, live_server, app):
+    from qbo import problems
+
+    owner = make_user(role="owner")
+    account = make_account(owner.firm, name="Vista Travel Co")
+    error = problems.record(owner.firm_id, "account", account.id, "account-no-match")
+    db.session.commit()
+    viewer = make_user(owner.firm, "viewer")
+    _sign_in(page, live_server, viewer)
+    expect(page.locator("#errors-desk")).to_contain_text("Vista Travel Co")
+    expect(page.locator("#errors-desk")).to_contain_text("only owner, admin, staff can")
+    expect(page.locator("#errors-desk select[name^=action-]")).to_have_count(0)
+    expect(page.get_by_role("button", name="Submit")).to_have_count(0)
+    status = page.evaluate("""async (id) => {
+        const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
+        const body = new URLSearchParams({csrf_token: token, ['action-' + id]: 'skip'});
+        return (await fetch('/settings/integrations/quickbooks/errors/apply', {method: 'POST', body})).status;
+    }""", error.id)
+    assert status == 403
+    db.session.expire_all()
+    assert db.session.get(SyncError, error.id).status == "open"
+
+
+def test_it_names_the_customer_deleted_in_quickbooks_and_resync_repairs_it(page, live_server, connected, qbo_emulator, drain):
+    from qbo import drift
+
+    invoice = make_invoice(connected.firm, account=make_account(connected.firm, name="Orchard Pediatrics"))
+    drain(connected.firm_id)
+    customer_id = db.session.scalar(select(QboLink.qbo_id).where(QboLink.record_type == "account"))
+    _person(qbo_emulator, "DELETE", "Customer", record_id=customer_id)
+    drift.enqueue_poll(connected.firm_id)
+    drain()
+    _sign_in(page, live_server, connected, path=f"/invoices/{invoice.id}")
+    page.get_by_label(f"More actions for {invoice.number}").click()
+    page.get_by_role("menuitem", name="Sync to QuickBooks").click()
+    panel = page.locator("#sync-panel")
+    expect(panel.get_by_role("alert")).to_contain_text("Deleted in QuickBooks: account “Orchard Pediatrics”")
+    expect(panel.locator("#panel-account-%d" % invoice.account_id)).to_contain_text("Unsynced")
+    panel.get_by_role("button", name="Resync").click()
+    expect(page.locator("#sync-panel-job")).to_contain_text("Working")
+    drain()
+    expect(panel.locator("#panel-account-%d" % invoice.account_id)).to_contain_text("Synced", timeout=10000)
+    expect(panel.get_by_role("alert")).to_have_count(0)
+    active = [c for c in _customers(qbo_emulator) if c.get("Active", True) and c.get("status") != "Deleted"]
+    print("CUSTOMERS", _customers(qbo_emulator))
+    assert [c["DisplayName"] for c in active if "Orchard" in c["DisplayName"]]
+    assert [e for e in _open() if e.record_type in ("account", "invoice") and e.severity == "error"] == []
