@@ -7,7 +7,9 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel
+from flask_babel import refresh as refresh_locale
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
@@ -15,6 +17,8 @@ from flask_wtf.csrf import CSRFProtect
 from qbo.db import db
 
 login_manager = LoginManager()
+babel = Babel()
+LANGUAGES = ("en", "ro")
 csrf = CSRFProtect()
 migrate = Migrate()
 log = logging.getLogger("qbo.requests")
@@ -90,6 +94,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Please sign in to continue."
@@ -103,6 +108,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_cli(app)
     _log_requests(app)
     return app
+
+
+def select_locale() -> str:
+    """The person's chosen language, else the browser's (Accept-Language), else English. An API
+    key speaks its owner's language."""
+    if g.get("forced_language") in LANGUAGES:
+        return g.forced_language
+    if not has_request_context():
+        return "en"
+    user = g.get("api_user") or (current_user if current_user and current_user.is_authenticated else None)
+    if user is not None and getattr(user, "language", None) in LANGUAGES:
+        return user.language
+    return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
 @login_manager.user_loader
@@ -122,6 +140,7 @@ def _log_requests(app: Flask) -> None:
     @app.before_request
     def _start_timer():
         g.request_started = time.perf_counter()
+        refresh_locale()  # the locale is cached on `g`, which tests share between requests
 
     @app.after_request
     def _log_line(response):

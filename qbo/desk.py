@@ -384,28 +384,62 @@ def record_panel(firm_id: int, record_type: str, record_id: int) -> list[PanelEn
 
 
 def request_record_resync(user: User, record_type: str, record_id: int) -> list[JobRun]:
-    """Resync a record from its panel: through its open errors (or its dependencies' ones) that
-    offer Resync or Recreate; a record without errors is marked pending and synced."""
-    from qbo import engine
-    from qbo.problems import open_errors
-
+    """The panel's Resync: one job that re-creates what was deleted in QuickBooks and resends the record."""
     if not can(user, ACT_ON_ERRORS):
         raise PermissionError("act_on_errors")
-    runs = []
-    entries = record_panel(user.firm_id, record_type, record_id)
-    # Dependencies first: the deleted customer is re-created before the invoice is resent.
-    for entry in sorted(entries, key=lambda e: -e.depth):
-        for error in open_errors(user.firm_id, entry.record_type, entry.record_id):
-            allowed = actions.allowed_actions(user, error)
-            action = "recreate" if "recreate" in allowed else "resync" if "resync" in allowed else None
-            if action:
-                runs.append(actions.request_action(user, error, action))
-                break
-    if not runs:
-        engine.mark_pending(user.firm_id, record_type, record_id)
-        db.session.commit()
-        runs.append(jobs.enqueue("sync", jobs.run_sync, user.firm_id, user_id=user.id))
-    return runs
+    return [jobs.enqueue(f"resync-{record_type}", run_record_resync, user.firm_id, user_id=user.id,
+                         args=(record_type, record_id))]
+
+
+DELETED_CASES = ("unsynced", "deleted-invoice-no-resync", "customer-deleted", "invalid-item-ref")
+
+
+@jobs.tracked
+def run_record_resync(run: JobRun, record_type: str, record_id: int) -> dict:
+    """Re-create, dependencies first, every counterpart of the panel that was deleted in QuickBooks,
+    then resend the record so that it points at them (error case `unsynced`).
+
+    A re-created counterpart gets its own requestid, derived from the QBO id it replaces: the
+    record's ordinary create requestid would make QuickBooks replay the first create's answer,
+    which is the deleted copy. Running the job twice sends the same requestid, so nothing doubles."""
+    from qbo import engine, problems
+    from qbo.client import request_id_for
+    from qbo.models import QboLink
+
+    firm_id = run.firm_id
+    entries = record_panel(firm_id, record_type, record_id)
+    recreated = []
+    for entry in entries:
+        link = db.session.scalar(select(QboLink).where(
+            QboLink.firm_id == firm_id, QboLink.record_type == entry.record_type, QboLink.record_id == entry.record_id))
+        if link is not None and link.excluded:
+            continue
+        deleted = link is not None and link.status == "unsynced"
+        old_qbo_id = link.qbo_id if link is not None else None
+        if deleted or entry.depth == 0 or link is None or link.status in ("error", "pending"):
+            link = engine.mark_pending(firm_id, entry.record_type, entry.record_id)
+            link.pushed_hash = None  # sent even if unchanged here
+        if deleted:
+            link.qbo_id = link.sync_token = None
+            link.pending_request_id = request_id_for(firm_id, entry.record_type, entry.record_id, "recreate",
+                                                     old_qbo_id or "")
+            recreated.append(f"{entry.record_type.replace('_', ' ')} {entry.label}")
+    run.total = len(entries)
+    db.session.commit()
+    report = engine.sync_firm(firm_id)
+    fixed = 0
+    for entry in entries:
+        link = db.session.scalar(select(QboLink).where(
+            QboLink.firm_id == firm_id, QboLink.record_type == entry.record_type, QboLink.record_id == entry.record_id))
+        if link is not None and link.status == "synced":
+            fixed += problems.resolve(firm_id, entry.record_type, entry.record_id, cases=DELETED_CASES,
+                                      resolution="fixed", user_id=run.requested_by_id)
+    run.done = len(entries)
+    outcome = "paused: " + report.paused if report.paused else "resynced"
+    audit(firm_id, run.requested_by_id, "quickbooks.resync_record", None, record_type=record_type,
+          record_id=record_id, outcome=outcome, recreated=recreated)
+    db.session.commit()
+    return {"outcome": outcome, "recreated": ", ".join(recreated) or "nothing", "errors_closed": fixed}
 
 
 _PICKER_FIELD = __import__("re").compile(r"^(qbo_id-\d{1,12}|group_qbo_id-account-\d{1,12})$")

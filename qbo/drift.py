@@ -201,8 +201,10 @@ def _apply(firm: Firm, client, since: dt.datetime, changes: dict[str, list[dict]
     # An entry made by hand before ours was pushed is older than this window: look for it on the
     # dates of what we created (one query per entity, however many records).
     for entity, dates in created_by_us.items():
-        for obj in _entries_on(client, entity, sorted(dates), report):
-            if _foreign(obj) and _link_id(firm.id, entity, obj["Id"]) is None:
+        entries = _entries_on(client, entity, sorted(dates), report)
+        linked = _links_for(firm.id, {entity: entries})
+        for obj in entries:
+            if _foreign(obj) and (entity, str(obj["Id"])) not in linked:
                 candidates.setdefault((entity, str(obj["Id"])), obj)
     for (entity, _), obj in candidates.items():
         _report_duplicates(firm, entity, obj, report)
@@ -227,11 +229,6 @@ def _entries_on(client, entity: str, dates: list[str], report: DriftReport) -> l
         found += list(client.query_all(entity, f"TxnDate IN ({listed})"))
         report.requests += 1
     return found
-
-
-def _link_id(firm_id: int, qbo_type: str, qbo_id) -> int | None:
-    return db.session.scalar(select(QboLink.id).where(
-        QboLink.firm_id == firm_id, QboLink.qbo_type == qbo_type, QboLink.qbo_id == str(qbo_id)))
 
 
 def _links_for(firm_id: int, changes: dict[str, list[dict]]) -> dict[tuple[str, str], QboLink]:

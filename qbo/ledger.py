@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from qbo import validation as v
@@ -77,7 +79,7 @@ def _ref(model, data, field, firm: Firm, errors: v.Errors, *, required=True):
     try:
         return get_scoped(model, record_id, firm.id)
     except NotFound:
-        errors.add(field, "does not exist")
+        errors.add(field, _("does not exist"))
         return None
 
 
@@ -88,7 +90,7 @@ def _unique(model, firm: Firm, column, value, record, field, errors: v.Errors, w
     if record is not None:
         stmt = stmt.where(model.id != record.id)
     if db.session.scalar(stmt.limit(1)) is not None:
-        errors.add(field, f"is already used by another {what}")
+        errors.add(field, _("is already used by another record"))
 
 
 def _iso(value):
@@ -216,10 +218,10 @@ def _validate_lines(firm: Firm, data: dict, errors: v.Errors) -> list[dict] | No
     raw = v.items(data, "lines", errors)
     if raw is None:
         if "lines" not in errors:
-            errors.add("lines", "needs at least one line")
+            errors.add("lines", _("needs at least one line"))
         return None
     if not raw:
-        errors.add("lines", "needs at least one line")
+        errors.add("lines", _("needs at least one line"))
         return None
     lines = []
     for i, line in enumerate(raw):
@@ -230,12 +232,12 @@ def _validate_lines(firm: Firm, data: dict, errors: v.Errors) -> list[dict] | No
                              maximum=Decimal("9999999"))
         rate = v.decimal(line, "rate", sub, places=2, minimum=ZERO)
         if service is None and description is None and "service_id" not in sub:
-            sub.add("description", "is required when the line has no service")
+            sub.add("description", _("is required when the line has no service"))
         if rate is None and "rate" not in sub:
             if service is not None and service.rate is not None:
                 rate = service.rate
             else:
-                sub.add("rate", "is required")
+                sub.add("rate", _("is required"))
         for field, reasons in sub.items():
             for reason in reasons:
                 errors.add(f"lines[{i}].{field}", reason)
@@ -278,7 +280,7 @@ def _validate_document(model, firm: Firm, data: dict, record=None):
     if model is Invoice:
         clean["due_date"] = v.date(data, "due_date", errors)
         if clean["due_date"] and clean["date"] and clean["due_date"] < clean["date"]:
-            errors.add("due_date", "must not be before the invoice date")
+            errors.add("due_date", _("must not be before the invoice date"))
     clean["lines"] = _validate_lines(firm, data, errors)
     if clean["number"] is not None:
         # Deleted documents keep their number: QBO may still hold it (error case duplicate-doc-number).
@@ -286,7 +288,7 @@ def _validate_document(model, firm: Firm, data: dict, record=None):
         if record is not None:
             stmt = stmt.where(model.id != record.id)
         if db.session.scalar(stmt.limit(1)) is not None:
-            errors.add("number", "is already used by another " + model.__name__.lower().replace("note", " note"))
+            errors.add("number", _("is already used by another invoice") if model is Invoice else _("is already used by another credit note"))
     return clean, errors
 
 
@@ -352,13 +354,13 @@ def _validate_allocations(firm, data, errors, field, model, id_field, account, p
         amount = v.decimal(alloc, "amount", sub, required=True, positive=True)
         if target is not None:
             if account is not None and target.account_id != account.id:
-                sub.add(id_field, "belongs to another account")
+                sub.add(id_field, _("belongs to another account"))
             elif target.id in seen:
-                sub.add(id_field, "appears twice")
+                sub.add(id_field, _("appears twice"))
             elif amount is not None:
                 available = open_amount(target, payment)
                 if amount > available:
-                    sub.add("amount", f"is more than the {available} still open on {target.number}")
+                    sub.add("amount", _("is more than the %(open)s still open on %(number)s", open=available, number=target.number))
             seen.add(target.id)
         for f, reasons in sub.items():
             for reason in reasons:
@@ -390,9 +392,9 @@ def _validate_payment(firm: Firm, data: dict, record=None):
         "reference": v.text(data, "reference", errors, max_length=100),
     }
     if clean["processor_fee"] and clean["processor"] is None and "processor" not in errors:
-        errors.add("processor", "is required when there is a processor fee")
+        errors.add("processor", _("is required when there is a processor fee"))
     if clean["processor_fee"] is not None and clean["amount"] is not None and clean["processor_fee"] >= clean["amount"]:
-        errors.add("processor_fee", "must be less than the payment amount")
+        errors.add("processor_fee", _("must be less than the payment amount"))
     clean["allocations"] = _validate_allocations(
         firm, data, errors, "allocations", Invoice, "invoice_id", account, record, _invoice_open)
     clean["credit_allocations"] = _validate_allocations(
@@ -400,9 +402,9 @@ def _validate_payment(firm: Firm, data: dict, record=None):
     allocated = sum((a["amount"] or ZERO for a in clean["allocations"]), ZERO)
     credits = sum((a["amount"] or ZERO for a in clean["credit_allocations"]), ZERO)
     if clean["amount"] is not None and allocated - credits > clean["amount"]:
-        errors.add("allocations", f"allocate {allocated - credits} after credits, more than the payment's {clean['amount']}")
+        errors.add("allocations", _("allocate %(allocated)s after credits, more than the payment's %(amount)s", allocated=allocated - credits, amount=clean["amount"]))
     if record is not None and clean["amount"] is not None and clean["amount"] < record.refunded:
-        errors.add("amount", f"must be at least the {record.refunded} already refunded")
+        errors.add("amount", _("must be at least the %(refunded)s already refunded", refunded=record.refunded))
     return clean, errors
 
 
@@ -450,9 +452,9 @@ def _validate_refund(firm: Firm, data: dict, record=None):
         already = payment.refunded - (record.amount if record is not None else ZERO)
         available = payment.amount - already
         if clean["amount"] > available:
-            errors.add("amount", f"is more than the {available} of the payment not yet refunded")
+            errors.add("amount", _("is more than the %(available)s of the payment not yet refunded", available=available))
     if payment is not None and clean["date"] is not None and clean["date"] < payment.date:
-        errors.add("date", "must not be before the payment's date")
+        errors.add("date", _("must not be before the payment's date"))
     return clean, errors
 
 
@@ -467,23 +469,23 @@ def _refund_json(r: Refund) -> dict:
 KINDS: dict[str, RecordKind] = {
     k.slug: k
     for k in (
-        RecordKind("accounts", Account, "Account", "Accounts", "accounts", _account_input,
+        RecordKind("accounts", Account, _l("Account"), _l("Accounts"), "accounts", _account_input,
                    _validate_account, _apply_plain(Account), _account_json),
-        RecordKind("services", Service, "Service", "Services", "services", _service_input,
+        RecordKind("services", Service, _l("Service"), _l("Services"), "services", _service_input,
                    _validate_service, _apply_plain(Service), _service_json),
-        RecordKind("invoices", Invoice, "Invoice", "Invoices", "invoices", _document_input,
+        RecordKind("invoices", Invoice, _l("Invoice"), _l("Invoices"), "invoices", _document_input,
                    lambda f, d, r=None: _validate_document(Invoice, f, d, r),
                    _apply_document(Invoice, InvoiceLine, "invoice_number_prefix", "next_invoice_number"),
                    _invoice_json),
-        RecordKind("credit-notes", CreditNote, "Credit note", "Credit notes", "invoices",
+        RecordKind("credit-notes", CreditNote, _l("Credit note"), _l("Credit notes"), "invoices",
                    _document_input,
                    lambda f, d, r=None: _validate_document(CreditNote, f, d, r),
                    _apply_document(CreditNote, CreditNoteLine, "credit_note_number_prefix",
                                    "next_credit_note_number"),
                    _credit_note_json),
-        RecordKind("payments", Payment, "Payment", "Payments", "payments", _payment_input,
+        RecordKind("payments", Payment, _l("Payment"), _l("Payments"), "payments", _payment_input,
                    _validate_payment, _apply_payment, _payment_json),
-        RecordKind("refunds", Refund, "Refund", "Refunds", "refunds", _refund_input,
+        RecordKind("refunds", Refund, _l("Refund"), _l("Refunds"), "refunds", _refund_input,
                    _validate_refund, _apply_plain(Refund), _refund_json, updatable=False),
     )
 }

@@ -9,6 +9,8 @@ import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -25,17 +27,17 @@ def text(data, field, errors: Errors, *, required=False, max_length=None, label=
     value = data.get(field)
     if _blank(value):
         if required:
-            errors.add(field, "is required")
+            errors.add(field, _("is required"))
         return None
     if not isinstance(value, str):
-        errors.add(field, "must be text")
+        errors.add(field, _("must be text"))
         return None
     value = value.strip()
     if max_length is not None and len(value) > max_length:
-        errors.add(field, f"must be at most {max_length} characters (it has {len(value)})")
+        errors.add(field, _("must be at most %(max)s characters (it has %(n)s)", max=max_length, n=len(value)))
         return None
     if "\x00" in value:
-        errors.add(field, "contains a character that is not allowed")
+        errors.add(field, _("contains a character that is not allowed"))
         return None
     return value
 
@@ -43,7 +45,7 @@ def text(data, field, errors: Errors, *, required=False, max_length=None, label=
 def email(data, field, errors: Errors, *, max_length=100):
     value = text(data, field, errors, max_length=max_length)
     if value is not None and not EMAIL_RE.match(value):
-        errors.add(field, "is not a valid email address")
+        errors.add(field, _("is not a valid email address"))
         return None
     return value
 
@@ -52,10 +54,10 @@ def choice(data, field, errors: Errors, choices, *, required=False, default=None
     value = data.get(field)
     if _blank(value):
         if required:
-            errors.add(field, "is required")
+            errors.add(field, _("is required"))
         return default
     if not isinstance(value, str) or value not in choices:
-        errors.add(field, "must be one of: " + ", ".join(choices))
+        errors.add(field, _("must be one of: %(choices)s", choices=", ".join(choices)))
         return None
     return value
 
@@ -65,30 +67,30 @@ def decimal(data, field, errors: Errors, *, required=False, minimum=None, places
     value = data.get(field)
     if _blank(value):
         if required:
-            errors.add(field, "is required")
+            errors.add(field, _("is required"))
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        errors.add(field, "must be a number")
+        errors.add(field, _("must be a number"))
         return None
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        errors.add(field, "must be a number")
+        errors.add(field, _("must be a number"))
         return None
     if not number.is_finite():
-        errors.add(field, "must be a number")
+        errors.add(field, _("must be a number"))
         return None
     if number.as_tuple().exponent < -places and number != number.quantize(Decimal(1).scaleb(-places)):
-        errors.add(field, f"must have at most {places} decimal places")
+        errors.add(field, _("must have at most %(places)s decimal places", places=places))
         return None
     if positive and number <= 0:
-        errors.add(field, "must be greater than zero")
+        errors.add(field, _("must be greater than zero"))
         return None
     if minimum is not None and number < minimum:
-        errors.add(field, f"must be at least {minimum}")
+        errors.add(field, _("must be at least %(minimum)s", minimum=minimum))
         return None
     if abs(number) > maximum:
-        errors.add(field, f"must be at most {maximum}")
+        errors.add(field, _("must be at most %(maximum)s", maximum=maximum))
         return None
     return number.quantize(Decimal(1).scaleb(-places))
 
@@ -97,20 +99,20 @@ def date(data, field, errors: Errors, *, required=False):
     value = data.get(field)
     if _blank(value):
         if required:
-            errors.add(field, "is required")
+            errors.add(field, _("is required"))
         return None
     if isinstance(value, dt.date):
         return value
     if not isinstance(value, str):
-        errors.add(field, "must be a date (YYYY-MM-DD)")
+        errors.add(field, _("must be a date (YYYY-MM-DD)"))
         return None
     try:
         parsed = dt.date.fromisoformat(value.strip())
     except ValueError:
-        errors.add(field, "must be a date (YYYY-MM-DD)")
+        errors.add(field, _("must be a date (YYYY-MM-DD)"))
         return None
     if not (1900 <= parsed.year <= 2999):
-        errors.add(field, "must be a date between 1900 and 2999")
+        errors.add(field, _("must be a date between 1900 and 2999"))
         return None
     return parsed
 
@@ -119,18 +121,18 @@ def integer_id(data, field, errors: Errors, *, required=False):
     value = data.get(field)
     if _blank(value):
         if required:
-            errors.add(field, "is required")
+            errors.add(field, _("is required"))
         return None
     if isinstance(value, bool):
-        errors.add(field, "must be a record id")
+        errors.add(field, _("must be a record id"))
         return None
     try:
         number = int(str(value).strip())
     except ValueError:
-        errors.add(field, "must be a record id")
+        errors.add(field, _("must be a record id"))
         return None
     if number <= 0 or number > 2**62:
-        errors.add(field, "must be a record id")
+        errors.add(field, _("must be a record id"))
         return None
     return number
 
@@ -141,9 +143,9 @@ def items(data, field, errors: Errors):
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        errors.add(field, "must be a list of objects")
+        errors.add(field, _("must be a list of objects"))
         return None
     if len(value) > 500:
-        errors.add(field, "must have at most 500 entries")
+        errors.add(field, _("must have at most 500 entries"))
         return None
     return value

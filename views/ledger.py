@@ -6,6 +6,8 @@ renders. Lists include their table fragment, which HTMX fetches alone when pagin
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -22,25 +24,25 @@ SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
 PER_PAGE = 50
 
 QBO_STATUS_LABELS = {
-    "not_synced": "Not synced", "pending": "Pending", "synced": "Synced", "error": "Error",
-    "unsynced": "Unsynced", "modified_in_qbo": "Modified in QuickBooks", "skipped": "Skipped",
+    "not_synced": _l("Not synced"), "pending": _l("Pending"), "synced": _l("Synced"), "error": _l("Error"),
+    "unsynced": _l("Unsynced"), "modified_in_qbo": _l("Modified in QuickBooks"), "skipped": _l("Skipped"),
 }
 
 COLUMNS = {
-    "accounts": [("Name", lambda r: r.name), ("Kind", lambda r: r.kind.title()),
-                 ("Email", lambda r: r.email or "")],
-    "services": [("Name", lambda r: r.name), ("Rate", lambda r: money(r.rate)),
-                 ("Income account", lambda r: r.income_account or "")],
-    "invoices": [("Number", lambda r: r.number), ("Account", lambda r: r.account.name),
-                 ("Date", lambda r: r.date.isoformat()), ("Total", lambda r: money(r.total)),
-                 ("Balance", lambda r: money(r.balance))],
-    "credit-notes": [("Number", lambda r: r.number), ("Account", lambda r: r.account.name),
-                     ("Date", lambda r: r.date.isoformat()), ("Total", lambda r: money(r.total))],
-    "payments": [("Date", lambda r: r.date.isoformat()), ("Account", lambda r: r.account.name),
-                 ("Amount", lambda r: money(r.amount)), ("Method", lambda r: r.method),
-                 ("Processor fee", lambda r: money(r.processor_fee))],
-    "refunds": [("Date", lambda r: r.date.isoformat()), ("Account", lambda r: r.account.name),
-                ("Amount", lambda r: money(r.amount)), ("Reason", lambda r: r.reason or "")],
+    "accounts": [(_l("Name"), lambda r: r.name), (_l("Kind"), lambda r: r.kind.title()),
+                 (_l("Email"), lambda r: r.email or "")],
+    "services": [(_l("Name"), lambda r: r.name), (_l("Rate"), lambda r: money(r.rate)),
+                 (_l("Income account"), lambda r: r.income_account or "")],
+    "invoices": [(_l("Number"), lambda r: r.number), (_l("Account"), lambda r: r.account.name),
+                 (_l("Date"), lambda r: r.date.isoformat()), (_l("Total"), lambda r: money(r.total)),
+                 (_l("Balance"), lambda r: money(r.balance))],
+    "credit-notes": [(_l("Number"), lambda r: r.number), (_l("Account"), lambda r: r.account.name),
+                     (_l("Date"), lambda r: r.date.isoformat()), (_l("Total"), lambda r: money(r.total))],
+    "payments": [(_l("Date"), lambda r: r.date.isoformat()), (_l("Account"), lambda r: r.account.name),
+                 (_l("Amount"), lambda r: money(r.amount)), (_l("Method"), lambda r: r.method),
+                 (_l("Processor fee"), lambda r: money(r.processor_fee))],
+    "refunds": [(_l("Date"), lambda r: r.date.isoformat()), (_l("Account"), lambda r: r.account.name),
+                (_l("Amount"), lambda r: money(r.amount)), (_l("Reason"), lambda r: r.reason or "")],
 }
 
 ORDER = {"accounts": Account.name, "services": Service.name}
@@ -133,7 +135,7 @@ def _form(kind: ledger.RecordKind, record):
         else:
             db.session.commit()
             jobs.after_ledger_change(current_user.firm_id)
-            flash(f"{kind.label} saved.")
+            flash(_("%(what)s saved.", what=kind.label))
             return redirect(url_for("ledger.show", slug=kind.slug, record_id=record.id))
         values = data
         status = 422
@@ -179,9 +181,9 @@ def delete(slug, record_id):
     blockers = ledger.delete(kind, current_user.firm, record, user_id=current_user.id)
     if blockers:
         db.session.rollback()
-        flash(f"{kind.label} not deleted: " + "; ".join(blockers) + ".", "error")
+        flash(_("%(what)s not deleted: %(why)s.", what=kind.label, why="; ".join(blockers)), "error")
         return redirect(url_for("ledger.show", slug=slug, record_id=record_id))
     db.session.commit()
     jobs.after_ledger_change(current_user.firm_id)
-    flash(f"{kind.label} deleted.")
+    flash(_("%(what)s deleted.", what=kind.label))
     return redirect(url_for("ledger.index", slug=slug))

@@ -190,27 +190,33 @@ def test_it_shows_a_viewer_no_controls_and_refuses_a_forced_post(page, live_serv
     assert db.session.get(SyncError, error.id).status == "open"
 
 
-def test_it_names_the_customer_deleted_in_quickbooks_and_resync_repairs_it(page, live_server, connected, qbo_emulator, drain):
+def test_it_names_the_invoice_deleted_in_quickbooks_and_resync_repairs_the_payment(page, live_server, connected, qbo_emulator, drain):
     from qbo import drift
+    from tests.factories import make_payment
 
-    invoice = make_invoice(connected.firm, account=make_account(connected.firm, name="Orchard Pediatrics"))
+    payment = make_payment(connected.firm, make_invoice(connected.firm, number="INV-0107"))
+    invoice = payment.allocations[0].invoice
     drain(connected.firm_id)
-    customer_id = db.session.scalar(select(QboLink.qbo_id).where(QboLink.record_type == "account"))
-    _person(qbo_emulator, "DELETE", "Customer", record_id=customer_id)
+    invoice_qbo_id = db.session.scalar(select(QboLink.qbo_id).where(QboLink.record_type == "invoice"))
+    _person(qbo_emulator, "DELETE", "Invoice", record_id=invoice_qbo_id)
     drift.enqueue_poll(connected.firm_id)
     drain()
-    _sign_in(page, live_server, connected, path=f"/invoices/{invoice.id}")
-    page.get_by_label(f"More actions for {invoice.number}").click()
+    _sign_in(page, live_server, connected, path=f"/payments/{payment.id}")
+    page.get_by_label(f"More actions for {payment.label}").click()
     page.get_by_role("menuitem", name="Sync to QuickBooks").click()
     panel = page.locator("#sync-panel")
-    expect(panel.get_by_role("alert")).to_contain_text("Deleted in QuickBooks: account “Orchard Pediatrics”")
-    expect(panel.locator("#panel-account-%d" % invoice.account_id)).to_contain_text("Unsynced")
+    expect(panel).to_be_focused()
+    expect(panel.get_by_role("alert")).to_contain_text("Deleted in QuickBooks: invoice “INV-0107”")
+    expect(panel.locator(f"#panel-invoice-{invoice.id}")).to_contain_text("Unsynced")
     panel.get_by_role("button", name="Resync").click()
     expect(page.locator("#sync-panel-job")).to_contain_text("Working")
     drain()
-    expect(panel.locator("#panel-account-%d" % invoice.account_id)).to_contain_text("Synced", timeout=10000)
+    expect(panel.locator(f"#panel-invoice-{invoice.id}")).to_contain_text("Synced", timeout=10000)
     expect(panel.get_by_role("alert")).to_have_count(0)
-    active = [c for c in _customers(qbo_emulator) if c.get("Active", True) and c.get("status") != "Deleted"]
-    print("CUSTOMERS", _customers(qbo_emulator))
-    assert [c["DisplayName"] for c in active if "Orchard" in c["DisplayName"]]
-    assert [e for e in _open() if e.record_type in ("account", "invoice") and e.severity == "error"] == []
+    expect(page.locator("#sync-panel-job")).to_contain_text("Done")
+    new_id = db.session.scalar(select(QboLink.qbo_id).where(QboLink.record_type == "invoice"))
+    assert new_id != invoice_qbo_id
+    qbo_payment = qbo_emulator.control("GET", f"/companies/{qbo_emulator.realm_id}/Payment").json()
+    qbo_payment = qbo_payment if isinstance(qbo_payment, list) else qbo_payment.get("Payment", [])
+    assert [t["TxnId"] for line in qbo_payment[0]["Line"] for t in line["LinkedTxn"]] == [new_id]
+    assert [e for e in _open() if e.record_type in ("invoice", "payment") and e.severity == "error"] == []

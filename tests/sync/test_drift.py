@@ -2,6 +2,7 @@
 
 A person's edits go through the emulator's control API (as if typed in QBO's screens)."""
 import datetime as dt
+import time
 
 import pytest
 from sqlalchemy import select
@@ -60,6 +61,8 @@ def test_it_marks_an_invoice_deleted_in_quickbooks(connected, drain, qbo_emulato
     _poll(connected.firm_id, drain)
     assert link.status == "unsynced" and "deleted" in link.reason
     assert _errors(drift.SELF_DELETED_CASE["invoice"]) == {("invoice", invoice.id)}
+    _poll(connected.firm_id, drain)  # the next window overlaps: nothing is counted twice
+    assert [e.occurrences for e in db.session.scalars(select(SyncError))] == [1]
 
 
 def test_it_raises_unsynced_on_the_payment_of_a_deleted_invoice(connected, drain, qbo_emulator):
@@ -191,3 +194,20 @@ def test_it_schedules_a_poll_only_for_firms_that_are_due(connected, drain):
     drain()
     assert drift.due_firms() == []
     assert db.session.scalar(select(QboConnection)).cdc_checked_at is not None
+
+
+def test_it_queues_the_schedule_from_the_worker_loop(app):
+    import threading
+
+    import worker
+    from qbo.jobs import get_queue
+
+    stop = threading.Event()
+    loop = threading.Thread(target=worker._run_schedule, args=(app, 0.05, stop))
+    loop.start()
+    deadline = time.monotonic() + 5
+    while "drift-schedule" not in get_queue().job_ids and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    loop.join(5)
+    assert get_queue().job_ids.count("drift-schedule") == 1
