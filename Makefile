@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install chromium clean
+.PHONY: run test bench install chromium clean translations i18n-update
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+# Compiled catalogues are built here, never committed (a stale .mo can't hide a missing string).
+translations: $(STAMP)
+	$(VENV)/bin/pybabel compile -d translations --statistics
+
+# After changing strings: extract them and merge them into every language's catalogue.
+i18n-update: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations
+
+run: $(STAMP) translations
 	$(PY) -m qbo.devserver
 
 # Browser tests drive Debian's Chromium; install it when it is missing and we may.
@@ -24,7 +33,7 @@ chromium:
 	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
 	  else echo "Chromium missing: run 'sudo apt-get install chromium'"; exit 1; fi; }
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium translations
 	$(PY) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL), without the browser and emulator suites =="; \
@@ -32,7 +41,7 @@ test: $(STAMP) chromium
 	fi
 
 # Benchmarks (benches/README.md): throughput, change detection, desk at scale, several workers.
-bench: $(STAMP)
+bench: $(STAMP) translations
 	$(PY) -m benches
 
 clean:
