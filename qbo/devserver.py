@@ -7,6 +7,7 @@ web server on 127.0.0.1:5000; Ctrl-C stops everything it started.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -104,6 +105,26 @@ def _start_emulator(env: dict, procs: list) -> None:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     wait_for_port(port, 30)
     print(f"QuickBooks Online emulator on http://127.0.0.1:{port} (its log: instance/emulator.log)")
+    # Webhooks from the emulated QuickBooks to the app, signed like Intuit's (ref §8).
+    verifier_file = ROOT / "instance" / "webhook_verifier"
+    if not env.get("QBO_WEBHOOK_VERIFIER"):
+        if not verifier_file.exists():
+            verifier_file.write_text(secrets.token_hex(16))
+            verifier_file.chmod(0o600)
+        env["QBO_WEBHOOK_VERIFIER"] = verifier_file.read_text().strip()
+
+
+def _point_emulator_webhooks(env: dict, app_port: int) -> None:
+    if env.get("QBO_ENVIRONMENT", "emulator") != "emulator":
+        return
+    import requests
+
+    try:
+        requests.put(f"{env['QBO_BASE_URL']}/__emulator__/webhooks", timeout=10, json={
+            "url": f"http://127.0.0.1:{app_port}/webhooks/intuit",
+            "verifier_token": env["QBO_WEBHOOK_VERIFIER"], "format": "cloudevents"}).raise_for_status()
+    except Exception as exc:  # the scheduled CDC poll still notices every change
+        print(f"Could not turn on the emulator's webhooks ({type(exc).__name__}); changes arrive by polling.")
 
 
 def main() -> int:
@@ -125,6 +146,7 @@ def main() -> int:
                 [sys.executable, "-m", "flask", "--app", "app", "run", "--host", host, "--port", str(port)],
                 cwd=ROOT, env=env))
             wait_for_port(port, 30)
+            _point_emulator_webhooks(env, port)
             print(f"\nThe sync desk is running: open http://{host}:{port}/sign-in\nDemo logins:")
             _flask(env, "demo", "logins")
             print("Press Ctrl-C to stop everything.\n")

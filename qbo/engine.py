@@ -148,8 +148,10 @@ def _sync_type(ctx: SyncContext, module, sender: "_Sender", report: SyncReport, 
     planned (database work only), so the realm's request slots don't sit idle meanwhile."""
     ctx.forget_links()  # the previous type's links are all applied: read them afresh, once
     in_flight = None
+    after = 0  # a record left pending this run (waiting, or a transient fault) waits for the next
     for _ in range(max_rounds):
-        links = _claim(ctx.firm.id, module.RECORD_TYPE, sender.round_size)
+        links = _claim(ctx.firm.id, module.RECORD_TYPE, sender.round_size, after)
+        after = max((l.id for l in links), default=after)
         ops = _plan_round(ctx, module, links, report) if links else []
         if in_flight is not None:
             _finish(ctx, module, in_flight, report)
@@ -197,14 +199,14 @@ def _load(module, ids):
     return out
 
 
-def _claim(firm_id: int, record_type: str, limit: int) -> list[QboLink]:
-    """Claim up to `limit` pending links with a conditional UPDATE (cf. healthchecks
-    process_one_flip): of two workers racing for a row, exactly one update matches."""
+def _claim(firm_id: int, record_type: str, limit: int, after: int = 0) -> list[QboLink]:
+    """Claim up to `limit` pending links (ids above `after`) with a conditional UPDATE (cf.
+    healthchecks process_one_flip): of two workers racing for a row, exactly one update matches."""
     now = utcnow()
     free = or_(QboLink.claimed_until.is_(None), QboLink.claimed_until < now)
     ids = db.session.scalars(select(QboLink.id).where(
         QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.status == "pending",
-        QboLink.excluded.is_(False), free).order_by(QboLink.id).limit(limit)).all()
+        QboLink.excluded.is_(False), QboLink.id > after, free).order_by(QboLink.id).limit(limit)).all()
     if not ids:
         return []
     token = uuid.uuid4().hex
