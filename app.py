@@ -91,6 +91,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     if not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        # The dev server's access log prints query strings, and the OAuth callback carries a code
+        # there; our own request line (below) logs the path only.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
