@@ -92,11 +92,19 @@ def _row(user: User, error: SyncError, records: dict, group: str | None) -> Row:
     record = records.get((error.record_type, error.record_id))
     language = getattr(user, "language", None) or "en"
     language = language if language in catalogue.LANGUAGES else "en"
+    case = catalogue.localised(error.case, language)
     return Row(error=error, record=record, label=record_label(error.record_type, record),
                slug=RECORD_SLUGS.get(error.record_type, "accounts"),
-               actions=actions.allowed_actions(user, error),
-               case=catalogue.localised(error.case, language),
-               explanation=catalogue.explain_error(error, language), group=group)
+               actions=actions.allowed_actions(user, error), case=case,
+               explanation=_lead(catalogue.explain_error(error, language), case), group=group)
+
+
+def _lead(text: str, case: catalogue.Case) -> str:
+    """What this row's facts say; the case's general explanation stays behind "Why this happens"."""
+    lead = text.replace(case.explanation, "").strip()
+    if lead:
+        return lead
+    return case.explanation.split(". ")[0].rstrip(".") + "."
 
 
 def _account_id_of(error: SyncError, records: dict) -> int | None:
