@@ -14,6 +14,7 @@ import logging
 import secrets
 
 from flask import current_app
+from flask_babel import gettext as _
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
@@ -40,10 +41,10 @@ class ConnectError(Exception):
 
 class RealmChangeRefused(ConnectError):
     def __init__(self, old_realm: str, new_realm: str, company_name: str | None = None):
-        super().__init__(
-            f"You chose QuickBooks company {new_realm}, but this firm's records are linked to "
-            f"company {old_realm}. Nothing was changed. To switch companies, tick the confirmation "
-            "and connect again: every link to the old company will be dropped.")
+        super().__init__(_(
+            "You chose QuickBooks company %(new)s, but this firm's records are linked to company "
+            "%(old)s. Nothing was changed. To switch companies, tick the confirmation and connect "
+            "again: every link to the old company will be dropped.", new=new_realm, old=old_realm))
         self.old_realm, self.new_realm = old_realm, new_realm
 
 
@@ -109,17 +110,19 @@ def finish_connect(firm_id: int, user_id: int, *, state: str | None, code: str |
     raw = get_redis().getdel(f"qbo:oauth-state:{state}") if state else None
     pending = json.loads(raw) if raw else None
     if not pending or pending["firm_id"] != firm_id or pending["user_id"] != user_id:
-        raise ConnectError("This QuickBooks sign-in link has expired or was not started here. Start again with Connect.")
+        raise ConnectError(_("This QuickBooks sign-in link has expired or was not started here. "
+                             "Start again with Connect."))
     if error:
-        raise ConnectError("QuickBooks did not grant access (it answered: "
-                           f"{error[:60]}). Nothing was changed.")
+        raise ConnectError(_("QuickBooks did not grant access (it answered: %(answer)s). "
+                             "Nothing was changed.", answer=error[:60]))
     if not code or not realm_id or not realm_id.isdigit() or len(realm_id) > 40:
-        raise ConnectError("QuickBooks sent back an incomplete answer. Start again with Connect.")
+        raise ConnectError(_("QuickBooks sent back an incomplete answer. Start again with Connect."))
     client = auth_client(state_token=state)
     try:
         client.get_bearer_token(code, realm_id=realm_id)
     except AuthClientError as exc:
-        raise ConnectError(f"QuickBooks refused the sign-in ({_oauth_error(exc)}). Start again with Connect.") from None
+        raise ConnectError(_("QuickBooks refused the sign-in (%(reason)s). Start again with Connect.",
+                             reason=_oauth_error(exc))) from None
 
     connection = get_connection(firm_id)
     old_realm = connection.realm_id if connection else None

@@ -1,6 +1,8 @@
 """The firm's QuickBooks sync settings: validation and update."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from qbo import validation as v
 from qbo.ledger import PAYMENT_METHODS, ValidationFailed, audit
 from qbo.models import Firm
@@ -46,15 +48,15 @@ def _account(form, name: str, company: dict | None, errors) -> str | None:
     if not value:
         return None
     if not value.isdigit() or len(value) > 40:
-        errors.add(name, "must be a QuickBooks account")
+        errors.add(name, _("must be a QuickBooks account"))
         return None
     if company is not None:
         account = next((a for a in company.get("accounts", []) if a["id"] == value), None)
         if account is None:
-            errors.add(name, "is not an account of the connected QuickBooks company")
+            errors.add(name, _("is not an account of the connected QuickBooks company"))
         elif account.get("type") not in ACCOUNT_TYPES[name]:
-            errors.add(name, f"must be an account of type {' or '.join(ACCOUNT_TYPES[name])}, "
-                             f"not {account.get('type')}")
+            errors.add(name, _("must be an account of type %(types)s, not %(type)s",
+                               types=_(" or ").join(ACCOUNT_TYPES[name]), type=account.get("type")))
     return value
 
 
@@ -66,7 +68,7 @@ def _payment_methods(form, company: dict | None, errors) -> dict:
         if not value:
             continue
         if not value.isdigit() or (company is not None and value not in known):
-            errors.add(f"payment_method_map-{method}", "is not a payment method of the QuickBooks company")
+            errors.add(f"payment_method_map-{method}", _("is not a payment method of the QuickBooks company"))
             continue
         mapping[method] = value
     return mapping

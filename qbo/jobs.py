@@ -12,6 +12,7 @@ import time
 import uuid
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
@@ -22,6 +23,17 @@ from qbo.redis_conn import get_redis
 
 QUEUES = ("default",)
 log = logging.getLogger("qbo.jobs")
+# A finished job's `result` keeps machine-readable keys (the API returns them); a page shows these.
+RESULT_LABELS = {
+    "invoices": _l("invoices"), "billed": _l("billed"), "paid": _l("paid"),
+    "outstanding": _l("outstanding"), "open_invoices": _l("open invoices"),
+    "payments_received": _l("payments received"), "outcome": _l("outcome"),
+    "processed": _l("processed"), "outcomes": _l("outcomes"), "still_open": _l("still open"),
+    "error_status": _l("error status"), "error": _l("error"), "accounts": _l("accounts"),
+    "payment_methods": _l("payment methods"), "numbers_used": _l("numbers used"),
+    "count": _l("count"), "highest": _l("highest"), "next_free": _l("next free"),
+    "recreated": _l("recreated"), "errors_closed": _l("errors closed"),
+}
 
 
 def get_queue(name: str = "default") -> Queue:

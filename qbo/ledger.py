@@ -551,6 +551,9 @@ def mark_changed(record) -> None:
     lift_skips(record.firm_id, record.record_type, record.id)
 
 
+_ROW_GROUPS = ("lines", "allocations", "credit_allocations")
+
+
 def form_to_input(kind: RecordKind, form) -> dict:
     """Turn a submitted HTML form (flat names like `lines-0-quantity`) into the API's dict shape."""
     data: dict = {}
@@ -562,7 +565,7 @@ def form_to_input(kind: RecordKind, form) -> dict:
         parts = key.split("-")
         if len(parts) == 3 and parts[1].isdigit():
             nested.setdefault(parts[0], {}).setdefault(int(parts[1]), {})[parts[2]] = value
-        else:
+        elif key not in _ROW_GROUPS:  # a row group comes only as `name-N-field`; a bare one is forged
             data[key] = value
     for name, rows in nested.items():
         data[name] = [rows[i] for i in sorted(rows)

@@ -1,10 +1,15 @@
 """Template helpers shared by every page, and the permission guard for views."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 from decimal import Decimal
 
 from flask import abort
+from flask_babel import format_currency, format_date, format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from qbo import permissions
@@ -27,14 +32,84 @@ def require(permission: str):
     return decorator
 
 
-def money(value) -> str:
-    if value is None:
+# Babel writes a currency without a symbol of its own glued to the figure in English ("RON1,234.50").
+_GLUED_CODE = re.compile(r"^(-?)([A-Z]{3})(?=\d)")
+# Romanian accountants write 03.11.2026; in English the month's name avoids 3/11 vs 11/3.
+_DATE_FORMATS = {"ro": "dd.MM.yyyy"}
+
+
+def _firm_currency() -> str | None:
+    if current_user and current_user.is_authenticated:
+        return current_user.firm.currency
+    return None
+
+
+def money(value, currency: str | None = None) -> str:
+    """An amount in the firm's currency (or `currency`), written the way the reader's locale
+    writes it: $1,234.50 / RON 1,234.50 in English, 1.234,50 USD / 1.234,50 RON in Romanian."""
+    if value is None or value == "":
         return ""
-    return f"{Decimal(value):,.2f}"
+    amount = Decimal(value)
+    currency = currency or _firm_currency()
+    if not currency:
+        return format_decimal(amount, format="#,##0.00")
+    return _GLUED_CODE.sub("\\1\\2\u00a0", format_currency(amount, currency))
+
+
+def number(value) -> str:
+    """An amount without its currency, two decimals, in the reader's locale."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(value), format="#,##0.00")
+
+
+def date(value) -> str:
+    """A date (or ISO date string) in the reader's locale: Nov 3, 2026 / 03.11.2026."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return format_date(value, _DATE_FORMATS.get(str(get_locale()), "medium"))
+
+
+def job_result(result: dict | None) -> str:
+    """A finished job's result, its keys in words and its amounts in the reader's locale."""
+    from qbo.jobs import RESULT_LABELS
+
+    parts = []
+    for key, value in (result or {}).items():
+        label = RESULT_LABELS.get(key, key.replace("_", " "))
+        if isinstance(value, str) and re.fullmatch(r"-?\d+\.\d{2}", value):
+            value = number(value)
+        parts.append(f"{label}: {value}")
+    return ", ".join(parts)
+
+
+def case_title(case_id: str) -> str:
+    from qbo.catalogue import CASES, localised
+
+    return localised(case_id, str(get_locale())).title if case_id in CASES else case_id
+
+
+def explain_sync_error(error_id: int) -> str:
+    """A stored SyncError explained in the reader's language (qbo.catalogue.explain_error)."""
+    from qbo.catalogue import explain_error
+    from qbo.db import db
+    from qbo.models import SyncError
+
+    error = db.session.get(SyncError, error_id)
+    return explain_error(error, str(get_locale())) if error is not None else ""
 
 
 def register_context(app) -> None:
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["date"] = date
+    app.jinja_env.filters["job_result"] = job_result
+    app.jinja_env.filters["case_title"] = case_title
+    app.jinja_env.globals["explain_sync_error"] = explain_sync_error
+    app.jinja_env.globals["get_locale"] = get_locale
+    _localise_login_message(app)
 
     @app.context_processor
     def _banner():
@@ -81,3 +156,10 @@ def register_context(app) -> None:
         if request.path.startswith("/api/"):
             return {"error": "bad_request", "message": getattr(error, "description", "")}, 400
         return render_template("errors/400.html", reason=getattr(error, "description", "")), 400
+
+
+def _localise_login_message(app) -> None:
+    """Flask-Login flashes `login_message` through `localize_callback`: say it in the reader's
+    language (app.py sets the English text, marked here for extraction)."""
+    _l("Please sign in to continue.")
+    app.login_manager.localize_callback = _

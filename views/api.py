@@ -4,6 +4,8 @@ role and firm; 401 without a valid key, 403 without the right, 404 for another f
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh as refresh_locale
 from sqlalchemy import func, select
 
 from qbo import jobs, ledger
@@ -23,15 +25,17 @@ def _authenticate():
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     user = user_for_api_key(token)
     if user is None:
-        response = jsonify(error="unauthorized", message="A valid API key is required (Authorization: Bearer <key>).")
+        response = jsonify(error="unauthorized",
+                           message=_("A valid API key is required (Authorization: Bearer <key>)."))
         response.status_code = 401
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     db.session.commit()  # last_used_at
     g.api_user = user
+    refresh_locale()  # from here on, human texts follow the key owner's language
     needed = VIEW_LEDGER if request.method in ("GET", "HEAD") else EDIT_LEDGER
     if not can(user, needed):
-        return jsonify(error="forbidden", message=f"Your role ({user.role}) may not do this."), 403
+        return jsonify(error="forbidden", message=_("Your role (%(role)s) may not do this.", role=user.role)), 403
 
 
 def _kind(slug):
@@ -48,15 +52,15 @@ def _record_or_404(kind, record_id):
 def _body() -> dict:
     data = request.get_json(silent=True)
     if data is None:
-        abort(400, description="The body must be JSON (Content-Type: application/json).")
+        abort(400, description=_("The body must be JSON (Content-Type: application/json)."))
     if not isinstance(data, dict):
-        raise ledger.ValidationFailed({"body": ["must be a JSON object"]})
+        raise ledger.ValidationFailed({"body": [_("must be a JSON object")]})
     return data
 
 
 def _unknown_fields(kind, data) -> dict:
     known = set(_FIELDS[kind.slug])
-    return {k: ["is not a known field"] for k in data if k not in known}
+    return {k: [_("is not a known field")] for k in data if k not in known}
 
 
 _FIELDS = {
@@ -164,11 +168,11 @@ def sync_errors():
     status = request.args.get("status", "open")
     problems = {}
     if category and category not in catalogue.CATEGORIES:
-        problems["category"] = ["must be one of: " + ", ".join(catalogue.CATEGORIES)]
+        problems["category"] = [_("must be one of: %(choices)s", choices=", ".join(catalogue.CATEGORIES))]
     if case and case not in catalogue.CASES:
-        problems["case"] = ["is not a known case id"]
+        problems["case"] = [_("is not a known case id")]
     if status not in ("open", "resolved", "skipped", ""):
-        problems["status"] = ["must be open, resolved or skipped"]
+        problems["status"] = [_("must be open, resolved or skipped")]
     if problems:
         return jsonify(errors=problems), 422
     page = max(request.args.get("page", 1, type=int), 1)
@@ -190,11 +194,11 @@ def sync_error_action(error_id):
         abort(404)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("action"), str):
-        return jsonify(errors={"action": ["is required"]}), 422
+        return jsonify(errors={"action": [_("is required")]}), 422
     try:
         run = actions.request_action(g.api_user, error, body["action"], body.get("qbo_id"))
     except PermissionError:
-        return jsonify(error="forbidden", message="Your role may not act on QuickBooks errors."), 403
+        return jsonify(error="forbidden", message=_("Your role may not act on QuickBooks errors.")), 403
     except actions.ActionRefused as refused:
         return jsonify(errors={"action": [str(refused)]}), refused.status
     return jsonify(job_id=run.id), 202
@@ -206,11 +210,11 @@ def sync_bulk():
 
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("action"), str):
-        return jsonify(errors={"action": ["is required"]}), 422
+        return jsonify(errors={"action": [_("is required")]}), 422
     try:
         run = actions.request_bulk(g.api_user, body["action"], body.get("case"))
     except PermissionError:
-        return jsonify(error="forbidden", message="Only the owner approves bulk actions."), 403
+        return jsonify(error="forbidden", message=_("Only the owner approves bulk actions.")), 403
     except actions.ActionRefused as refused:
         return jsonify(errors={"action": [str(refused)]}), refused.status
     return jsonify(job_id=run.id), 202
@@ -222,7 +226,7 @@ def sync_run():
 
     connection = get_connection(g.api_user.firm_id)
     if connection is None or connection.state != "connected":
-        return jsonify(errors={"connection": ["QuickBooks is not connected"]}), 409
+        return jsonify(errors={"connection": [_("QuickBooks is not connected")]}), 409
     run = jobs.enqueue("sync", jobs.run_sync, g.api_user.firm_id, user_id=g.api_user.id)
     return jsonify(job_id=run.id), 202
 
@@ -236,5 +240,5 @@ def sync_customers():
     try:
         found = actions.search_customers(g.api_user.firm_id, request.args.get("q", ""))
     except QboError:
-        return jsonify(error="quickbooks_unavailable", message="QuickBooks did not answer; try again."), 503
+        return jsonify(error="quickbooks_unavailable", message=_("QuickBooks did not answer; try again.")), 503
     return jsonify(data=found)

@@ -1,4 +1,5 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from qbo.auth import SignInLocked, authenticate, safe_next
@@ -12,26 +13,26 @@ def sign_in():
     next_url = safe_next(request.values.get("next"), url_for("home.index"))
     if current_user.is_authenticated:
         return redirect(next_url)
-    error = None
+    error, status = None, 200
     email = request.form.get("email", "")
     if request.method == "POST":
         try:
             user = authenticate(email, request.form.get("password", ""), request.remote_addr or "-")
         except SignInLocked:
-            error = "Too many failed sign-ins. Wait 15 minutes and try again."
+            error, status = _("Too many failed sign-ins. Wait 15 minutes and try again."), 429
         else:
             if user is None:
-                error = "That email and password don't match an active user."
+                error, status = _("That email and password don't match an active user."), 401
             else:
                 db.session.commit()
                 login_user(user)
                 return redirect(next_url)
-    status = 200 if error is None else (429 if "Too many" in error else 401)
     return render_template("auth/sign_in.html", error=error, email=email, next=next_url), status
 
 
 @bp.post("/sign-out")
 def sign_out():
+    message = _("You are signed out.")  # in the person's language, before they become anonymous
     logout_user()
-    flash("You are signed out.")
+    flash(message)
     return redirect(url_for("auth.sign_in"))

@@ -1,5 +1,6 @@
 """Connect, reconnect and disconnect QuickBooks Online (the connection card on the settings page)."""
 from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from qbo import connection as qbo_connection
@@ -18,7 +19,7 @@ def connect():
         url, state = qbo_connection.start_connect(current_user.firm_id, current_user.id,
                                                   confirm_realm_change=confirm)
     except QboError:
-        flash("QuickBooks' sign-in service cannot be reached right now. Try again in a minute.", "error")
+        flash(_("QuickBooks' sign-in service cannot be reached right now. Try again in a minute."), "error")
         return redirect(url_for("settings.quickbooks"))
     session["qbo_oauth_state"] = state  # binds the callback to this browser as well as to the user
     return redirect(url)
@@ -29,7 +30,7 @@ def connect():
 def callback():
     state = request.args.get("state")
     if not state or session.pop("qbo_oauth_state", None) != state:
-        flash("This QuickBooks sign-in was not started in this browser. Start again with Connect.", "error")
+        flash(_("This QuickBooks sign-in was not started in this browser. Start again with Connect."), "error")
         return redirect(url_for("settings.quickbooks"))
     try:
         connection = qbo_connection.finish_connect(
@@ -38,9 +39,9 @@ def callback():
     except qbo_connection.ConnectError as exc:
         flash(str(exc), "error")
     except QboError:
-        flash("QuickBooks did not answer while connecting. Nothing was changed; try Connect again.", "error")
+        flash(_("QuickBooks did not answer while connecting. Nothing was changed; try Connect again."), "error")
     else:
-        flash(f"Connected to QuickBooks company {connection.company_name}.")
+        flash(_("Connected to QuickBooks company %(name)s.", name=connection.company_name))
     return redirect(url_for("settings.quickbooks"))
 
 
@@ -48,5 +49,5 @@ def callback():
 @require(MANAGE_CONNECTION)
 def disconnect():
     qbo_connection.disconnect(current_user.firm_id, current_user.id)
-    flash("Disconnected from QuickBooks. Links and history are kept; reconnect the same company to resume.")
+    flash(_("Disconnected from QuickBooks. Links and history are kept; reconnect the same company to resume."))
     return redirect(url_for("settings.quickbooks"))

@@ -1,6 +1,7 @@
 """Settings > Integrations > QuickBooks: the connection card, the sync settings and the QuickBooks
 errors section. One URL: the page, or (to htmx) the errors section's fragment for a tab."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -57,5 +58,5 @@ def update_sync_settings():
         db.session.rollback()
         return _render(failed.errors, request.form, 422)
     db.session.commit()
-    flash("QuickBooks sync settings saved.")
+    flash(_("QuickBooks sync settings saved."))
     return redirect(url_for("settings.quickbooks"))

@@ -96,13 +96,13 @@ def test_it_fixes_several_rows_with_one_submit_and_the_counts_fall(page, live_se
     for tab, n in api["counts"].items():
         expect(_tab_count(page, tab)).to_have_text(str(n))
     expect(page.get_by_role("tab", name="Accounts 4")).to_have_attribute("aria-selected", "true")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.locator("#quickbooks-errors").screenshot(path=str(SCREENSHOT))
-
     page.evaluate("window.__notReloaded = true")
     page.get_by_label("Action for Nova Fitness").select_option("create_customer")
     page.get_by_label("Action for Tidewater Marine").select_option("skip")
     page.get_by_label("Action for John Doe").select_option("skip")
+    page.locator("#sync-error-%d details" % _open("duplicate-name")[0].id).click()  # "Why this happens"
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.locator("#quickbooks-errors").screenshot(path=str(SCREENSHOT))
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#desk-jobs")).to_contain_text("Working")
     drain()

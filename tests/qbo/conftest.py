@@ -6,7 +6,7 @@ import redis
 
 from emulator.testing import live_emulator
 from qbo.client import QboClient
-from qbo_testing import EmulatorTokens
+from tests.qbo.qbo_testing import EmulatorTokens
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from qbo_testing import inject, records, requests_log
+from tests.qbo.qbo_testing import inject, records, requests_log
 from qbo.client import request_id_for
 from qbo.errors import AmbiguousWrite, DuplicateName, ObjectNotFound, QboError, StaleSyncToken
 

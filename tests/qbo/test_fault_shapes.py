@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from qbo_testing import inject
+from tests.qbo.qbo_testing import inject
 from qbo.client import QboClient
 from qbo.errors import (AuthFailed, Forbidden, QboError, RateLimited, StaleSyncToken,
                         SubscriptionEnded, TransientError, ValidationError)

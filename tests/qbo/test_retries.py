@@ -7,7 +7,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from qbo_testing import inject, requests_log
+from tests.qbo.qbo_testing import inject, requests_log
 from qbo.client import QboClient
 from qbo.errors import (AuthFailed, DuplicateName, RateLimited, ReconnectNeeded, TransientError)
 

@@ -258,3 +258,51 @@ def test_it_refuses_an_account_of_the_wrong_type_in_settings(client, app):
     assert client.post(f"{SETTINGS}/sync-settings", data=form).status_code == 302
     db.session.expire_all()
     assert user.firm.card_account_qbo_id == "41" and user.firm.payment_method_map == {"ach": "3"}
+
+
+def test_it_groups_errors_behind_one_deleted_customer_and_fixes_them_together(client, app):
+    user = _signed_in(client)
+    account = make_account(user.firm, name="Orchard Pediatrics")
+    first, second = make_invoice(user.firm, account=account), make_invoice(user.firm, account=account)
+    e1 = _error(user.firm, case="customer-deleted", record=first, message="Invalid Customer")
+    e2 = _error(user.firm, case="customer-deleted", record=second, message="Invalid Customer")
+    page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f'id="group-account-{account.id}"' in page and "is behind 2 open errors" in page
+    assert "Create new customer, then resync the 1 other record" in page
+    response = client.post(f"{SETTINGS}/errors/apply", headers={"HX-Request": "true"},
+                           data={f"group-account-{account.id}": "create_customer", f"action-{e2.id}": "skip"})
+    assert response.status_code == 202
+    runs = db.session.scalars(select(JobRun).order_by(JobRun.created_at)).all()
+    assert [r.kind for r in runs] == ["action-create_customer", "action-resync"]  # the group's fix wins
+
+
+def test_it_says_so_when_quickbooks_cannot_be_searched(client, app):
+    user = _signed_in(client)
+    error = _error(user.firm)
+    response = client.get(f"{SETTINGS}/customers?field=qbo_id-{error.id}&q=nova")  # not connected
+    assert response.status_code == 200 and "QuickBooks did not answer the search" in response.get_data(as_text=True)
+    assert client.get(f"{SETTINGS}/customers?field=evil&q=nova").status_code == 400
+
+
+def test_it_reads_the_company_accounts_in_a_job_and_offers_them_by_type(client, app, qbo_emulator):
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from qbo import company_cache, jobs
+    from qbo.demo import connect_demo_firm
+
+    user = _signed_in(client)
+    connect_demo_firm(user.firm_id, user.id)
+    make_invoice(user.firm, number="INV-0007")
+    client.get(SETTINGS)  # the page asks for the company's facts; the request itself never calls QBO
+    assert company_cache.get(user.firm_id) is None
+    jobs.enqueue_sync(user.firm_id)
+    queue = jobs.get_queue()
+    SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
+    company_cache.forget_lock(user.firm_id)
+    company_cache.request_refresh(user.firm_id)
+    SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
+    page = client.get(SETTINGS).get_data(as_text=True)
+    assert ">Visa Card (Credit Card)</option>" in page and ">Checking (Bank)</option>" in page
+    assert ">Merchant Fees (Expense)</option>" in page
+    assert "up to INV-0007" in page and "next free number is <strong>8</strong>" in page
