@@ -128,28 +128,51 @@ def _skip(run: JobRun, error: SyncError, qbo_id) -> str:
     return "skipped"
 
 
-def _forget_deleted(firm_id: int, record_type: str, record_id: int) -> None:
-    """A counterpart deleted in QBO is re-created: forget its id, then do the same for whatever the
-    record depends on that was deleted too (error case `unsynced`: dependencies first)."""
+def _forget_deleted(firm_id: int, record_type: str, record_id: int, seen=None) -> None:
+    """Prepare a record and everything it depends on to be pushed again (error case `unsynced`:
+    dependencies first). A transaction deleted in QBO is created anew; a name-list record (a
+    customer or item "deleted" in QBO is only inactive) keeps its id and is updated, which makes it
+    active again; what is in QBO already is re-sent as it is in the ledger."""
+    seen = set() if seen is None else seen
+    if (record_type, record_id) in seen:
+        return
+    seen.add((record_type, record_id))
     module = BY_RECORD_TYPE[record_type]
+    link = db.session.scalar(select(QboLink).where(
+        QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.record_id == record_id))
+    deleted_in_qbo = link is not None and link.status == "unsynced"
     link = _link_of(record_type, record_id, firm_id)
-    if link.status == "unsynced" or record_type == "invoice" and link.qbo_id is None:
-        link.qbo_id = link.sync_token = link.pushed_hash = link.pending_request_id = None
+    if deleted_in_qbo and not module.NAME_LIST:
+        # A new create needs a new requestid: QBO would replay the first create's answer (ref §1).
+        link.pending_request_id = request_id_for(firm_id, record_type, record_id, "recreate", link.qbo_id)
+        link.qbo_id = link.sync_token = None
+    link.pushed_hash = None
     link.status = "pending"
     record = db.session.get(module.MODEL, record_id)
     if record is None:
         return
     for dep_type, dep_id in module.dependencies(record):
-        dep = db.session.scalar(select(QboLink).where(
-            QboLink.firm_id == firm_id, QboLink.record_type == dep_type, QboLink.record_id == dep_id))
-        if dep is None or dep.status in ("unsynced", "error", "pending"):
-            _forget_deleted(firm_id, dep_type, dep_id)
+        _forget_deleted(firm_id, dep_type, dep_id, seen)
+
+
+def _dependents_hit_by(firm_id: int, record_type: str, record_id: int) -> list[tuple[str, int]]:
+    """Records with an open `unsynced` error because this record was deleted in QBO."""
+    out = []
+    for error in db.session.scalars(select(SyncError).where(
+            SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.case == "unsynced")):
+        module = BY_RECORD_TYPE[error.record_type]
+        record = db.session.get(module.MODEL, error.record_id)
+        if record is not None and (record_type, record_id) in module.dependencies(record):
+            out.append((error.record_type, error.record_id))
+    return out
 
 
 def _resync(run: JobRun, error: SyncError, qbo_id) -> str:
-    _forget_deleted(error.firm_id, error.record_type, error.record_id)
-    link = _link_of(error.record_type, error.record_id, error.firm_id)
-    link.pushed_hash = None  # modified in QBO: our version wins, so it is sent even if unchanged here
+    """Send the record again, dependencies first; fixing a root also re-sends what it broke."""
+    seen: set = set()
+    _forget_deleted(error.firm_id, error.record_type, error.record_id, seen)
+    for dep_type, dep_id in _dependents_hit_by(error.firm_id, error.record_type, error.record_id):
+        _forget_deleted(error.firm_id, dep_type, dep_id, seen)
     db.session.commit()
     report = engine.sync_firm(error.firm_id)
     return "paused: " + report.paused if report.paused else "resynced"

@@ -17,7 +17,9 @@ def dependencies(account: Account) -> list:
 
 
 def to_qbo(account: Account, ctx) -> dict:
-    payload = {"DisplayName": account.name}
+    # Active is sent on every push: a Resync of a customer made inactive ("deleted") in QBO brings
+    # the same customer back instead of colliding with its name (names stay taken, ref §4).
+    payload = {"DisplayName": account.name, "Active": True}
     if account.kind == "individual":
         if account.first_name:
             payload["GivenName"] = account.first_name

@@ -24,7 +24,7 @@ def to_qbo(service: Service, ctx) -> dict:
         raise Blocked("service-error", f"The income account \"{name}\" does not exist in QuickBooks. "
                       "Choose an Income account that exists in QuickBooks, then resync.",
                       field="income_account", value=name)
-    payload = {"Name": service.name, "Type": "Service",
+    payload = {"Name": service.name, "Type": "Service", "Active": True,  # see customers.to_qbo
                "IncomeAccountRef": {"value": account["Id"], "name": account["Name"]}}
     if service.description:
         payload["Description"] = service.description

@@ -25,7 +25,8 @@ def _act(client, headers, error, action, drain, **extra):
 
 def _person(qbo_emulator, method, entity, body=None, record_id=None):
     path = f"/companies/{qbo_emulator.realm_id}/{entity}" + (f"/{record_id}" if record_id else "")
-    response = qbo_emulator.control(method, path, json=body)
+    # DELETE is forced: a test sets up states a person reaches in several steps (ref: control API).
+    response = qbo_emulator.control(method, path, json=body, params={"force": "true"} if method == "DELETE" else None)
     assert response.status_code < 300, response.text
     return response.json() if response.content else None
 
@@ -218,3 +219,129 @@ def test_it_skips_an_error_until_the_record_changes(connected, drain, client):
     db.session.commit()
     drain(connected.firm_id)
     assert [e.case for e in _open()] == ["account-no-match"]
+
+
+def _poll(firm_id, drain):
+    from qbo import drift
+
+    drift.enqueue_poll(firm_id)
+    drain()
+
+
+def _qbo_id(record_type, record_id):
+    return db.session.scalar(select(QboLink.qbo_id).where(QboLink.record_type == record_type, QboLink.record_id == record_id))
+
+
+def test_it_brings_back_a_customer_deleted_in_quickbooks_on_resync(connected, drain, client, qbo_emulator, qbo_records):
+    """error-cases `unsynced`: Resync re-creates what was deleted, dependencies first, and relinks."""
+    invoice = make_invoice(connected.firm)
+    drain(connected.firm_id)
+    _person(qbo_emulator, "DELETE", "Customer", record_id=_qbo_id("account", invoice.account_id))
+    _poll(connected.firm_id, drain)
+    root = next(e for e in _open("unsynced") if e.record_type == "account")
+    assert root.category == "accounts" and {e.record_type for e in _open("unsynced")} == {"account", "invoice"}
+    _act(client, make_api_key(connected), root, "resync", drain)
+    [customer] = qbo_records("Customer")
+    assert customer["Active"] is True and customer["Id"] == _qbo_id("account", invoice.account_id)
+    assert _open() == [] and len(qbo_records("Customer")) == 1
+
+
+def test_it_recreates_an_invoice_deleted_in_quickbooks(connected, drain, client, qbo_emulator, qbo_records):
+    """error-cases `deleted-invoice-no-resync`: do better than the original, offer Recreate."""
+    invoice = make_invoice(connected.firm)
+    drain(connected.firm_id)
+    old_id = _qbo_id("invoice", invoice.id)
+    _person(qbo_emulator, "DELETE", "Invoice", record_id=old_id)
+    _poll(connected.firm_id, drain)
+    [error] = [e for e in _open() if e.record_type == "invoice"]
+    assert error.case == "deleted-invoice-no-resync" and "recreate" in client.get(
+        "/api/v1/sync/errors", headers=make_api_key(connected)).get_json()["data"][0]["actions"]
+    _act(client, make_api_key(connected), error, "recreate", drain)
+    [live] = _live(qbo_records("Invoice"))
+    assert live["Id"] != old_id and live["Id"] == _qbo_id("invoice", invoice.id) and _open() == []
+
+
+def test_it_puts_our_version_back_after_an_edit_in_quickbooks(connected, drain, client, qbo_emulator, qbo_records):
+    """`modified-in-qbo`: Resync sends the ledger's version (our ledger is the source of truth)."""
+    account = make_account(connected.firm, name="Harbor View Cafe")
+    drain(connected.firm_id)
+    _person(qbo_emulator, "PATCH", "Customer", {"DisplayName": "Harbour View"}, record_id=_qbo_id("account", account.id))
+    _poll(connected.firm_id, drain)
+    [error] = _open()
+    assert error.case == "modified-in-qbo"
+    _act(client, make_api_key(connected), error, "resync", drain)
+    assert [c["DisplayName"] for c in qbo_records("Customer")] == ["Harbor View Cafe"] and _open() == []
+
+
+def test_it_resyncs_every_invoice_whose_item_was_deleted(connected, drain, client, qbo_emulator, qbo_records):
+    """`invalid-item-ref`: bulk "Resync for all entities with this error" re-creates the service first."""
+    service = make_service(connected.firm, name="Payroll processing")
+    account = make_account(connected.firm)
+    drain(connected.firm_id)
+    _person(qbo_emulator, "DELETE", "Item", record_id=_qbo_id("service", service.id))
+    for day in ("2026-11-04", "2026-11-05"):
+        make("invoices", connected.firm, account_id=account.id, date=day,
+             lines=[{"service_id": service.id, "quantity": "1", "rate": "120.00"}])
+    drain(connected.firm_id)
+    errors = [e for e in _open() if e.record_type == "invoice"]
+    assert [(e.case, e.category) for e in errors] == [("invalid-item-ref", "invoices")] * 2
+    response = client.post("/api/v1/sync/bulk", json={"action": "resync_case", "case": "invalid-item-ref"},
+                           headers=make_api_key(connected))
+    assert response.status_code == 202
+    drain()
+    assert _open() == [] and len(_live(qbo_records("Invoice"))) == 2
+    assert [i["Active"] for i in qbo_records("Item") if i["Name"] == "Payroll processing"] == [True]
+
+
+def test_it_clears_credit_exceeding_the_balance_once_the_extra_payment_is_voided(connected, drain, client, qbo_emulator, qbo_records):
+    from tests.factories import make_payment
+
+    invoice = make_invoice(connected.firm)
+    drain(connected.firm_id)
+    by_hand = _person(qbo_emulator, "POST", "Payment", {
+        "CustomerRef": {"value": _qbo_id("account", invoice.account_id)}, "TotalAmt": 300,
+        "Line": [{"Amount": 300, "LinkedTxn": [{"TxnId": _qbo_id("invoice", invoice.id), "TxnType": "Invoice"}]}]})
+    make_payment(connected.firm, invoice)
+    drain(connected.firm_id)
+    [error] = [e for e in _open() if e.case == "credit-exceeds-balance"]
+    _person(qbo_emulator, "DELETE", "Payment", record_id=by_hand["Id"])  # the advice: remove the extra one in QBO
+    _act(client, make_api_key(connected), error, "resync", drain)
+    assert [e for e in _open() if e.case == "credit-exceeds-balance"] == []
+    assert len(_live(qbo_records("Payment"))) == 1
+
+
+def test_it_sends_a_service_once_its_account_is_corrected(connected, drain, qbo_records):
+    """`item-account-type`: edit the service's account, then it goes (the edit itself resyncs)."""
+    service = make_service(connected.firm, name="Audit", income_account="Accounts Receivable (A/R)")
+    drain(connected.firm_id)
+    assert [e.case for e in _open()] == ["item-account-type"]
+    ledger.save(ledger.KINDS["services"], connected.firm, {"income_account": "Services"}, record=service)
+    db.session.commit()
+    drain(connected.firm_id)
+    assert _open() == [] and [i["Name"] for i in qbo_records("Item") if i["Name"] == "Audit"] == ["Audit"]
+
+
+def test_it_sends_an_invoice_once_its_number_is_shortened(connected, drain, qbo_records):
+    """`string-length`: caught before sending; fixed in the ledger, it goes."""
+    invoice = make_invoice(connected.firm, number="INV-2026-NOVEMBER-00001")
+    drain(connected.firm_id)
+    assert [e.case for e in _open()] == ["string-length"]
+    ledger.save(ledger.KINDS["invoices"], connected.firm, {"number": "INV-2026-11-001"}, record=invoice)
+    db.session.commit()
+    drain(connected.firm_id)
+    assert _open() == [] and [i["DocNumber"] for i in qbo_records("Invoice")] == ["INV-2026-11-001"]
+
+
+def test_it_lets_staff_skip_a_likely_duplicate_in_quickbooks(connected, drain, client, qbo_emulator):
+    """`duplicates-in-qbo`: listed with its likely cause; Skip once the person has checked QBO."""
+    from tests.factories import make_payment
+
+    payment = make_payment(connected.firm)
+    drain(connected.firm_id)
+    _person(qbo_emulator, "POST", "Payment", {"CustomerRef": {"value": _qbo_id("account", payment.account_id)},
+                                              "TotalAmt": 300, "TxnDate": "2026-11-10"})
+    _poll(connected.firm_id, drain)
+    [error] = _open("duplicates-in-qbo")
+    assert error.category == "payments" and error.record_id == payment.id
+    _act(client, make_api_key(make_user(connected.firm, "staff")), error, "skip", drain)
+    assert _open("duplicates-in-qbo") == []
