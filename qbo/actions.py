@@ -248,3 +248,23 @@ def search_customers(firm_id: int, text: str, limit: int = 20) -> list[dict]:
     found = client.query(f"SELECT * FROM Customer WHERE DisplayName LIKE {quote('%' + text + '%')} MAXRESULTS {limit}")
     return [{"id": c["Id"], "name": c.get("DisplayName"), "email": (c.get("PrimaryEmailAddr") or {}).get("Address")}
             for c in found]
+
+
+def set_do_not_sync(user: User, record, do_not_sync: bool) -> QboLink:
+    """A record's "Do not sync": it stays out of QuickBooks and its errors are silenced (unlike
+    Skip, which sets one error aside until the record changes). Turning it off sends it again."""
+    if not can(user, ACT_ON_ERRORS):
+        raise PermissionError("do_not_sync")
+    link = db.session.scalar(select(QboLink).where(
+        QboLink.firm_id == record.firm_id, QboLink.record_type == record.record_type, QboLink.record_id == record.id))
+    if link is None:
+        link = QboLink(firm_id=record.firm_id, record_type=record.record_type, record_id=record.id)
+        db.session.add(link)
+    link.excluded = do_not_sync
+    if do_not_sync:
+        link.status, link.reason = "not_synced", "Do not sync: excluded from QuickBooks by a person"
+        problems.resolve(record.firm_id, record.record_type, record.id, resolution="excluded", user_id=user.id)
+    else:
+        link.status, link.reason = "pending", None
+    audit(record.firm_id, user.id, "quickbooks.do_not_sync" if do_not_sync else "quickbooks.sync_again", record)
+    return link

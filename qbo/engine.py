@@ -82,9 +82,24 @@ def mark_record(record) -> None:
     connected QuickBooks has nothing to mark: connecting marks the whole ledger (mark_all)."""
     if get_connection(record.firm_id) is None:
         return
+    if record.record_type == "account" and not _link_exists(record.firm_id, "account", record.id) \
+            and not account_in_scope(record):
+        return  # pushed later, with its first invoice or payment (dependencies are marked then)
     mark_pending(record.firm_id, record.record_type, record.id)
     if isinstance(record, Payment) and (expenses.applies(record) or _link_exists(record.firm_id, "processor_fee", record.id)):
         mark_pending(record.firm_id, "processor_fee", record.id)
+
+
+def account_in_scope(account) -> bool:
+    """The firm's "which accounts" setting: all of them, or only those with invoices, credit
+    notes or payments (an account is still pushed whenever a record of it needs its customer)."""
+    from qbo.models import CreditNote, Firm, Invoice
+
+    firm = db.session.get(Firm, account.firm_id)
+    if firm.sync_accounts_scope != "with_activity":
+        return True
+    return any(db.session.scalar(select(m.id).where(m.account_id == account.id, m.deleted_at.is_(None)).limit(1))
+               for m in (Invoice, CreditNote, Payment))
 
 
 def _link_exists(firm_id, record_type, record_id) -> bool:
@@ -101,6 +116,8 @@ def mark_all(firm_id: int) -> int:
         stmt = select(model).where(model.firm_id == firm_id, model.deleted_at.is_(None), model.id.not_in(linked))
         for record in db.session.scalars(stmt):
             if module is expenses and not expenses.applies(record):
+                continue
+            if module.RECORD_TYPE == "account" and not account_in_scope(record):
                 continue
             db.session.add(QboLink(firm_id=firm_id, record_type=module.RECORD_TYPE, record_id=record.id,
                                    status="pending"))

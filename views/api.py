@@ -14,6 +14,7 @@ from qbo.db import db
 from qbo.models import JobRun
 from qbo.permissions import EDIT_LEDGER, VIEW_LEDGER, can
 from qbo.scoping import NotFound, get_scoped, scoped
+from views._context import role_label
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
@@ -35,7 +36,7 @@ def _authenticate():
     refresh_locale()  # from here on, human texts follow the key owner's language
     needed = VIEW_LEDGER if request.method in ("GET", "HEAD") else EDIT_LEDGER
     if not can(user, needed):
-        return jsonify(error="forbidden", message=_("Your role (%(role)s) may not do this.", role=user.role)), 403
+        return jsonify(error="forbidden", message=_("Your role (%(role)s) may not do this.", role=role_label(user.role))), 403
 
 
 def _kind(slug):
@@ -242,3 +243,22 @@ def sync_customers():
     except QboError:
         return jsonify(error="quickbooks_unavailable", message=_("QuickBooks did not answer; try again.")), 503
     return jsonify(data=found)
+
+
+@bp.put(f"/<{SLUGS}>/<int:record_id>/quickbooks")
+def quickbooks_exclusion(slug, record_id):
+    """`{"do_not_sync": true|false}`: keep a record out of QuickBooks, or send it again."""
+    from qbo import actions
+
+    kind = _kind(slug)
+    record = _record_or_404(kind, record_id)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("do_not_sync"), bool):
+        return jsonify(errors={"do_not_sync": ["must be true or false"]}), 422
+    try:
+        actions.set_do_not_sync(g.api_user, record, body["do_not_sync"])
+    except PermissionError:
+        return jsonify(error="forbidden", message="Your role may not change what is synced."), 403
+    db.session.commit()
+    jobs.after_ledger_change(g.api_user.firm_id)
+    return jsonify(kind.to_json(record))
