@@ -143,7 +143,10 @@ def _log_requests(app: Flask) -> None:
     @app.before_request
     def _start_timer():
         g.request_started = time.perf_counter()
-        refresh_locale()  # the locale is cached on `g`, which tests share between requests
+        # The locale and the signed-in user are cached on `g`; tests keep one app context across
+        # requests, so drop both and let each request find its own, as it does in production.
+        refresh_locale()
+        g.pop("_login_user", None)
 
     @app.after_request
     def _log_line(response):

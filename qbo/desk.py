@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import case as sql_case
@@ -14,10 +15,11 @@ from sqlalchemy import func, select
 
 from qbo import actions, catalogue, jobs
 from qbo.db import db
+from qbo.errors import QboError
 from qbo.ledger import audit
-from qbo.models import BulkRequest, JobRun, SyncError, User, utcnow
+from qbo.models import Account, BulkRequest, JobRun, SyncError, User, utcnow
 from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
-from qbo.status import CATEGORIES, load_records, record_label
+from qbo.status import load_records, record_label
 
 CATEGORY_LABELS = {"accounts": "Accounts", "invoices": "Invoices", "payments": "Payments",
                    "refunds": "Refunds", "expenses": "Expenses", "services": "Services"}
@@ -138,7 +140,6 @@ def root_groups(firm_id: int) -> dict[str, Group]:
         if key not in groups:
             account = records.get(("account", account_id))
             if account is None:
-                from qbo.models import Account
                 account = db.session.get(Account, account_id)
             groups[key] = Group(key, account_id, account.name if account else f"Account {account_id}")
         group = groups[key]
@@ -399,6 +400,32 @@ def request_record_resync(user: User, record_type: str, record_id: int) -> list[
                          args=(record_type, record_id))]
 
 
+def _reactivated(firm_id: int, link, qbo_id: str | None) -> bool:
+    """A customer or service "deleted" in QuickBooks is only inactive: make the same one active
+    again, so its Id, history and name stay (a new one would clash with the inactive one's name)."""
+    from qbo.client import request_id_for
+    from qbo.connection import client_for_firm
+    from qbo.errors import ReconnectNeeded
+    from qbo.sync import BY_RECORD_TYPE
+
+    module = BY_RECORD_TYPE[link.record_type]
+    if not module.NAME_LIST or not qbo_id:
+        return False
+    client = client_for_firm(firm_id)
+    try:
+        current = client.read(module.QBO_ENTITY, qbo_id)
+        if current.get("Active") is False:
+            current = client.sparse_update(module.QBO_ENTITY, qbo_id, current["SyncToken"], {"Active": True},
+                                           request_id=request_id_for(firm_id, link.record_type, link.record_id,
+                                                                     "reactivate", current["SyncToken"]))
+    except ReconnectNeeded:
+        raise
+    except QboError:
+        return False  # gone for good: create it again
+    link.sync_token = str(current.get("SyncToken", link.sync_token))
+    return True
+
+
 DELETED_CASES = ("unsynced", "deleted-invoice-no-resync", "customer-deleted", "invalid-item-ref")
 
 
@@ -427,7 +454,9 @@ def run_record_resync(run: JobRun, record_type: str, record_id: int) -> dict:
         if deleted or entry.depth == 0 or link is None or link.status in ("error", "pending"):
             link = engine.mark_pending(firm_id, entry.record_type, entry.record_id)
             link.pushed_hash = None  # sent even if unchanged here
-        if deleted:
+        if deleted and _reactivated(firm_id, link, old_qbo_id):
+            recreated.append(f"{entry.record_type.replace('_', ' ')} {entry.label} (made active again)")
+        elif deleted:
             link.qbo_id = link.sync_token = None
             link.pending_request_id = request_id_for(firm_id, entry.record_type, entry.record_id, "recreate",
                                                      old_qbo_id or "")
@@ -450,7 +479,7 @@ def run_record_resync(run: JobRun, record_type: str, record_id: int) -> dict:
     return {"outcome": outcome, "recreated": ", ".join(recreated) or "nothing", "errors_closed": fixed}
 
 
-_PICKER_FIELD = __import__("re").compile(r"^(qbo_id-\d{1,12}|group_qbo_id-account-\d{1,12})$")
+_PICKER_FIELD = re.compile(r"^(qbo_id-\d{1,12}|group_qbo_id-account-\d{1,12})$")
 
 
 def valid_picker_field(name: str) -> bool:
@@ -460,7 +489,6 @@ def valid_picker_field(name: str) -> bool:
 
 def retry_job(run: JobRun, user_id: int | None = None) -> bool:
     """Put a failed job back on the queue under the same id; False when RQ no longer has it."""
-    from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
     if run.status != "failed":
@@ -469,7 +497,7 @@ def retry_job(run: JobRun, user_id: int | None = None) -> bool:
     try:
         job = Job.fetch(run.id, connection=queue.connection, serializer=queue.serializer)
         job.requeue()
-    except (NoSuchJobError, Exception):  # expired, or not in the failed registry any more
+    except Exception:  # expired (failure_ttl), or no longer in the failed registry
         return False
     run.status, run.finished_at = "queued", None
     audit(run.firm_id, user_id, "job.retried", None, job_id=run.id, kind=run.kind)

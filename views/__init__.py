@@ -16,6 +16,9 @@ def register_blueprints(app: Flask, csrf) -> None:
     app.register_blueprint(desk.bp)
     app.register_blueprint(desk.sync_bp)
     app.register_blueprint(health.bp)
+    from views import profile
+
+    app.register_blueprint(profile.bp)
     # The API authenticates with a bearer key, never with the session cookie, so a forged
     # cross-site request carries nothing the API accepts; CSRF tokens don't apply to it.
     csrf.exempt(api.bp)

@@ -38,6 +38,20 @@ _GLUED_CODE = re.compile(r"^(-?)([A-Z]{3})(?=\d)")
 _DATE_FORMATS = {"ro": "dd.MM.yyyy"}
 
 
+ROLE_LABELS = {"owner": _l("owner"), "admin": _l("admin"), "staff": _l("staff"), "viewer": _l("viewer")}
+
+# Flask-WTF refuses a form in English only; say why in the reader's language.
+_CSRF_REASONS = {
+    "The CSRF token is missing.": _l("The CSRF token is missing."),
+    "The CSRF session token is missing.": _l("The CSRF session token is missing."),
+    "The CSRF token has expired.": _l("The CSRF token has expired."),
+    "The CSRF token is invalid.": _l("The CSRF token is invalid."),
+    "The CSRF tokens do not match.": _l("The CSRF tokens do not match."),
+    "The referrer header is missing.": _l("The referrer header is missing."),
+    "The referrer does not match the host.": _l("The referrer does not match the host."),
+}
+
+
 def _firm_currency() -> str | None:
     if current_user and current_user.is_authenticated:
         return current_user.firm.currency
@@ -63,6 +77,11 @@ def number(value) -> str:
     return format_decimal(Decimal(value), format="#,##0.00")
 
 
+def decimal(value) -> str:
+    """A quantity in the reader's locale (1.5 / 1,5), no more decimals than it has."""
+    return "" if value is None else format_decimal(value)
+
+
 def date(value) -> str:
     """A date (or ISO date string) in the reader's locale: Nov 3, 2026 / 03.11.2026."""
     if value is None or value == "":
@@ -85,6 +104,10 @@ def job_result(result: dict | None) -> str:
     return ", ".join(parts)
 
 
+def role_label(role: str) -> str:
+    return str(ROLE_LABELS.get(role, role))
+
+
 def case_title(case_id: str) -> str:
     from qbo.catalogue import CASES, localised
 
@@ -105,8 +128,10 @@ def register_context(app) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["date"] = date
+    app.jinja_env.filters["decimal"] = decimal
     app.jinja_env.filters["job_result"] = job_result
     app.jinja_env.filters["case_title"] = case_title
+    app.jinja_env.filters["role"] = role_label
     app.jinja_env.globals["explain_sync_error"] = explain_sync_error
     app.jinja_env.globals["get_locale"] = get_locale
     _localise_login_message(app)
@@ -124,7 +149,7 @@ def register_context(app) -> None:
         return {
             "can": lambda permission: can(current_user, permission),
             "P": permissions,
-            "who_can": lambda permission: ", ".join(WHO_CAN.get(permission, ())),
+            "who_can": lambda permission: ", ".join(role_label(r) for r in WHO_CAN.get(permission, ())),
         }
 
     @app.errorhandler(403)
@@ -153,9 +178,11 @@ def register_context(app) -> None:
     def _bad_request(error):
         from flask import render_template, request
 
+        reason = getattr(error, "description", "")
+        reason = _CSRF_REASONS.get(reason, reason)
         if request.path.startswith("/api/"):
-            return {"error": "bad_request", "message": getattr(error, "description", "")}, 400
-        return render_template("errors/400.html", reason=getattr(error, "description", "")), 400
+            return {"error": "bad_request", "message": reason}, 400
+        return render_template("errors/400.html", reason=reason), 400
 
 
 def _localise_login_message(app) -> None:

@@ -7,14 +7,14 @@ URL that answers with the page, or with its fragment to htmx (`Vary: HX-Request`
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from qbo import actions, company_cache, desk
 from qbo.db import db
 from qbo.errors import QboError
 from qbo.models import AuditEvent, JobRun, User
-from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, MANAGE_SETTINGS, VIEW_ERRORS, VIEW_LEDGER, can
+from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, MANAGE_SETTINGS, VIEW_ERRORS, VIEW_LEDGER
 from qbo.status import CATEGORIES, error_counts
 from views._context import require
 from views._htmx import hx_trigger, is_htmx, vary_on_htmx
@@ -210,8 +210,11 @@ def refresh_company():
 
 
 @sync_bp.get("/banner")
-@login_required
 def banner():
+    """The banner partial. Signed out (an expired session while a page polls), it answers empty,
+    so the poll stops instead of swapping the sign-in page into the banner."""
+    if not current_user.is_authenticated:
+        return vary_on_htmx(make_response(""))
     return vary_on_htmx(render_template("_banner.html"))
 
 

@@ -16,12 +16,17 @@ from qbo.db import db
 from qbo.models import Account, CreditNote, Invoice, Payment, QboLink, Service
 from qbo.permissions import EDIT_LEDGER, VIEW_LEDGER
 from qbo.scoping import NotFound, get_scoped, scoped
-from views._context import money, require
+from views._context import date, money, require
 from views._htmx import is_htmx, vary_on_htmx
 
 bp = Blueprint("ledger", __name__)
 SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
 PER_PAGE = 50
+
+CHOICE_LABELS = {
+    "card": _l("Card"), "ach": "ACH", "cash": _l("Cash"), "check": _l("Check"), "other": _l("Other"),
+    "company": _l("Company"), "individual": _l("Individual"),
+}
 
 QBO_STATUS_LABELS = {
     "not_synced": _l("Not synced"), "pending": _l("Pending"), "synced": _l("Synced"), "error": _l("Error"),
@@ -29,19 +34,19 @@ QBO_STATUS_LABELS = {
 }
 
 COLUMNS = {
-    "accounts": [(_l("Name"), lambda r: r.name), (_l("Kind"), lambda r: r.kind.title()),
+    "accounts": [(_l("Name"), lambda r: r.name), (_l("Kind"), lambda r: CHOICE_LABELS.get(r.kind, r.kind)),
                  (_l("Email"), lambda r: r.email or "")],
     "services": [(_l("Name"), lambda r: r.name), (_l("Rate"), lambda r: money(r.rate)),
                  (_l("Income account"), lambda r: r.income_account or "")],
     "invoices": [(_l("Number"), lambda r: r.number), (_l("Account"), lambda r: r.account.name),
-                 (_l("Date"), lambda r: r.date.isoformat()), (_l("Total"), lambda r: money(r.total)),
+                 (_l("Date"), lambda r: date(r.date)), (_l("Total"), lambda r: money(r.total)),
                  (_l("Balance"), lambda r: money(r.balance))],
     "credit-notes": [(_l("Number"), lambda r: r.number), (_l("Account"), lambda r: r.account.name),
-                     (_l("Date"), lambda r: r.date.isoformat()), (_l("Total"), lambda r: money(r.total))],
-    "payments": [(_l("Date"), lambda r: r.date.isoformat()), (_l("Account"), lambda r: r.account.name),
-                 (_l("Amount"), lambda r: money(r.amount)), (_l("Method"), lambda r: r.method),
+                     (_l("Date"), lambda r: date(r.date)), (_l("Total"), lambda r: money(r.total))],
+    "payments": [(_l("Date"), lambda r: date(r.date)), (_l("Account"), lambda r: r.account.name),
+                 (_l("Amount"), lambda r: money(r.amount)), (_l("Method"), lambda r: CHOICE_LABELS.get(r.method, r.method)),
                  (_l("Processor fee"), lambda r: money(r.processor_fee))],
-    "refunds": [(_l("Date"), lambda r: r.date.isoformat()), (_l("Account"), lambda r: r.account.name),
+    "refunds": [(_l("Date"), lambda r: date(r.date)), (_l("Account"), lambda r: r.account.name),
                 (_l("Amount"), lambda r: money(r.amount)), (_l("Reason"), lambda r: r.reason or "")],
 }
 
@@ -76,7 +81,7 @@ def _choices() -> dict:
     return {
         "accounts": accounts,
         "account_options": [(a.id, a.name) for a in accounts],
-        "payment_options": [(p.id, f"{p.date} · {p.account.name} · {money(p.amount)}") for p in payments],
+        "payment_options": [(p.id, f"{date(p.date)} · {p.account.name} · {money(p.amount)}") for p in payments],
         "services": db.session.scalars(scoped(Service, firm_id).order_by(Service.name)).all(),
         "invoices": db.session.scalars(scoped(Invoice, firm_id).order_by(Invoice.number)).all(),
         "credit_notes": db.session.scalars(scoped(CreditNote, firm_id).order_by(CreditNote.number)).all(),

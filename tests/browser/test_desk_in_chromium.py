@@ -220,3 +220,28 @@ def test_it_names_the_invoice_deleted_in_quickbooks_and_resync_repairs_the_payme
     qbo_payment = qbo_payment if isinstance(qbo_payment, list) else qbo_payment.get("Payment", [])
     assert [t["TxnId"] for line in qbo_payment[0]["Line"] for t in line["LinkedTxn"]] == [new_id]
     assert [e for e in _open() if e.record_type in ("invoice", "payment") and e.severity == "error"] == []
+
+
+def test_it_works_with_full_page_loads_when_javascript_is_off(browser, live_server, app, drain):
+    from qbo import problems
+
+    owner = make_user(role="owner")
+    for name in ("Harbor View Cafe", "Acme Dental Group"):
+        problems.record(owner.firm_id, "account", make_account(owner.firm, name=name).id, "account-no-match")
+    service = make_service(owner.firm, name="Audit")
+    problems.record(owner.firm_id, "service", service.id, "item-account-type")
+    db.session.commit()
+    page = browser.new_context(java_script_enabled=False).new_page()
+    _sign_in(page, live_server, owner)
+    expect(_tab_count(page, "accounts")).to_have_text("2")
+    page.get_by_label("Action for Harbor View Cafe").select_option("skip")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#desk-jobs")).to_contain_text("Working: 0 of 1")
+    drain()
+    page.reload()
+    expect(page.locator("#desk-jobs")).to_contain_text("Done: 1 of 1")
+    expect(_tab_count(page, "accounts")).to_have_text("1")
+    expect(page.locator("#qbo-banner .banner-count")).to_have_text("2")
+    page.get_by_role("tab", name="Services 1").click()
+    expect(page).to_have_url(f"{live_server}{SETTINGS}?tab=services#quickbooks-errors")
+    expect(page.locator("#errors-panel")).to_contain_text("Audit")

@@ -306,3 +306,62 @@ def test_it_reads_the_company_accounts_in_a_job_and_offers_them_by_type(client, 
     assert ">Visa Card (Credit Card)</option>" in page and ">Checking (Bank)</option>" in page
     assert ">Merchant Fees (Expense)</option>" in page
     assert "up to INV-0007" in page and "next free number is <strong>8</strong>" in page
+
+
+def test_it_retries_a_failed_job_from_the_jobs_page(client, app):
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from qbo import company_cache, jobs
+
+    owner = _signed_in(client)
+    run = company_cache.request_refresh(owner.firm_id, owner.id)  # fails: QuickBooks is not connected
+    queue = jobs.get_queue()
+    SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
+    db.session.expire_all()
+    assert db.session.get(JobRun, run.id).status == "failed"
+    assert "ReconnectNeeded" in client.get("/quickbooks/jobs").get_data(as_text=True)
+    client.post(f"/quickbooks/jobs/{run.id}/retry")
+    db.session.expire_all()
+    assert db.session.get(JobRun, run.id).status == "queued" and run.id in queue.job_ids
+
+
+def test_it_answers_the_banner_poll_empty_once_signed_out(client, app):
+    response = client.get("/quickbooks/banner", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response.get_data(as_text=True) == ""
+
+
+def test_it_makes_a_customer_deleted_in_quickbooks_active_again_on_resync(client, app, qbo_emulator):
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from qbo import drift, jobs
+    from qbo.demo import connect_demo_firm
+    from qbo.models import QboLink
+
+    def drain():
+        queue = jobs.get_queue()
+        SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
+        db.session.expire_all()
+
+    user = _signed_in(client)
+    connect_demo_firm(user.firm_id, user.id)
+    invoice = make_invoice(user.firm, account=make_account(user.firm, name="Orchard Pediatrics"))
+    jobs.enqueue_sync(user.firm_id)
+    drain()
+    customer_id = db.session.scalar(select(QboLink.qbo_id).where(QboLink.record_type == "account"))
+    qbo_emulator.control("DELETE", f"/companies/{qbo_emulator.realm_id}/Customer/{customer_id}",
+                         params={"force": "true"}).raise_for_status()
+    drift.enqueue_poll(user.firm_id)
+    drain()
+    panel = client.get(f"/quickbooks/records/invoice/{invoice.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Deleted in QuickBooks: account “Orchard Pediatrics”" in panel
+    assert client.post(f"/quickbooks/records/invoice/{invoice.id}/resync", headers={"HX-Request": "true"}).status_code == 202
+    drain()
+    customer = qbo_emulator.control("GET", f"/companies/{qbo_emulator.realm_id}/Customer").json()
+    customer = customer if isinstance(customer, list) else customer.get("Customer", [])
+    assert [(c["Id"], c["Active"]) for c in customer] == [(customer_id, True)]
+    assert db.session.scalars(select(SyncError).where(SyncError.status == "open", SyncError.severity == "error")).all() == []
+    panel = client.get(f"/quickbooks/records/invoice/{invoice.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Deleted in QuickBooks" not in panel and "Unsynced" not in panel
+
