@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from rq import SimpleWorker
-from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from qbo.db import db
@@ -16,29 +14,6 @@ from tests.factories import PASSWORD, make_account, make_api_key, make_invoice, 
 pytestmark = pytest.mark.browser
 SETTINGS = "/settings/integrations/quickbooks"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "errors-desk.png"
-
-
-@pytest.fixture
-def connected(app, qbo_emulator):
-    from qbo.demo import connect_demo_firm
-
-    owner = make_user(role="owner", email="maria.owner@example.test")
-    connect_demo_firm(owner.firm_id, owner.id)
-    return owner
-
-
-@pytest.fixture
-def drain(app):
-    from qbo import jobs
-
-    def run(firm_id=None):
-        if firm_id is not None:
-            jobs.enqueue_sync(firm_id)
-        queue = jobs.get_queue()
-        SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
-        db.session.expire_all()
-
-    return run
 
 
 def _person(qbo_emulator, method, entity, body=None, record_id=None):
