@@ -36,8 +36,8 @@ chromium:
 test: $(STAMP) chromium translations
 	$(PY) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL), without the browser and emulator suites =="; \
-	  $(PY) -m pytest -m "not browser" --ignore=tests/emulator --db=postgres; \
+	  echo "== again on PostgreSQL: every suite that touches the database (not the emulator's, the HTTP client's or the browser's) =="; \
+	  $(PY) -m pytest -m "not browser" --db=postgres tests/test_*.py tests/views tests/sync tests/reliability tests/qbo/test_problems.py; \
 	fi
 
 # Benchmarks (benches/README.md): throughput, change detection, desk at scale, several workers.
