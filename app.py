@@ -147,6 +147,7 @@ def _log_requests(app: Flask) -> None:
         # requests, so drop both and let each request find its own, as it does in production.
         refresh_locale()
         g.pop("_login_user", None)
+        g.pop("api_user", None)
 
     @app.after_request
     def _log_line(response):

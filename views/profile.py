@@ -19,8 +19,12 @@ def _browser_language() -> str:
 @bp.get("/")
 @login_required
 def show():
+    return _render()
+
+
+def _render(error=None, status=200):
     return render_template("profile/show.html", languages=LANGUAGE_NAMES, chosen=current_user.language or "",
-                           browser=LANGUAGE_NAMES[_browser_language()])
+                           browser=LANGUAGE_NAMES[_browser_language()], error=error), status
 
 
 @bp.post("/")
@@ -28,9 +32,7 @@ def show():
 def update():
     choice = request.form.get("language", "")
     if choice and choice not in LANGUAGES:
-        return render_template("profile/show.html", languages=LANGUAGE_NAMES, chosen=current_user.language or "",
-                               browser=LANGUAGE_NAMES[_browser_language()],
-                               error=_("Choose one of the languages listed.")), 422
+        return _render(_("Choose one of the languages listed."), 422)
     current_user.language = choice or None
     db.session.commit()
     refresh_locale()  # the confirmation already speaks the new language

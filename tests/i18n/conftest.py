@@ -17,3 +17,6 @@ def compiled_catalogues():
         with po.with_suffix(".mo").open("wb") as f:
             write_mo(f, catalog)  # fuzzy entries are left out, as `pybabel compile` does
     return TRANSLATIONS
+
+
+from tests.browser.conftest import live_server  # noqa: E402,F401  (the Chromium tests' served app)

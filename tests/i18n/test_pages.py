@@ -66,7 +66,8 @@ def test_it_names_bad_fields_in_the_users_language(client, app):
 
 def test_it_follows_the_browser_for_a_user_without_a_choice(client, app):
     user = _as(client, make_user(language=None))
-    assert "Factură nouă" in _page(client, "/invoices/", headers={"Accept-Language": "ro-RO,ro;q=0.9,en;q=0.5"})
+    romanian_browser = {"Accept-Language": "ro-RO,ro;q=0.9,en;q=0.5"}
+    assert "Factură nouă" in _page(client, "/invoices/", headers=romanian_browser)
     assert "New invoice" in _page(client, "/invoices/", headers={"Accept-Language": "de-DE,en;q=0.5"})
     assert "New invoice" in _page(client, "/invoices/")
     assert user.language is None
@@ -117,7 +118,8 @@ def test_it_saves_the_language_chosen_in_the_profile(client, app):
 def test_it_refuses_a_language_it_does_not_speak(client, app):
     user = _as(client, make_user(language="ro"))
     response = client.post("/profile/", data={"language": "xx"})
-    assert response.status_code == 422 and "Alegeți una dintre limbile din listă." in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Alegeți una dintre limbile din listă." in response.get_data(as_text=True)
     assert user.language == "ro"
 
 
@@ -149,14 +151,15 @@ def test_it_names_the_role_in_the_key_owners_language(client, app):
     viewer = make_user(role="viewer", language="ro")
     response = client.post("/api/v1/accounts", json={"name": "X"}, headers=make_api_key(viewer))
     assert response.status_code == 403
-    assert response.get_json() == {"error": "forbidden", "message": "Rolul dvs. (doar citire) nu permite această acțiune."}
+    assert response.get_json() == {"error": "forbidden",
+                                   "message": "Rolul dvs. (doar citire) nu permite această acțiune."}
 
 
 def test_it_tells_a_missing_key_in_the_browsers_language(client, app):
     response = client.get("/api/v1/accounts", headers={"Accept-Language": "ro"})
     assert response.status_code == 401
-    assert response.get_json() == {"error": "unauthorized",
-                                   "message": "Este necesară o cheie API validă (Authorization: Bearer <cheie>)."}
+    assert response.get_json() == {
+        "error": "unauthorized", "message": "Este necesară o cheie API validă (Authorization: Bearer <cheie>)."}
 
 
 def test_it_reports_a_finished_job_in_the_users_language(client, app):
