@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Callable
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -524,20 +525,24 @@ def _dependents(record) -> list[str]:
     if isinstance(record, Account):
         n = sum(db.session.scalar(select(func.count()).select_from(m).where(
             m.account_id == record.id, m.deleted_at.is_(None))) for m in (Invoice, CreditNote, Payment))
-        return [f"{n} invoices, credit notes or payments still belong to this account"] if n else []
+        return [ngettext("%(num)s invoice, credit note or payment still belongs to this account",
+                         "%(num)s invoices, credit notes or payments still belong to this account", n)] if n else []
     if isinstance(record, Service):
         n = db.session.scalar(select(func.count()).select_from(InvoiceLine).join(Invoice).where(
             InvoiceLine.service_id == record.id, Invoice.deleted_at.is_(None)))
-        return [f"{n} invoice lines still use this service"] if n else []
+        return [ngettext("%(num)s invoice line still uses this service", "%(num)s invoice lines still use this service", n)] if n else []
     if isinstance(record, Invoice):
         payments = {a.payment_id for a in record.allocations if a.payment.deleted_at is None}
-        return [f"{len(payments)} payments are allocated to this invoice"] if payments else []
+        return [ngettext("%(num)s payment is allocated to this invoice", "%(num)s payments are allocated to this invoice",
+                         len(payments))] if payments else []
     if isinstance(record, CreditNote):
         payments = {a.payment_id for a in record.allocations if a.payment.deleted_at is None}
-        return [f"{len(payments)} payments apply this credit note"] if payments else []
+        return [ngettext("%(num)s payment applies this credit note", "%(num)s payments apply this credit note",
+                         len(payments))] if payments else []
     if isinstance(record, Payment):
         refunds = live(record.refunds)
-        return [f"{len(refunds)} refunds were made against this payment"] if refunds else []
+        return [ngettext("%(num)s refund was made against this payment", "%(num)s refunds were made against this payment",
+                         len(refunds))] if refunds else []
     return []
 
 

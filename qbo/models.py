@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from flask_babel import gettext
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
@@ -280,7 +281,7 @@ class Payment(LedgerRecord, db.Model):
 
     @property
     def label(self) -> str:
-        return f"Payment #{self.id}"
+        return gettext("Payment #%(id)s", id=self.id)
 
     @property
     def allocated(self) -> Decimal:
@@ -333,7 +334,7 @@ class Refund(LedgerRecord, db.Model):
 
     @property
     def label(self) -> str:
-        return f"Refund #{self.id}"
+        return gettext("Refund #%(id)s", id=self.id)
 
 
 # --- QuickBooks Online --------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_it_explains_why_a_record_cannot_be_deleted(client, app):
     user = _owner(client)
     invoice = make_invoice(user.firm)
     response = client.post(f"/accounts/{invoice.account_id}/delete", follow_redirects=True)
-    assert "still belong to this account" in response.get_data(as_text=True)
+    assert "still belongs to this account" in response.get_data(as_text=True)
 
 
 def test_it_shows_every_ledger_list_and_form(client, app):
