@@ -31,11 +31,13 @@ class Emulator:
         self.time_scale = time_scale
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        args = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(self.port),
+        launcher = ["-m", "emulator"] if not os.environ.get("BENCH_EMULATOR_SCRIPT") else [os.environ["BENCH_EMULATOR_SCRIPT"]]
+        args = [sys.executable, *launcher, "--host", "127.0.0.1", "--port", str(self.port),
                 "--time-scale", str(time_scale)]
         if not limits:
             args.append("--no-limits")
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                     stderr=None if os.environ.get("BENCH_EMULATOR_STDERR") else subprocess.DEVNULL)
         wait_for_port(self.port)
         self.ps = psutil.Process(self.proc.pid)
         self.http = requests.Session()

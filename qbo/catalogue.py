@@ -227,16 +227,16 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         """Înregistrarea era legată de QuickBooks, dar copia ei de acolo sau ceva de care depinde
         (clientul, un serviciu de pe o linie, factura pe care o achită) a fost șters sau dezactivat
         în QuickBooks. Până când piesa lipsă există din nou, cele două părți nu mai coincid.""",
-        """Apăsați Resync: produsul recreează în QuickBooks tot ce lipsește, întâi dependențele, și
-        leagă înregistrarea de noua copie. Skip o lasă nesincronizată."""),
+        """Apăsați „Resincronizați”: produsul recreează în QuickBooks tot ce lipsește, întâi dependențele, și
+        leagă înregistrarea de noua copie. „Omiteți” o lasă nesincronizată."""),
     "account-no-match": (
         "Niciun client potrivit în QuickBooks",
         """Niciun client din QuickBooks nu poartă exact numele acestui cont. Fie clientul nu a fost
         creat niciodată acolo, fie cineva l-a adăugat manual în QuickBooks, cu un nume puțin diferit,
         după prima sincronizare.""",
-        """Create new customer îl creează în QuickBooks. Link to an existing customer vă lasă să alegeți
+        """„Creați un client nou” îl creează în QuickBooks. „Legați de un client existent” vă lasă să alegeți
         clientul corect scriind o parte din nume. Pentru toți clienții lipsă deodată, folosiți acțiunea
-        „Create new customer in QuickBooks for all accounts missing in QuickBooks” (cere aprobarea
+        „Creați în QuickBooks clienți noi pentru toate conturile care lipsesc din QuickBooks” (cere aprobarea
         proprietarului)."""),
     "duplicates-in-qbo": (
         "Posibil duplicat în QuickBooks",
@@ -247,8 +247,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         aceiași bani de două ori.""",
         """În QuickBooks, potriviți tranzacțiile bancare cu înregistrările create de produs în loc să
         adăugați altele noi; opriți sincronizarea plăților din conexiunea procesatorului, ca doar acest
-        produs să trimită plăți; apoi ștergeți înregistrarea în plus din QuickBooks. Resync verifică
-        din nou; alegeți Skip dacă ambele înregistrări sunt reale."""),
+        produs să trimită plăți; apoi ștergeți înregistrarea în plus din QuickBooks. „Resincronizați” verifică
+        din nou; alegeți „Omiteți” dacă ambele înregistrări sunt reale."""),
     "duplicate-name": (
         "Nume deja folosit în QuickBooks",
         """QuickBooks a refuzat numele pentru că îl folosește deja altcineva. Clienții, furnizorii și
@@ -276,13 +276,13 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         mai repete, setați următorul număr din registru peste cele folosite în QuickBooks, activați
         numerele de tranzacție personalizate în QuickBooks sau opriți „Sync invoice number with
         QuickBooks Online”, ca QuickBooks să numeroteze singur facturile. Dacă înregistrarea din
-        QuickBooks este chiar această factură, alegeți Skip."""),
+        QuickBooks este chiar această factură, alegeți „Omiteți”."""),
     "invalid-item-ref": (
         "Serviciu lipsă în QuickBooks",
         """O linie a tranzacției trimite la un produs sau serviciu QuickBooks care nu există sau este
         inactiv. De obicei serviciul nu s-a sincronizat niciodată, ori clientul tranzacției sau
         serviciul a fost șters în QuickBooks.""",
-        """Folosiți „Resync for all entities with this error”: produsul creează întâi serviciile și
+        """Folosiți „Resincronizați toate înregistrările cu această eroare”: produsul creează întâi serviciile și
         clienții lipsă, apoi tranzacțiile."""),
     "credit-exceeds-balance": (
         "Sumă mai mare decât soldul deschis al facturii în QuickBooks",
@@ -296,7 +296,7 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         """QuickBooks a refuzat cheltuiala cu comisionul pentru că un cont ales pentru ea în setările
         integrării are tipul greșit: contul cardului trebuie să fie de tip Credit Card, iar contul
         comisionului de tip Expense.""",
-        """În Settings > Integrations > QuickBooks, alegeți un cont de tip Credit Card pentru
+        """În Setări › Integrări › QuickBooks, alegeți un cont de tip Credit Card pentru
         comisioanele de card (lista arată conturile QuickBooks după tip), apoi resincronizați."""),
     "item-account-type": (
         "Tip de cont greșit pentru serviciu",
@@ -317,8 +317,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         "QuickBooks a refuzat serviciul",
         """QuickBooks a refuzat acest serviciu dintr-un motiv pe care produsul nu îl poate rezolva
         singur, adesea unul tehnic. Mesajul QuickBooks este afișat mai jos.""",
-        """Verificați contul de venit al serviciului, apoi folosiți Recreate in QuickBooks: produsul
-        uită vechea legătură și creează serviciul din nou. Resync mai încearcă o dată așa cum este."""),
+        """Verificați contul de venit al serviciului, apoi folosiți „Recreați în QuickBooks”: produsul
+        uită vechea legătură și creează serviciul din nou. „Resincronizați” mai încearcă o dată așa cum este."""),
     "line-description-fallback": (
         "Linie trimisă fără serviciu",
         """O linie a facturii nu are un serviciu din listă, așa că QuickBooks a primit doar textul ei.
@@ -341,13 +341,13 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         "Factură ștearsă în QuickBooks",
         """Factura a fost ștearsă în QuickBooks după sincronizare. Legătura ei nu mai duce nicăieri,
         așa că o actualizare obișnuită nu poate reuși.""",
-        """Recreate in QuickBooks o creează din nou din registru și leagă noua copie. Alegeți Skip dacă
+        """„Recreați în QuickBooks” o creează din nou din registru și leagă noua copie. Alegeți „Omiteți” dacă
         a fost ștearsă intenționat (și ștergeți-o și din registru)."""),
     "modified-in-qbo": (
         "Modificată în QuickBooks de altcineva",
         """Cineva a editat înregistrarea în QuickBooks după ce produsul a sincronizat-o. Registrul este
         sursa de adevăr, așa că acum cele două diferă.""",
-        """Resync trimite din nou versiunea din registru și suprascrie modificarea din QuickBooks. Skip
+        """„Resincronizați” trimite din nou versiunea din registru și suprascrie modificarea din QuickBooks. „Omiteți”
         păstrează versiunea din QuickBooks până când înregistrarea se schimbă în registru."""),
     "required-field": (
         "Lipsește o valoare obligatorie",
@@ -360,14 +360,14 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         """Plățile și rambursările trebuie să ajungă într-un cont QuickBooks de tip Bank sau Other
         Current Asset. Contul de depunere ales în setările integrării are alt tip sau nu mai există
         acolo.""",
-        """În Settings > Integrations > QuickBooks, alegeți un cont Bank sau Other Current Asset (ori
+        """În Setări › Integrări › QuickBooks, alegeți un cont Bank sau Other Current Asset (ori
         Undeposited Funds) pentru depuneri, apoi resincronizați."""),
     "qbo-fault": (
         "QuickBooks a refuzat înregistrarea",
         """QuickBooks a refuzat înregistrarea cu un mesaj pe care produsul încă nu îl cunoaște.
         Cuvintele lui sunt păstrate mai jos, neschimbate.""",
         """Citiți mesajul QuickBooks, corectați înregistrarea din registru sau setarea din QuickBooks la
-        care se referă, apoi resincronizați. Dacă tot nu merge, alegeți Skip și anunțați suportul."""),
+        care se referă, apoi resincronizați. Dacă tot nu merge, alegeți „Omiteți” și anunțați suportul."""),
 }}
 
 

@@ -10,6 +10,8 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 
@@ -21,12 +23,23 @@ from qbo.models import Account, BulkRequest, JobRun, SyncError, User, utcnow
 from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
 from qbo.status import load_records, record_label
 
-CATEGORY_LABELS = {"accounts": "Accounts", "invoices": "Invoices", "payments": "Payments",
-                   "refunds": "Refunds", "expenses": "Expenses", "services": "Services"}
-ACTION_LABELS = {"skip": "Skip", "resync": "Resync", "create_customer": "Create new customer",
-                 "link_customer": "Link to an existing customer", "recreate": "Recreate in QuickBooks"}
-BULK_LABELS = {"create_missing_customers": "Create new customer in QuickBooks for all accounts missing in QuickBooks",
-               "resync_case": "Resync for all entities with this error"}
+CATEGORY_LABELS = {"accounts": _l("Accounts"), "invoices": _l("Invoices"), "payments": _l("Payments"),
+                   "refunds": _l("Refunds"), "expenses": _l("Expenses"), "services": _l("Services")}
+ACTION_LABELS = {"skip": _l("Skip"), "resync": _l("Resync"), "create_customer": _l("Create new customer"),
+                 "link_customer": _l("Link to an existing customer"), "recreate": _l("Recreate in QuickBooks")}
+BULK_LABELS = {"create_missing_customers": _l("Create new customer in QuickBooks for all accounts missing in QuickBooks"),
+               "resync_case": _l("Resync for all entities with this error")}
+# A record type as a person reads it (templates lower-case it inside a sentence).
+RECORD_TYPE_LABELS = {"account": _l("Account"), "service": _l("Service"), "invoice": _l("Invoice"),
+                      "credit_note": _l("Credit note"), "payment": _l("Payment"), "refund": _l("Refund"),
+                      "processor_fee": _l("Processor fee")}
+# A job run's status (JobRun.status) in words.
+JOB_STATUS_LABELS = {"queued": _l("queued"), "started": _l("started"), "finished": _l("finished"),
+                     "failed": _l("failed")}
+# What a job does, as the progress list names it (lower case: it starts a list item's line).
+_JOB_ACTION_LABELS = {"skip": _l("skip"), "resync": _l("resync"), "create_customer": _l("create customer"),
+                      "link_customer": _l("link customer"), "recreate": _l("recreate")}
+_JOB_BULK_LABELS = {"create_missing_customers": _l("create missing customers"), "resync_case": _l("resync case")}
 # The ledger page of each record type (a processor fee lives on its payment).
 RECORD_SLUGS = {"account": "accounts", "service": "services", "invoice": "invoices",
                 "credit_note": "credit-notes", "payment": "payments", "refund": "refunds",
@@ -62,6 +75,24 @@ class Group:
         return len(self.errors)
 
 
+def language_of(user: User | None = None, language: str | None = None) -> str:
+    """The language desk texts come in: `language` if given (views pass the request's locale),
+    else the user's own choice, else English."""
+    language = language or getattr(user, "language", None) or "en"
+    return language if language in catalogue.LANGUAGES else "en"
+
+
+def job_label(kind: str) -> str:
+    """A job run's kind (`action-resync`, `bulk-resync_case`, `resync-invoice`, ...) in words."""
+    if kind.startswith("action-") and kind[len("action-"):] in _JOB_ACTION_LABELS:
+        return str(_JOB_ACTION_LABELS[kind[len("action-"):]])
+    if kind.startswith("bulk-") and kind[len("bulk-"):] in _JOB_BULK_LABELS:
+        return _("bulk: %(action)s", action=_JOB_BULK_LABELS[kind[len("bulk-"):]])
+    if kind.startswith("resync-") and kind[len("resync-"):] in RECORD_TYPE_LABELS:
+        return _("resync %(record)s", record=str(RECORD_TYPE_LABELS[kind[len("resync-"):]]).lower())
+    return kind.replace("_", " ")
+
+
 def _open_stmt(firm_id: int, category=None, case=None):
     stmt = select(SyncError).where(SyncError.firm_id == firm_id, SyncError.status == "open")
     if category:
@@ -80,20 +111,21 @@ def cases_in(firm_id: int, category: str) -> list[tuple[str, int]]:
     return [(c, n) for c, n in rows]
 
 
-def tab_page(user: User, category: str, *, case: str | None = None, page: int = 1):
-    """One page of a tab: (rows, paginated query), the rows carrying what the template shows."""
+def tab_page(user: User, category: str, *, case: str | None = None, page: int = 1,
+             language: str | None = None):
+    """One page of a tab: (rows, paginated query), the rows carrying what the template shows, its
+    case texts and explanation in `language` (the request's locale; else the user's language)."""
+    language = language_of(user, language)
     pagination = db.paginate(_open_stmt(user.firm_id, category, case), page=page, per_page=PER_PAGE,
                              error_out=False)
     groups = root_groups(user.firm_id)
     group_of = {e.id: g.key for g in groups.values() for e in g.errors}
-    return [_row(user, e, records, group_of.get(e.id))
+    return [_row(user, e, records, group_of.get(e.id), language)
             for records in [load_records(pagination.items)] for e in pagination.items], pagination, groups
 
 
-def _row(user: User, error: SyncError, records: dict, group: str | None) -> Row:
+def _row(user: User, error: SyncError, records: dict, group: str | None, language: str = "en") -> Row:
     record = records.get((error.record_type, error.record_id))
-    language = getattr(user, "language", None) or "en"
-    language = language if language in catalogue.LANGUAGES else "en"
     case = catalogue.localised(error.case, language)
     return Row(error=error, record=record, label=record_label(error.record_type, record),
                slug=RECORD_SLUGS.get(error.record_type, "accounts"),
@@ -141,7 +173,7 @@ def root_groups(firm_id: int) -> dict[str, Group]:
             account = records.get(("account", account_id))
             if account is None:
                 account = db.session.get(Account, account_id)
-            groups[key] = Group(key, account_id, account.name if account else f"Account {account_id}")
+            groups[key] = Group(key, account_id, account.name if account else _("Account %(id)s", id=account_id))
         group = groups[key]
         group.errors.append(error)
         if error.record_type == "account" or group.root is None:
@@ -181,14 +213,15 @@ def submit(user: User, form) -> list[JobRun]:
             groups = groups if groups is not None else root_groups(user.firm_id)
             group = groups.get(name[len("group-"):])
             if group is None:
-                problems[0] = "That group of errors is already fixed; reload the page."
+                problems[0] = _("That group of errors is already fixed; reload the page.")
                 continue
             qbo_id = form.get(f"group_qbo_id-{group.key}") or None
             if value not in group_actions(user, group):
-                problems[group.root.id] = f"\"{value}\" is not an action for this group."
+                problems[group.root.id] = _("\"%(action)s\" is not an action for this group.",
+                                            action=ACTION_LABELS.get(value, value))
                 continue
             if value == "link_customer" and not _valid_qbo_id(qbo_id):
-                problems[group.root.id] = "Choose the QuickBooks customer to link."
+                problems[group.root.id] = _("Choose the QuickBooks customer to link.")
                 continue
             # The root first, then its dependents are resynced (one worker runs them in order).
             plan.append((group.root, value, qbo_id))
@@ -207,11 +240,12 @@ def submit(user: User, form) -> list[JobRun]:
             continue  # its group's fix covers it
         qbo_id = form.get(f"qbo_id-{error.id}") or None
         if error.status != "open":
-            problems[error.id] = "This error is no longer open."
+            problems[error.id] = _("This error is no longer open.")
         elif value not in actions.allowed_actions(user, error):
-            problems[error.id] = f"\"{ACTION_LABELS.get(value, value)}\" is not an action for this error."
+            problems[error.id] = _("\"%(action)s\" is not an action for this error.",
+                                       action=ACTION_LABELS.get(value, value))
         elif value == "link_customer" and not _valid_qbo_id(qbo_id):
-            problems[error.id] = "Search for the QuickBooks customer and choose one to link."
+            problems[error.id] = _("Search for the QuickBooks customer and choose one to link.")
         else:
             plan.append((error, value, qbo_id))
     if problems:
@@ -267,8 +301,9 @@ def _safe_cell(value):
 # --- bulk actions ----------------------------------------------------------------------------------
 
 
-def bulk_choices(firm_id: int, category: str) -> list[tuple[str, str | None, str, int]]:
-    """The bulk actions a tab offers: (action, case, label, how many errors)."""
+def bulk_choices(firm_id: int, category: str, language: str = "en") -> list[tuple[str, str | None, str, int]]:
+    """The bulk actions a tab offers: (action, case, label, how many errors), case titles in `language`."""
+    language = language_of(None, language)
     out = []
     for case_id, n in cases_in(firm_id, category):
         case = catalogue.CASES.get(case_id)
@@ -277,7 +312,8 @@ def bulk_choices(firm_id: int, category: str) -> list[tuple[str, str | None, str
         if case_id == "account-no-match" and category == "accounts":
             out.append(("create_missing_customers", None, BULK_LABELS["create_missing_customers"], n))
         if "resync_case" in case.actions:
-            out.append(("resync_case", case_id, f"{BULK_LABELS['resync_case']}: {case.title}", n))
+            out.append(("resync_case", case_id, _("%(action)s: %(case)s", action=BULK_LABELS["resync_case"],
+                                                 case=catalogue.localised(case_id, language).title), n))
     return out
 
 
@@ -286,9 +322,9 @@ def request_bulk(user: User, action: str, case: str | None) -> tuple[BulkRequest
     if not can(user, ACT_ON_ERRORS):
         raise PermissionError(action)
     if action not in actions.BULK_ACTIONS:
-        raise actions.ActionRefused(f"Unknown bulk action \"{action}\".")
+        raise actions.ActionRefused(_("Unknown bulk action \"%(action)s\".", action=action))
     if action == "resync_case" and case not in catalogue.CASES:
-        raise actions.ActionRefused("Choose the case to resync.")
+        raise actions.ActionRefused(_("Choose the case to resync."))
     if action == "create_missing_customers":
         case = None
     if can(user, APPROVE_BULK):
@@ -324,7 +360,7 @@ def run_approved_bulk(owner: User, request: BulkRequest) -> JobRun:
     if not can(owner, APPROVE_BULK):
         raise PermissionError("approve_bulk")
     if request.status != "pending":
-        raise actions.ActionRefused("This request was already decided.")
+        raise actions.ActionRefused(_("This request was already decided."))
     run = actions.request_bulk(owner, request.action, request.case)
     request.status, request.decided_by_id, request.decided_at = "approved", owner.id, utcnow()
     request.job_run_id = run.id
@@ -338,7 +374,7 @@ def decline_bulk(owner: User, request: BulkRequest) -> None:
     if not can(owner, APPROVE_BULK):
         raise PermissionError("approve_bulk")
     if request.status != "pending":
-        raise actions.ActionRefused("This request was already decided.")
+        raise actions.ActionRefused(_("This request was already decided."))
     request.status, request.decided_by_id, request.decided_at = "declined", owner.id, utcnow()
     audit(owner.firm_id, owner.id, "quickbooks.bulk.declined", None, request_id=request.id,
           bulk_action=request.action, case=request.case, requested_by=request.requested_by_id)

@@ -36,7 +36,8 @@ def _authenticate():
     refresh_locale()  # from here on, human texts follow the key owner's language
     needed = VIEW_LEDGER if request.method in ("GET", "HEAD") else EDIT_LEDGER
     if not can(user, needed):
-        return jsonify(error="forbidden", message=_("Your role (%(role)s) may not do this.", role=role_label(user.role))), 403
+        message = _("Your role (%(role)s) may not do this.", role=role_label(user.role))
+        return jsonify(error="forbidden", message=message), 403
 
 
 def _kind(slug):
@@ -241,7 +242,8 @@ def sync_customers():
     try:
         found = actions.search_customers(g.api_user.firm_id, request.args.get("q", ""))
     except QboError:
-        return jsonify(error="quickbooks_unavailable", message=_("QuickBooks did not answer; try again.")), 503
+        return jsonify(error="quickbooks_unavailable",
+                       message=_("QuickBooks did not answer; try again.")), 503
     return jsonify(data=found)
 
 

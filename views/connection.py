@@ -19,7 +19,8 @@ def connect():
         url, state = qbo_connection.start_connect(current_user.firm_id, current_user.id,
                                                   confirm_realm_change=confirm)
     except QboError:
-        flash(_("QuickBooks' sign-in service cannot be reached right now. Try again in a minute."), "error")
+        flash(_("QuickBooks' sign-in service cannot be reached right now. Try again in a minute."),
+              "error")
         return redirect(url_for("settings.quickbooks"))
     session["qbo_oauth_state"] = state  # binds the callback to this browser as well as to the user
     return redirect(url)
@@ -30,7 +31,8 @@ def connect():
 def callback():
     state = request.args.get("state")
     if not state or session.pop("qbo_oauth_state", None) != state:
-        flash(_("This QuickBooks sign-in was not started in this browser. Start again with Connect."), "error")
+        flash(_("This QuickBooks sign-in was not started in this browser. Start again with Connect."),
+              "error")
         return redirect(url_for("settings.quickbooks"))
     try:
         connection = qbo_connection.finish_connect(
@@ -39,7 +41,8 @@ def callback():
     except qbo_connection.ConnectError as exc:
         flash(str(exc), "error")
     except QboError:
-        flash(_("QuickBooks did not answer while connecting. Nothing was changed; try Connect again."), "error")
+        flash(_("QuickBooks did not answer while connecting. Nothing was changed; try Connect again."),
+              "error")
     else:
         flash(_("Connected to QuickBooks company %(name)s.", name=connection.company_name))
     return redirect(url_for("settings.quickbooks"))
@@ -49,5 +52,6 @@ def callback():
 @require(MANAGE_CONNECTION)
 def disconnect():
     qbo_connection.disconnect(current_user.firm_id, current_user.id)
-    flash(_("Disconnected from QuickBooks. Links and history are kept; reconnect the same company to resume."))
+    flash(_("Disconnected from QuickBooks. Links and history are kept; "
+            "reconnect the same company to resume."))
     return redirect(url_for("settings.quickbooks"))

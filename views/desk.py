@@ -7,6 +7,9 @@ URL that answers with the page, or with its fragment to htmx (`Vary: HX-Request`
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -24,9 +27,21 @@ sync_bp = Blueprint("quickbooks", __name__, url_prefix="/quickbooks")
 
 CHANGED = "qbo-errors-changed"  # the HX-Trigger event the banner, tabs and panels refresh on
 QBO_STATUS_LABELS = {
-    "not_synced": "Not synced", "pending": "Pending", "synced": "Synced", "error": "Error",
-    "unsynced": "Unsynced", "modified_in_qbo": "Modified in QuickBooks", "skipped": "Skipped",
+    "not_synced": _l("Not synced"), "pending": _l("Pending"), "synced": _l("Synced"), "error": _l("Error"),
+    "unsynced": _l("Unsynced"), "modified_in_qbo": _l("Modified in QuickBooks"), "skipped": _l("Skipped"),
 }
+
+
+def language() -> str:
+    """The request's language ("en" or "ro"), for texts that come from qbo.catalogue."""
+    locale = get_locale()
+    return desk.language_of(current_user, locale.language if locale is not None else None)
+
+
+def words() -> dict:
+    """Labels every desk template may show: record types, job kinds and job states in words."""
+    return dict(type_labels=desk.RECORD_TYPE_LABELS, job_label=desk.job_label,
+                job_status_labels=desk.JOB_STATUS_LABELS)
 
 
 def errors_context(args) -> dict:
@@ -38,14 +53,15 @@ def errors_context(args) -> dict:
         tab = next((c for c in CATEGORIES if counts[c]), CATEGORIES[0])
     case = args.get("case") or None
     page = max(args.get("page", 1, type=int) or 1, 1)
-    rows, pagination, groups = desk.tab_page(current_user, tab, case=case, page=page)
+    lang = language()
+    rows, pagination, groups = desk.tab_page(current_user, tab, case=case, page=page, language=lang)
     return dict(tab=tab, case=case, counts=counts, rows=rows, pagination=pagination,
                 sections=_sections(rows, groups), groups=groups,
-                cases=desk.cases_in(firm_id, tab), bulk=desk.bulk_choices(firm_id, tab),
+                cases=desk.cases_in(firm_id, tab), bulk=desk.bulk_choices(firm_id, tab, lang),
                 bulk_requests=desk.pending_bulk_requests(firm_id),
                 users=_users(firm_id), labels=desk.CATEGORY_LABELS, action_labels=desk.ACTION_LABELS,
                 bulk_labels=desk.BULK_LABELS, group_actions=lambda g: desk.group_actions(current_user, g),
-                problems={})
+                problems={}, **words())
 
 
 def _sections(rows, groups):
@@ -69,7 +85,8 @@ def _users(firm_id: int) -> dict[int, User]:
 def _progress(runs, status=200, message=None):
     final = all(r.status in ("finished", "failed") for r in runs)
     response = vary_on_htmx(make_response(render_template(
-        "desk/_progress.html", runs=runs, final=final, ids=",".join(r.id for r in runs), message=message), status))
+        "desk/_progress.html", runs=runs, final=final, ids=",".join(r.id for r in runs), message=message,
+        **words()), status))
     if final:
         hx_trigger(response, CHANGED)
     return response
@@ -89,12 +106,12 @@ def apply():
         db.session.rollback()
         if is_htmx():
             return render_template("desk/_refused.html", problems=refused.problems)
-        flash("Nothing was applied: " + str(refused), "error")
+        flash(_("Nothing was applied: %(reasons)s", reasons=str(refused)), "error")
         return redirect(url_for("settings.quickbooks", tab=tab) + "#quickbooks-errors")
     if not runs:
         if is_htmx():
-            return render_template("desk/_refused.html", problems={0: "Choose an action on at least one row."})
-        flash("Choose an action on at least one row.", "error")
+            return render_template("desk/_refused.html", problems={0: _("Choose an action on at least one row.")})
+        flash(_("Choose an action on at least one row."), "error")
         return redirect(url_for("settings.quickbooks", tab=tab) + "#quickbooks-errors")
     if is_htmx():
         return _progress(runs, 202)
@@ -153,7 +170,7 @@ def bulk():
         if is_htmx():
             return _progress([run], 202)
         return redirect(url_for("settings.quickbooks", tab=tab, jobs=run.id) + "#quickbooks-errors")
-    message = "Asked the owner to approve it. It runs once the owner approves."
+    message = _("Asked the owner to approve it. It runs once the owner approves.")
     if is_htmx():
         return hx_trigger(vary_on_htmx(render_template("desk/_message.html", message=message)), CHANGED)
     flash(message)
@@ -189,8 +206,8 @@ def decline_bulk(request_id):
     except actions.ActionRefused as refused:
         abort(409, str(refused))
     if is_htmx():
-        return hx_trigger(vary_on_htmx(render_template("desk/_message.html", message="Request declined.")), CHANGED)
-    flash("Request declined.")
+        return hx_trigger(vary_on_htmx(render_template("desk/_message.html", message=_("Request declined."))), CHANGED)
+    flash(_("Request declined."))
     return redirect(url_for("settings.quickbooks") + "#quickbooks-errors")
 
 
@@ -202,7 +219,7 @@ def refresh_company():
     run = company_cache.request_refresh(current_user.firm_id, current_user.id)
     if is_htmx() and run is not None:
         return render_template("jobs/_status.html", run=run), 202
-    flash("Reading the company's accounts from QuickBooks; reload in a moment.")
+    flash(_("Reading the company's accounts from QuickBooks; reload in a moment."))
     return redirect(url_for("settings.quickbooks") + "#sync-settings")
 
 
@@ -237,7 +254,7 @@ def record(record_type, record_id):
     record = _record_or_404(record_type, record_id)
     entries = desk.record_panel(current_user.firm_id, record_type, record_id)
     context = dict(record=record, record_type=record_type, entries=entries, labels=QBO_STATUS_LABELS,
-                   slug=desk.RECORD_SLUGS[record_type], jobs=request.args.get("jobs"))
+                   slug=desk.RECORD_SLUGS[record_type], jobs=request.args.get("jobs"), **words())
     template = "desk/_record_panel.html" if is_htmx() else "desk/record.html"
     return vary_on_htmx(render_template(template, **context))
 
@@ -276,7 +293,7 @@ def history():
                                       .distinct().order_by(AuditEvent.action)).all()
     context = dict(page=page, users=_users(firm_id), actions_seen=actions_seen,
                    filters={"action": action or "", "user": user_id or "", "record_type": record_type or ""},
-                   slugs=desk.RECORD_SLUGS)
+                   slugs=desk.RECORD_SLUGS, **words())
     template = "desk/_history_table.html" if is_htmx() else "desk/history.html"
     return vary_on_htmx(render_template(template, **context))
 
@@ -291,7 +308,7 @@ def jobs_index():
     elif status in ("queued", "started", "failed", "finished"):
         stmt = stmt.where(JobRun.status == status)
     page = db.paginate(stmt.order_by(JobRun.created_at.desc()), per_page=50, error_out=False)
-    context = dict(page=page, status=status, users=_users(current_user.firm_id))
+    context = dict(page=page, status=status, users=_users(current_user.firm_id), **words())
     template = "desk/_jobs_table.html" if is_htmx() else "desk/jobs.html"
     return vary_on_htmx(render_template(template, **context))
 
@@ -303,7 +320,8 @@ def retry_job(job_id):
     if run is None:
         abort(404)
     if not desk.retry_job(run, current_user.id):
-        flash("This job can no longer be retried (its record in the queue has expired). Start it again from its page.", "error")
+        flash(_("This job can no longer be retried (its record in the queue has expired). "
+                "Start it again from its page."), "error")
     else:
-        flash("The job is queued again.")
+        flash(_("The job is queued again."))
     return redirect(url_for("quickbooks.jobs_index"))

@@ -44,7 +44,8 @@ COLUMNS = {
     "credit-notes": [(_l("Number"), lambda r: r.number), (_l("Account"), lambda r: r.account.name),
                      (_l("Date"), lambda r: date(r.date)), (_l("Total"), lambda r: money(r.total))],
     "payments": [(_l("Date"), lambda r: date(r.date)), (_l("Account"), lambda r: r.account.name),
-                 (_l("Amount"), lambda r: money(r.amount)), (_l("Method"), lambda r: CHOICE_LABELS.get(r.method, r.method)),
+                 (_l("Amount"), lambda r: money(r.amount)),
+                 (_l("Method"), lambda r: CHOICE_LABELS.get(r.method, r.method)),
                  (_l("Processor fee"), lambda r: money(r.processor_fee))],
     "refunds": [(_l("Date"), lambda r: date(r.date)), (_l("Account"), lambda r: r.account.name),
                 (_l("Amount"), lambda r: money(r.amount)), (_l("Reason"), lambda r: r.reason or "")],
@@ -81,7 +82,8 @@ def _choices() -> dict:
     return {
         "accounts": accounts,
         "account_options": [(a.id, a.name) for a in accounts],
-        "payment_options": [(p.id, f"{date(p.date)} · {p.account.name} · {money(p.amount)}") for p in payments],
+        "payment_options": [(p.id, f"{date(p.date)} · {p.account.name} · {money(p.amount)}")
+                            for p in payments],
         "services": db.session.scalars(scoped(Service, firm_id).order_by(Service.name)).all(),
         "invoices": db.session.scalars(scoped(Invoice, firm_id).order_by(Invoice.number)).all(),
         "credit_notes": db.session.scalars(scoped(CreditNote, firm_id).order_by(CreditNote.number)).all(),

@@ -25,6 +25,7 @@ def _render(errors=None, values=None, status=200):
             and can(current_user, MANAGE_SETTINGS):
         company_cache.request_refresh(firm.id, current_user.id)  # a job: the request never calls QBO
     from views.desk import errors_context
+    from views.ledger import CHOICE_LABELS
 
     context = errors_context(request.args)
     progress_runs = desk.job_runs(firm.id, (request.args.get("jobs") or "").split(","))
@@ -33,7 +34,8 @@ def _render(errors=None, values=None, status=200):
         values=values, company=company, account_choices={
             s: company_cache.accounts_of_type(company, s) for s in company_cache.ACCOUNT_TYPES},
         numbers_used=company_cache.used_numbers(company, firm.invoice_number_prefix),
-        payment_methods=PAYMENT_METHODS, progress_runs=progress_runs, **context), status
+        payment_methods=PAYMENT_METHODS, method_labels=CHOICE_LABELS, progress_runs=progress_runs,
+        **context), status
 
 
 @bp.get("/integrations/quickbooks")

@@ -1,0 +1,88 @@
+"""`make bench` / `python -m benches`: the four benchmarks of issue 7, one summary line each, and
+every figure in benches/results.json. `--quick` runs small sizes (a smoke test, not figures)."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from benches import desk, detection, throughput, workers
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("throughput", "detection", "desk", "workers"), action="append")
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the benches run")
+    parser.add_argument("--records", type=int, default=None, help="throughput: records of every type")
+    parser.add_argument("--time-scale", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    wanted = args.only or ["throughput", "detection", "desk", "workers"]
+    quick = args.quick
+    from qbo.devserver import embedded_redis
+
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() and args.only else {}
+    lines = []
+    started = time.monotonic()
+    with embedded_redis() as redis_url:
+        if "throughput" in wanted:
+            t = time.monotonic()
+            r = throughput.run(redis_url, records=args.records or (100 if quick else 1500),
+                               time_scale=args.time_scale, baseline_records=10 if quick else 40)
+            r["seconds"] = round(time.monotonic() - t, 1)
+            results["throughput"] = r
+            lines.append(throughput.summary(r))
+            print(lines[-1], flush=True)
+        if "detection" in wanted:
+            t = time.monotonic()
+            r = detection.run(redis_url, sizes=(1000, 2000) if quick else (1000, 10_000, 50_000),
+                              time_scale=args.time_scale)
+            r["seconds"] = round(time.monotonic() - t, 1)
+            results["detection"] = r
+            lines.append(detection.summary(r))
+            print(lines[-1], flush=True)
+        if "desk" in wanted:
+            t = time.monotonic()
+            r = desk.run(redis_url, large=2000 if quick else 100_000)
+            r["seconds"] = round(time.monotonic() - t, 1)
+            results["desk"] = r
+            lines.append(desk.summary(r))
+            print(lines[-1], flush=True)
+        if "workers" in wanted:
+            t = time.monotonic()
+            r = workers.run(redis_url, records=40 if quick else 200, realm_records=20 if quick else 80,
+                            time_scale=args.time_scale)
+            r["seconds"] = round(time.monotonic() - t, 1)
+            results["workers"] = r
+            lines.append(workers.summary(r))
+            print(lines[-1], flush=True)
+    tp, de, dk, wk = (results.get(k, {}) for k in ("throughput", "detection", "desk", "workers"))
+    results.update({
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {psutil.cpu_count()} CPUs, "
+                   f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}",
+        "quick": quick,
+        "throughput_share_of_ceiling": tp.get("throughput_share_of_ceiling"),
+        "throughput_vs_baseline": tp.get("throughput_vs_baseline"),
+        "detection_requests": de.get("detection_requests"),
+        "desk_ratio_sqlite": dk.get("desk_ratio_sqlite"),
+        "desk_ratio_postgres": dk.get("desk_ratio_postgres"),
+        "workers_throughput": wk.get("workers_throughput"),
+        "realms_throughput": wk.get("realms_throughput"),
+        "summary": lines if not args.only else results.get("summary", []),
+        "seconds": round(time.monotonic() - started, 1),
+    })
+    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
+    print(f"wrote {RESULTS} in {results['seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

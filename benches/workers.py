@@ -1,0 +1,110 @@
+"""Benchmark 4: 1, 2 and 4 worker processes syncing one realm (throughput stays at the ceiling, no
+429), and 1, 2 and 4 realms with a worker each (throughput grows with workers)."""
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+from benches import _harness as h
+
+
+def _worker(config: dict, firm_id: int, time_scale: float, slack_ms: float) -> int:
+    """A worker process: its own app and connections, sync_firm until nothing is left to claim."""
+    app = h.make_app(config, create=False)
+    with app.app_context():
+        from qbo.engine import sync_firm
+
+        done = 0
+        for _ in range(50):
+            report = sync_firm(firm_id, client=h.bench_client(firm_id, time_scale, slack_ms))
+            done += report.created
+            if not report.created and not report.paused:
+                return done
+        return done
+
+
+def _run(config, emu, jobs: list[int], time_scale, slack_ms) -> tuple:
+    ctx = multiprocessing.get_context("spawn")
+    seq = emu.last_seq()
+    started = time.monotonic()
+    with ctx.Pool(len(jobs)) as pool:
+        created = sum(pool.starmap(_worker, [(config, firm_id, time_scale, slack_ms) for firm_id in jobs]))
+    wall = time.monotonic() - started
+    return wall, created, emu.requests_since(seq)
+
+
+def run(redis_url: str, *, records: int = 200, realm_records: int = 100, time_scale: float = 3.0,
+        slack_ms: float = 250) -> dict:
+    emu = h.Emulator(time_scale)
+    out = {"time_scale": time_scale, "records_per_type": records, "realm_records_per_type": realm_records,
+           "one_realm": {}, "several_realms": {}}
+    try:
+        emu.set_limits(time_scale)
+        with h.sqlite_url() as db_url:
+            config = h.app_config(db_url, redis_url, emu.base_url)
+            app = h.make_app(config)
+            for workers in (1, 2, 4):
+                with app.app_context():
+                    from qbo.db import db
+                    from qbo.engine import mark_all
+
+                    firm, _ = h.connected_firm(f"One realm, {workers} workers", emu)
+                    h.insert_ledger(firm.id, records)
+                    mark_all(firm.id)
+                    db.session.commit()
+                    firm_id = firm.id
+                    db.session.remove()
+                wall, created, log = _run(config, emu, [firm_id] * workers, time_scale, slack_ms)
+                out["one_realm"][str(workers)] = {
+                    "writes_per_qbo_minute": round(h.per_qbo_minute(created, wall, time_scale)),
+                    "created": created, "wall_s": round(wall, 1), "requests": len(log), "emulator_429s": h.throttled(log)}
+            for realms in (1, 2, 4):
+                firm_ids = []
+                with app.app_context():
+                    from qbo.db import db
+                    from qbo.engine import mark_all
+
+                    for n in range(realms):
+                        firm, _ = h.connected_firm(f"{realms} realms, firm {n}", emu)
+                        h.insert_ledger(firm.id, realm_records)
+                        mark_all(firm.id)
+                        db.session.commit()
+                        firm_ids.append(firm.id)
+                    db.session.remove()
+                wall, created, log = _run(config, emu, firm_ids, time_scale, slack_ms)
+                out["several_realms"][str(realms)] = {
+                    "writes_per_qbo_minute": round(h.per_qbo_minute(created, wall, time_scale)),
+                    "created": created, "wall_s": round(wall, 1), "requests": len(log), "emulator_429s": h.throttled(log)}
+    finally:
+        emu.close()
+    out["workers_throughput"] = {k: v["writes_per_qbo_minute"] for k, v in out["one_realm"].items()}
+    out["realms_throughput"] = {k: v["writes_per_qbo_minute"] for k, v in out["several_realms"].items()}
+    out["emulator_429s"] = sum(v["emulator_429s"] for part in ("one_realm", "several_realms") for v in out[part].values())
+    base = out["workers_throughput"]["1"] or 1
+    out["workers_ratio_4_vs_1"] = round(out["workers_throughput"]["4"] / base, 2)
+    out["realms_ratio_4_vs_1"] = round(out["realms_throughput"]["4"] / (out["realms_throughput"]["1"] or 1), 2)
+    return out
+
+
+def summary(r: dict) -> str:
+    w, s = r["workers_throughput"], r["realms_throughput"]
+    return (f"workers: one realm 1/2/4 workers {w['1']}/{w['2']}/{w['4']} writes per QBO minute "
+            f"({r['workers_ratio_4_vs_1']}x with 4 vs 1; ceiling 1,660); 1/2/4 realms {s['1']}/{s['2']}/{s['4']} "
+            f"({r['realms_ratio_4_vs_1']}x); 429s {r['emulator_429s']}")
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    from qbo.devserver import embedded_redis
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=100)
+    parser.add_argument("--realm-records", type=int, default=50)
+    parser.add_argument("--time-scale", type=float, default=3)
+    args = parser.parse_args()
+    with embedded_redis() as url:
+        r = run(url, records=args.records, realm_records=args.realm_records, time_scale=args.time_scale)
+    print(json.dumps(r, indent=1))
+    print(summary(r))
