@@ -25,9 +25,13 @@ document.addEventListener("keydown", function (event) {
 // refusal message is announced (role=status / alert) and the Sync panel receives focus when opened.
 document.addEventListener("htmx:afterSettle", function (event) {
   if (window.__focusTab) {
+    // Only the swap that replaced the tabs may take the focus request: another swap (the banner
+    // refreshing itself) can settle first, and must not use it up.
     var tab = document.getElementById(window.__focusTab);
-    window.__focusTab = null;
-    if (tab) tab.focus();
+    if (tab && event.detail.target && event.detail.target.contains(tab)) {
+      window.__focusTab = null;
+      tab.focus();
+    }
   }
   var panel = event.detail.target && event.detail.target.id === "qbo-panel" && document.getElementById("sync-panel");
   if (panel) panel.focus();
