@@ -1,7 +1,6 @@
 """The errors desk in Chromium, with a real RQ worker (drained in this process) and the QBO emulator:
 the banner's count, tab counts, several rows fixed with one Submit, the type-ahead link, a bulk
 creation an admin asks for and the owner approves, a viewer's page, and the Sync to QuickBooks panel."""
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -13,7 +12,6 @@ from tests.factories import PASSWORD, make_account, make_api_key, make_invoice, 
 
 pytestmark = pytest.mark.browser
 SETTINGS = "/settings/integrations/quickbooks"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "errors-desk.png"
 
 
 def _person(qbo_emulator, method, entity, body=None, record_id=None):
@@ -76,8 +74,6 @@ def test_it_fixes_several_rows_with_one_submit_and_the_counts_fall(page, live_se
     page.get_by_label("Action for Tidewater Marine").select_option("skip")
     page.get_by_label("Action for John Doe").select_option("skip")
     page.locator("#sync-error-%d details" % _open("duplicate-name")[0].id).click()  # "Why this happens"
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.locator("#quickbooks-errors").screenshot(path=str(SCREENSHOT))
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#desk-jobs")).to_contain_text("Working")
     drain()
