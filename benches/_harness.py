@@ -112,7 +112,12 @@ def make_app(config: dict, create: bool = True):
     return app
 
 
-def connected_firm(name: str, emulator: Emulator, realm_id: str | None = None):
+def settle(emulator: Emulator) -> None:
+    """Connecting reads CompanyInfo outside the limiter: let it age out of QBO's window first."""
+    time.sleep(60.0 / float(emulator.time_scale) + 0.1)
+
+
+def connected_firm(name: str, emulator: Emulator, realm_id: str | None = None, *, wait: bool = True):
     """A firm and owner connected to a company of the emulator through the real OAuth flow."""
     from qbo.db import db
     from qbo.demo import connect_demo_firm
@@ -128,8 +133,8 @@ def connected_firm(name: str, emulator: Emulator, realm_id: str | None = None):
     if realm_id is None:
         realm_id = emulator.control("POST", "/companies", json={"name": name})["realm_id"]
     connect_with_realm(firm.id, owner.id, realm_id)
-    # Connecting read CompanyInfo outside the limiter: let that request age out of QBO's window.
-    time.sleep(60.0 / float(emulator.time_scale) + 0.1)
+    if wait:
+        settle(emulator)
     return firm, owner
 
 

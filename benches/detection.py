@@ -44,7 +44,7 @@ def _one(emu, n: int, k: int, time_scale: float) -> dict:
     from qbo.models import QboConnection, QboLink, SyncError
     from qbo.status import error_counts
 
-    firm, _ = h.connected_firm(f"Detection {n}", emu)
+    firm, _ = h.connected_firm(f"Detection {n}", emu, wait=False)  # a few requests: no need to settle
     real = max(k, 10)
     h.insert_ledger(firm.id, real)
     mark_all(firm.id)

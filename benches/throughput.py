@@ -12,7 +12,7 @@ from benches import _harness as h
 
 
 def run(redis_url: str, *, records: int = 5000, time_scale: float = 10.0, baseline_records: int = 150,
-        slack_ms: float = 150, profile: bool = False) -> dict:
+        slack_ms: float = 250, profile: bool = False) -> dict:
     emu = h.Emulator(time_scale)
     try:
         emu.set_limits(time_scale)
@@ -137,7 +137,7 @@ if __name__ == "__main__":
     parser.add_argument("--records", type=int, default=500)
     parser.add_argument("--time-scale", type=float, default=10)
     parser.add_argument("--baseline-records", type=int, default=50)
-    parser.add_argument("--slack-ms", type=float, default=150)
+    parser.add_argument("--slack-ms", type=float, default=250)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     with embedded_redis() as url:

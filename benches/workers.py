@@ -8,28 +8,32 @@ import time
 from benches import _harness as h
 
 
-def _worker(config: dict, firm_id: int, time_scale: float, slack_ms: float) -> int:
-    """A worker process: its own app and connections, sync_firm until nothing is left to claim."""
+def _worker(config: dict, firm_id: int, time_scale: float, slack_ms: float, start_at: float) -> tuple:
+    """A worker process: its own app and connections, sync_firm until nothing is left to claim.
+    Returns (records created, when it started syncing, when it finished) on the wall clock."""
     app = h.make_app(config, create=False)
     with app.app_context():
         from qbo.engine import sync_firm
 
-        done = 0
+        client = h.bench_client(firm_id, time_scale, slack_ms)
+        time.sleep(max(0.0, start_at - time.time()))  # every worker starts together, imports done
+        began, done = time.time(), 0
         for _ in range(50):
-            report = sync_firm(firm_id, client=h.bench_client(firm_id, time_scale, slack_ms))
+            report = sync_firm(firm_id, client=client)
             done += report.created
             if not report.created and not report.paused:
-                return done
-        return done
+                break
+        return done, began, time.time()
 
 
 def _run(config, emu, jobs: list[int], time_scale, slack_ms) -> tuple:
     ctx = multiprocessing.get_context("spawn")
     seq = emu.last_seq()
-    started = time.monotonic()
+    start_at = time.time() + 6.0  # after every process has spawned and imported the app
     with ctx.Pool(len(jobs)) as pool:
-        created = sum(pool.starmap(_worker, [(config, firm_id, time_scale, slack_ms) for firm_id in jobs]))
-    wall = time.monotonic() - started
+        results = pool.starmap(_worker, [(config, firm_id, time_scale, slack_ms, start_at) for firm_id in jobs])
+    created = sum(r[0] for r in results)
+    wall = max(r[2] for r in results) - min(r[1] for r in results)
     return wall, created, emu.requests_since(seq)
 
 
@@ -65,12 +69,13 @@ def run(redis_url: str, *, records: int = 200, realm_records: int = 100, time_sc
                     from qbo.engine import mark_all
 
                     for n in range(realms):
-                        firm, _ = h.connected_firm(f"{realms} realms, firm {n}", emu)
+                        firm, _ = h.connected_firm(f"{realms} realms, firm {n}", emu, wait=False)
                         h.insert_ledger(firm.id, realm_records)
                         mark_all(firm.id)
                         db.session.commit()
                         firm_ids.append(firm.id)
                     db.session.remove()
+                h.settle(emu)
                 wall, created, log = _run(config, emu, firm_ids, time_scale, slack_ms)
                 out["several_realms"][str(realms)] = {
                     "writes_per_qbo_minute": round(h.per_qbo_minute(created, wall, time_scale)),

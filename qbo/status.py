@@ -96,3 +96,29 @@ def errors_query(firm_id: int, *, category=None, case=None, status="open"):
     if case:
         stmt = stmt.where(SyncError.case == case)
     return stmt.order_by(SyncError.last_seen.desc(), SyncError.id.desc())
+
+
+# --- counts that stay fast however many errors are open (benches/desk.py measures both) ------------
+
+COUNT_CAP = 999
+
+
+def error_counts_capped(firm_id: int, cap: int = COUNT_CAP) -> dict[str, int]:
+    """error_counts, counting each category only up to cap + 1 (a page shows "999+"): each count
+    reads at most cap + 1 rows through ix_sync_errors_desk, so it costs the same at 100,000."""
+    counts = {}
+    for category in CATEGORIES:
+        first = select(SyncError.id).where(
+            SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.category == category,
+            SyncError.severity == "error").limit(cap + 1).subquery()
+        counts[category] = db.session.scalar(select(func.count()).select_from(first)) or 0
+    return counts
+
+
+def banner_state_capped(firm_id: int, cap: int = COUNT_CAP) -> BannerState:
+    """banner_state with the count capped at cap + 1 (the banner says "999+")."""
+    state = db.session.scalar(select(QboConnection.state).where(QboConnection.firm_id == firm_id))
+    first = select(SyncError.id).where(SyncError.firm_id == firm_id, SyncError.status == "open",
+                                       SyncError.severity == "error").limit(cap + 1).subquery()
+    return BannerState(needs_reconnect=state == "needs_reconnect",
+                       open_errors=db.session.scalar(select(func.count()).select_from(first)) or 0)
