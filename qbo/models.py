@@ -398,7 +398,10 @@ class SyncError(db.Model):
 
     __tablename__ = "sync_errors"
     __table_args__ = (
-        Index("ix_sync_errors_desk", "firm_id", "status", "category", "last_seen"),
+        # The desk's order, errors first then newest (severity_rank DESC, last_seen DESC, id DESC),
+        # read backwards along these, so a page and its capped counts cost the same at 100,000.
+        Index("ix_sync_errors_desk", "firm_id", "status", "category", "severity_rank", "last_seen", "id"),
+        Index("ix_sync_errors_desk_case", "firm_id", "status", "category", "case", "severity_rank", "last_seen", "id"),
         Index("ix_sync_errors_record", "firm_id", "record_type", "record_id"),
         # One open error per record and case, even with several workers recording at once.
         Index("uq_sync_errors_open", "firm_id", "record_type", "record_id", "case", unique=True,
@@ -419,6 +422,7 @@ class SyncError(db.Model):
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="open")  # open, resolved, skipped
     severity: Mapped[str] = mapped_column(String(10), default="error")  # error, warning, info
+    severity_rank: Mapped[int] = mapped_column(Integer, default=2)  # 2 error, 1 warning, 0 info
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolution: Mapped[str | None] = mapped_column(String(40))

@@ -30,6 +30,10 @@ from qbo.models import SyncError, utcnow
 SKIPPED = "skipped"          # resolution of a row skipped by a person and still holding
 SKIP_LIFTED = "skip_lifted"  # resolution once the record changed after the skip
 
+# Errors sort first on the desk: ORDER BY severity_rank DESC, last_seen DESC, id DESC runs along
+# one index, where ordering by the severity text would sort every open error of a tab.
+SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
+
 
 def _same(firm_id, record_type, record_id, case):
     return (SyncError.firm_id == firm_id, SyncError.record_type == record_type,
@@ -72,7 +76,7 @@ def record(firm_id: int, record_type: str, record_id: int, case: str, *, categor
     if bumped is not None:
         return bumped
     error = SyncError(firm_id=firm_id, record_type=record_type, record_id=record_id, case=case,
-                      severity=CASES[case].severity, occurrences=1, first_seen=now, status="open", **raw)
+                      severity=CASES[case].severity, severity_rank=SEVERITY_RANK[CASES[case].severity], occurrences=1, first_seen=now, status="open", **raw)
     try:
         with db.session.begin_nested():
             db.session.add(error)

@@ -126,6 +126,8 @@ def explain_sync_error(error_id: int) -> str:
 
 def register_context(app) -> None:
     app.jinja_env.filters["money"] = money
+    # Counts on pages stop at 999 ("999+"): counting further would read every open error.
+    app.jinja_env.filters["capped"] = lambda n: f"{n}" if n <= 999 else "999+"
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["decimal"] = decimal
@@ -140,9 +142,9 @@ def register_context(app) -> None:
     def _banner():
         if not current_user or not current_user.is_authenticated:
             return {"banner": None}
-        from qbo.status import banner_state
+        from qbo.status import banner_state_capped
 
-        return {"banner": banner_state(current_user.firm_id)}
+        return {"banner": banner_state_capped(current_user.firm_id)}
 
     @app.context_processor
     def _helpers():

@@ -18,7 +18,8 @@ from qbo.db import db
 from qbo.errors import QboError
 from qbo.models import AuditEvent, JobRun, User
 from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, MANAGE_SETTINGS, VIEW_ERRORS, VIEW_LEDGER
-from qbo.status import CATEGORIES, error_counts
+from qbo.status import CATEGORIES, COUNT_CAP
+from qbo.status import error_counts_capped as error_counts
 from views._context import require
 from views._htmx import hx_trigger, is_htmx, vary_on_htmx
 
