@@ -25,12 +25,12 @@ document.addEventListener("keydown", function (event) {
 // refusal message is announced (role=status / alert) and the Sync panel receives focus when opened.
 document.addEventListener("htmx:afterSettle", function (event) {
   if (window.__focusTab) {
-    // Only the swap that replaced the tabs may take the focus request: another swap (the banner
-    // refreshing itself) can settle first, and must not use it up.
+    // Keep asking until the chosen tab is the selected one: another swap settling first (the
+    // banner refreshing itself) must not use the request up before the tabs are replaced.
     var tab = document.getElementById(window.__focusTab);
-    if (tab && event.detail.target && event.detail.target.contains(tab)) {
-      window.__focusTab = null;
+    if (tab) {
       tab.focus();
+      if (tab.getAttribute("aria-selected") === "true") window.__focusTab = null;
     }
   }
   var panel = event.detail.target && event.detail.target.id === "qbo-panel" && document.getElementById("sync-panel");
