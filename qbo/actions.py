@@ -119,8 +119,7 @@ def _link_of(record_type: str, record_id: int, firm_id: int) -> QboLink:
 
 def _skip(run: JobRun, error: SyncError, qbo_id) -> str:
     problems.skip(error, run.requested_by_id)
-    link = db.session.scalar(select(QboLink).where(
-        QboLink.firm_id == error.firm_id, QboLink.record_type == error.record_type, QboLink.record_id == error.record_id))
+    link = engine.find_link(error.firm_id, error.record_type, error.record_id)
     if link is not None and link.status in ("error", "modified_in_qbo", "unsynced") and not problems.open_errors(
             error.firm_id, error.record_type, error.record_id):
         link.status, link.reason = "skipped", "An error was skipped; it is sent again when it changes"
@@ -138,8 +137,7 @@ def _forget_deleted(firm_id: int, record_type: str, record_id: int, seen=None) -
         return
     seen.add((record_type, record_id))
     module = BY_RECORD_TYPE[record_type]
-    link = db.session.scalar(select(QboLink).where(
-        QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.record_id == record_id))
+    link = engine.find_link(firm_id, record_type, record_id)
     deleted_in_qbo = link is not None and link.status == "unsynced"
     link = _link_of(record_type, record_id, firm_id)
     if deleted_in_qbo and not module.NAME_LIST:
@@ -255,8 +253,7 @@ def set_do_not_sync(user: User, record, do_not_sync: bool) -> QboLink:
     Skip, which sets one error aside until the record changes). Turning it off sends it again."""
     if not can(user, ACT_ON_ERRORS):
         raise PermissionError("do_not_sync")
-    link = db.session.scalar(select(QboLink).where(
-        QboLink.firm_id == record.firm_id, QboLink.record_type == record.record_type, QboLink.record_id == record.id))
+    link = engine.find_link(record.firm_id, record.record_type, record.id)
     if link is None:
         link = QboLink(firm_id=record.firm_id, record_type=record.record_type, record_id=record.id)
         db.session.add(link)

@@ -525,36 +525,10 @@ def poll_job_id(firm_id: int) -> str:
 def enqueue_poll(firm_id: int) -> bool:
     """Queue a poll of the firm unless one is queued already (a burst of webhooks makes one poll;
     one arriving while a poll runs makes one follow-up, as that poll may have read too early)."""
-    for job_id in (poll_job_id(firm_id), poll_job_id(firm_id) + "-followup"):
-        outcome = _enqueue_once(job_id, "qbo.drift.poll_changes_job", firm_id, job_timeout=POLL_TIMEOUT)
-        if outcome != "running":
-            return outcome == "queued"
-    return False
+    from qbo.jobs import enqueue_once_or_follow_up
 
-
-def _enqueue_once(job_id: str, func: str, *args, job_timeout: int) -> str:
-    """Enqueue under a fixed id unless that job is waiting ("waiting") or running ("running")."""
-    from rq.exceptions import DuplicateJobError
-    from rq.job import Job, JobStatus
-    from rq.serializers import JSONSerializer
-
-    from qbo.jobs import get_queue
-
-    queue = get_queue()
-    if Job.exists(job_id, connection=queue.connection):
-        existing = Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer)
-        status = existing.get_status(refresh=True)
-        if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
-            return "waiting"
-        if status == JobStatus.STARTED:
-            return "running"
-        existing.delete()  # finished or failed jobs keep their id; make room for the new one
-    try:
-        queue.enqueue(func, *args, job_id=job_id, unique=True, result_ttl=0,
-                      failure_ttl=24 * 3600, job_timeout=job_timeout)
-    except DuplicateJobError:
-        return "waiting"
-    return "queued"
+    return enqueue_once_or_follow_up(poll_job_id(firm_id), "qbo.drift.poll_changes_job", firm_id,
+                                     job_timeout=POLL_TIMEOUT)
 
 
 def poll_changes_job(firm_id: int) -> dict:
@@ -602,4 +576,6 @@ def schedule_polls() -> int:
 def enqueue_schedule() -> None:
     """Queue `schedule_polls` once (several workers ticking together make one job). Redis only,
     no database: worker.py calls it from its parent process, which must not query before forking."""
-    _enqueue_once("drift-schedule", "qbo.drift.schedule_polls", job_timeout=300)
+    from qbo.jobs import enqueue_once
+
+    enqueue_once("drift-schedule", "qbo.drift.schedule_polls", job_timeout=300)

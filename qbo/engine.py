@@ -65,10 +65,15 @@ def payload_hash(payload: dict) -> str:
 # --- marking -------------------------------------------------------------------------------------
 
 
+def find_link(firm_id: int, record_type: str, record_id: int) -> QboLink | None:
+    """A ledger record's link to its QBO counterpart, if it has one."""
+    return db.session.scalar(select(QboLink).where(
+        QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.record_id == record_id))
+
+
 def mark_pending(firm_id: int, record_type: str, record_id: int) -> QboLink:
     """The record changed (or must be pushed): its link goes to pending, created if missing."""
-    link = db.session.scalar(select(QboLink).where(
-        QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.record_id == record_id))
+    link = find_link(firm_id, record_type, record_id)
     if link is None:
         link = QboLink(firm_id=firm_id, record_type=record_type, record_id=record_id, status="pending")
         db.session.add(link)
@@ -103,8 +108,7 @@ def account_in_scope(account) -> bool:
 
 
 def _link_exists(firm_id, record_type, record_id) -> bool:
-    return db.session.scalar(select(QboLink.id).where(
-        QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.record_id == record_id)) is not None
+    return find_link(firm_id, record_type, record_id) is not None
 
 
 def mark_all(firm_id: int) -> int:

@@ -108,37 +108,54 @@ def recalculate_balances(run: JobRun) -> dict:
 # --- the continuous sync ---------------------------------------------------------------------------
 
 
-def enqueue_sync(firm_id: int, *, delay_seconds: int | None = None) -> None:
-    """Make sure a sync of the firm runs soon. One queued job per firm is enough: the job drains
-    everything pending; a change arriving while it runs gets one follow-up job."""
+def enqueue_once(job_id: str, func, *args, job_timeout: int, delay_seconds: int | None = None) -> str:
+    """Enqueue under a fixed id unless that job is waiting ("waiting") or running ("running");
+    "queued" when this call enqueued it. Finished and failed jobs keep their id, so they are
+    deleted to make room."""
     from rq.exceptions import DuplicateJobError
     from rq.job import Job, JobStatus
 
+    queue = get_queue()
+    if Job.exists(job_id, connection=queue.connection):
+        existing = Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer)
+        status = existing.get_status(refresh=True)
+        if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+            return "waiting"
+        if status == JobStatus.STARTED:
+            return "running"
+        existing.delete()
+    kwargs = dict(job_id=job_id, result_ttl=0, failure_ttl=24 * 3600, job_timeout=job_timeout)
+    try:
+        if delay_seconds:
+            queue.enqueue_in(dt.timedelta(seconds=delay_seconds), func, *args, **kwargs)
+        else:
+            queue.enqueue(func, *args, unique=True, **kwargs)
+    except DuplicateJobError:
+        return "waiting"
+    return "queued"
+
+
+def enqueue_once_or_follow_up(job_id: str, func, *args, job_timeout: int,
+                              delay_seconds: int | None = None) -> bool:
+    """One queued job per id is enough; while it runs, one follow-up job (the running one may have
+    read too early). True when this call enqueued something."""
+    for attempt in (job_id, job_id + "-followup"):
+        outcome = enqueue_once(attempt, func, *args, job_timeout=job_timeout, delay_seconds=delay_seconds)
+        if outcome != "running":
+            return outcome == "queued"
+    return False
+
+
+def enqueue_sync(firm_id: int, *, delay_seconds: int | None = None) -> None:
+    """Make sure a sync of the firm runs soon. One queued job per firm is enough: the job drains
+    everything pending; a change arriving while it runs gets one follow-up job."""
     from qbo.connection import get_connection
 
     connection = get_connection(firm_id)
     if connection is None or connection.state != "connected":
         return  # paused: pending links wait for the reconnect
-    queue = get_queue()
-    for job_id in (f"sync-firm-{firm_id}", f"sync-firm-{firm_id}-followup"):
-        existing = Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer) \
-            if Job.exists(job_id, connection=queue.connection) else None
-        if existing is not None:
-            status = existing.get_status(refresh=True)
-            if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
-                return
-            if status == JobStatus.STARTED:
-                continue
-            existing.delete()
-        try:
-            kwargs = dict(job_id=job_id, result_ttl=0, failure_ttl=24 * 3600, job_timeout=3600)
-            if delay_seconds:
-                queue.enqueue_in(dt.timedelta(seconds=delay_seconds), sync_firm_job, firm_id, **kwargs)
-            else:
-                queue.enqueue(sync_firm_job, firm_id, unique=True, **kwargs)
-        except DuplicateJobError:
-            pass
-        return
+    enqueue_once_or_follow_up(f"sync-firm-{firm_id}", sync_firm_job, firm_id, job_timeout=3600,
+                              delay_seconds=delay_seconds)
 
 
 def sync_firm_job(firm_id: int) -> dict:

@@ -28,10 +28,8 @@ from qbo.models import (
     Payment,
     PaymentAllocation,
     PaymentCreditAllocation,
-    QboLink,
     Refund,
     Service,
-    SyncError,
     utcnow,
 )
 from qbo.scoping import NotFound, get_scoped, scoped
@@ -104,21 +102,11 @@ def _money(value):
 
 def quickbooks_state(record) -> dict:
     """The `quickbooks` block of a record's JSON: its link status, QBO id and open errors."""
-    link = db.session.scalar(
-        select(QboLink).where(
-            QboLink.firm_id == record.firm_id,
-            QboLink.record_type == record.record_type,
-            QboLink.record_id == record.id,
-        )
-    )
-    errors = db.session.scalars(
-        select(SyncError).where(
-            SyncError.firm_id == record.firm_id,
-            SyncError.record_type == record.record_type,
-            SyncError.record_id == record.id,
-            SyncError.status == "open",
-        )
-    ).all()
+    from qbo.engine import find_link
+    from qbo.problems import open_errors
+
+    link = find_link(record.firm_id, record.record_type, record.id)
+    errors = open_errors(record.firm_id, record.record_type, record.id)
     return {
         "status": link.status if link else "not_synced",
         "qbo_id": link.qbo_id if link else None,
@@ -512,9 +500,6 @@ def delete(kind: RecordKind, firm: Firm, record, *, user_id=None) -> list[str]:
     if blockers:
         return blockers
     record.deleted_at = utcnow()
-    if isinstance(record, Payment):
-        # Allocations no longer reduce invoice balances once their payment is deleted.
-        pass
     audit(firm.id, user_id, f"{kind.slug}.deleted", record)
     mark_changed(record)
     return []
