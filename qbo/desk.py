@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from qbo import actions, catalogue, jobs
 from qbo.db import db
@@ -20,7 +20,7 @@ from qbo.errors import QboError
 from qbo.ledger import audit
 from qbo.models import Account, BulkRequest, JobRun, SyncError, User, utcnow
 from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
-from qbo.status import COUNT_CAP, load_records, record_label
+from qbo.status import COUNT_CAP, capped_count, load_records, record_label
 
 CATEGORY_LABELS = {"accounts": _l("Accounts"), "invoices": _l("Invoices"), "payments": _l("Payments"),
                    "refunds": _l("Refunds"), "expenses": _l("Expenses"), "services": _l("Services")}
@@ -101,18 +101,12 @@ def _open_stmt(firm_id: int, category=None, case=None):
     return stmt.order_by(SyncError.severity_rank.desc(), SyncError.last_seen.desc(), SyncError.id.desc())
 
 
-def _capped_count(stmt) -> int:
-    """How many rows `stmt` has, counting at most COUNT_CAP + 1 (pages say "999+")."""
-    first = stmt.with_only_columns(SyncError.id).order_by(None).limit(COUNT_CAP + 1).subquery()
-    return db.session.scalar(select(func.count()).select_from(first)) or 0
-
-
 def cases_in(firm_id: int, category: str) -> list[tuple[str, int]]:
     """The cases open in a tab, with their (capped) counts, for the filter. One small indexed count
     per known case instead of a GROUP BY over every open error of the tab."""
     out = []
     for case_id in sorted(catalogue.CASES):
-        n = _capped_count(_open_stmt(firm_id, category, case_id))
+        n = capped_count(_open_stmt(firm_id, category, case_id))
         if n:
             out.append((case_id, n))
     return out
@@ -156,7 +150,7 @@ def tab_page(user: User, category: str, *, case: str | None = None, page: int = 
     case texts and explanation in `language` (the request's locale; else the user's language)."""
     language = language_of(user, language)
     stmt = _open_stmt(user.firm_id, category, case)
-    total = _capped_count(stmt)
+    total = capped_count(stmt)
     if total <= COUNT_CAP:
         page = min(page, max(1, -(-total // PER_PAGE)))
     items = db.session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()

@@ -103,22 +103,26 @@ def errors_query(firm_id: int, *, category=None, case=None, status="open"):
 COUNT_CAP = 999
 
 
+def capped_count(stmt, cap: int = COUNT_CAP) -> int:
+    """How many rows a SELECT of SyncError has, reading at most cap + 1 of them ("999+")."""
+    first = stmt.with_only_columns(SyncError.id).order_by(None).limit(cap + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(first)) or 0
+
+
+def _open_error_rows(firm_id: int):
+    return select(SyncError.id).where(SyncError.firm_id == firm_id, SyncError.status == "open",
+                                      SyncError.severity == "error")
+
+
 def error_counts_capped(firm_id: int, cap: int = COUNT_CAP) -> dict[str, int]:
     """error_counts, counting each category only up to cap + 1 (a page shows "999+"): each count
     reads at most cap + 1 rows through ix_sync_errors_desk, so it costs the same at 100,000."""
-    counts = {}
-    for category in CATEGORIES:
-        first = select(SyncError.id).where(
-            SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.category == category,
-            SyncError.severity == "error").limit(cap + 1).subquery()
-        counts[category] = db.session.scalar(select(func.count()).select_from(first)) or 0
-    return counts
+    return {category: capped_count(_open_error_rows(firm_id).where(SyncError.category == category), cap)
+            for category in CATEGORIES}
 
 
 def banner_state_capped(firm_id: int, cap: int = COUNT_CAP) -> BannerState:
     """banner_state with the count capped at cap + 1 (the banner says "999+")."""
     state = db.session.scalar(select(QboConnection.state).where(QboConnection.firm_id == firm_id))
-    first = select(SyncError.id).where(SyncError.firm_id == firm_id, SyncError.status == "open",
-                                       SyncError.severity == "error").limit(cap + 1).subquery()
     return BannerState(needs_reconnect=state == "needs_reconnect",
-                       open_errors=db.session.scalar(select(func.count()).select_from(first)) or 0)
+                       open_errors=capped_count(_open_error_rows(firm_id), cap))
