@@ -19,7 +19,7 @@ import random
 import threading
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -165,24 +165,31 @@ def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncRepor
 
 
 def _sync_type(ctx: SyncContext, module, sender: "_Sender", report: SyncReport, max_rounds: int) -> None:
-    """Push one record type in rounds. While a round is on the wire, the next one is claimed and
-    planned (database work only), so the realm's request slots don't sit idle meanwhile."""
+    """Push one record type in rounds. A round is queued for sending as soon as it is planned, and
+    the one before it is applied while it is on the wire: the sending threads never wait for the
+    database work, and at most two rounds are claimed at a time."""
     ctx.forget_links()  # the previous type's links are all applied: read them afresh, once
-    in_flight = None
+    in_flight: collections.deque = collections.deque()
     after = 0  # a record left pending this run (waiting, or a transient fault) waits for the next
-    for _ in range(max_rounds):
-        links = _claim(ctx.firm.id, module.RECORD_TYPE, sender.round_size, after)
-        after = max((l.id for l in links), default=after)
-        ops = _plan_round(ctx, module, links, report) if links else []
-        if in_flight is not None:
-            _finish(ctx, module, in_flight, report)
-            in_flight = None
-        if not links:
-            break
-        if ops:
-            in_flight = (ops, sender.start(module, ops, ctx.firm.id))
-    if in_flight is not None:
-        _finish(ctx, module, in_flight, report)
+    try:
+        for _ in range(max_rounds):
+            links = _claim(ctx.firm.id, module.RECORD_TYPE, sender.round_size, after)
+            after = max((l.id for l in links), default=after)
+            ops = _plan_round(ctx, module, links, report) if links else []
+            if ops:
+                in_flight.append((ops, sender.start(module, ops, ctx.firm.id)))
+            if not links:
+                break
+            while len(in_flight) > 1:
+                _finish(ctx, module, in_flight.popleft(), report)
+        while in_flight:
+            _finish(ctx, module, in_flight.popleft(), report)
+    except QboError:
+        # What the other rounds had already sent is applied before the error goes up.
+        for ops, pending in in_flight:
+            results, _ = pending.result()
+            _apply_results(ctx, module, ops, results, report)
+        raise
 
 
 def _ensure_dependencies_marked(firm_id: int) -> None:
@@ -288,6 +295,12 @@ def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncRepo
 def _finish(ctx: SyncContext, module, in_flight, report: SyncReport) -> None:
     ops, pending = in_flight
     results, error = pending.result()
+    _apply_results(ctx, module, ops, results, report)
+    if error is not None:
+        raise error
+
+
+def _apply_results(ctx: SyncContext, module, ops: list[_Op], results: dict, report: SyncReport) -> None:
     # One query brings back every link of the round (committing the next round's plan expired them).
     db.session.scalars(select(QboLink).where(QboLink.id.in_([op.link_id for op in ops]))).all()
     for op in ops:
@@ -295,8 +308,6 @@ def _finish(ctx: SyncContext, module, in_flight, report: SyncReport) -> None:
             _apply(ctx, module, op, results[op.bid], report)
         _release(op.link)
     db.session.commit()
-    if error is not None:
-        raise error
 
 
 def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=None) -> _Op | None:
@@ -462,13 +473,18 @@ class _Reserved:
 
 
 class _Sender:
-    """Sends a round's operations over up to `concurrent` requests in flight (ref §3: 10 per realm).
+    """Sends operations over up to `concurrent` requests in flight (ref §3: 10 per realm).
 
     QBO's ceiling is 40 batches of 30 a minute plus the 460 single requests left of the 500
     (1,660 writes a minute), and batches alone reach only 1,200. So each sending thread takes
-    whichever slot the shared limiter has first: a batch slot for up to 30 operations, else a plain
-    request slot for one. Only HTTP happens in the threads; the database work stays in the caller's
-    thread (SQLAlchemy sessions are not thread-safe), which plans the next round meanwhile.
+    whichever slot the shared limiter gives first, deciding in one step: a batch slot for up to 30
+    operations while one is free, else a plain request slot for one.
+
+    The threads live as long as the sender and serve one queue that rounds are appended to, so the
+    next round is on the wire while the previous one's last answers arrive and are applied: a
+    request slot left unused is gone for good (the 10-a-second window moves on). Only HTTP happens
+    in the threads; the database work stays in the caller's thread (SQLAlchemy sessions are not
+    thread-safe), which applies one round and plans the next meanwhile.
     """
 
     def __init__(self, client):
@@ -476,104 +492,129 @@ class _Sender:
         self.limiter = getattr(client, "limiter", None)
         self.concurrent = max(1, int(getattr(self.limiter, "concurrent", 4) or 4))
         self.round_size = BATCH_SIZE * self.concurrent
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="qbo-round")  # one round at a time
         self.app = current_app._get_current_object()
+        self.queue: collections.deque[tuple[_Round, _Op]] = collections.deque()
+        self.ready = threading.Condition()
+        self.closed = False
+        self.error: BaseException | None = None  # fatal for the whole run: stop sending
+        self.threads: list[threading.Thread] = []
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.pool.shutdown(wait=True)
+    def __exit__(self, exc_type, exc, tb):
+        if exc is not None:
+            self._stop(exc)  # the run is over: what is still queued stays pending, unsent
+        with self.ready:
+            self.closed = True
+            self.ready.notify_all()
+        for thread in self.threads:
+            thread.join()
 
     def start(self, module, ops: list[_Op], firm_id: int) -> Future:
-        """Send `ops` in the background; the future gives ({bid: result}, first fatal error)."""
-        work = _Round(self, module, ops, firm_id)
-        return self.pool.submit(work.run)
+        """Queue `ops` for sending; the future gives ({bid: result}, first fatal error)."""
+        work = _Round(len(ops), firm_id)
+        with self.ready:
+            if self.error is not None:
+                work.future.set_result(({}, self.error))
+                return work.future
+            self.queue.extend((work, op) for op in ops)
+            self.ready.notify_all()
+        while len(self.threads) < min(self.concurrent, len(self.queue)):
+            thread = threading.Thread(target=self._serve, name="qbo-send", daemon=True)
+            self.threads.append(thread)
+            thread.start()
+        return work.future
 
+    def _serve(self) -> None:
+        with self.app.app_context():
+            while True:
+                with self.ready:
+                    while not self.queue and not self.closed:
+                        self.ready.wait()
+                    if not self.queue:
+                        return
+                    left = len(self.queue)
+                taken: list[tuple[_Round, _Op]] = []
+                try:
+                    lease = self._slot(left)
+                    taken = self._take(BATCH_SIZE if lease is None or lease.batch else 1)
+                    if not taken:
+                        if lease is not None:
+                            lease.release()  # another thread took the last ones meanwhile
+                        continue
+                    client = self._client(lease)
+                    ops = [op for _, op in taken]
+                    found = {ops[0].bid: _send_one(client, ops[0])} if len(ops) == 1 \
+                        else _send_batch(client, ops, taken[0][0].firm_id)
+                except Exception as exc:  # RateLimited, ReconnectNeeded, or a bug: stop the run
+                    self._stop(exc)
+                    found = {}
+                for work, op in taken:
+                    work.done(op.bid, found.get(op.bid, _MISSING), self)
 
-class _Round:
-    def __init__(self, sender: _Sender, module, ops: list[_Op], firm_id: int):
-        self.sender, self.module, self.firm_id = sender, module, firm_id
-        self.queue = collections.deque(ops)
-        self.lock = threading.Lock()
-        self.results: dict[str, object] = {}
-        self.error: QboError | None = None
-
-    def run(self):
-        threads = min(self.sender.concurrent, len(self.queue))
-        if threads <= 1:
-            self._drain()
-        else:
-            # This call already runs on one pool thread; the others join it for this round.
-            helpers = [threading.Thread(target=self._drain, name="qbo-send-round") for _ in range(threads - 1)]
-            for t in helpers:
-                t.start()
-            self._drain()
-            for t in helpers:
-                t.join()
-        return self.results, self.error
-
-    def _take(self, n: int) -> list[_Op]:
-        with self.lock:
+    def _take(self, n: int) -> list[tuple["_Round", _Op]]:
+        with self.ready:
             if self.error is not None:
                 return []
             return [self.queue.popleft() for _ in range(min(n, len(self.queue)))]
 
-    def _drain(self) -> None:
-        with self.sender.app.app_context():
-            while True:
-                with self.lock:
-                    left = len(self.queue) if self.error is None else 0
-                if not left:
-                    return
-                try:
-                    kind, lease = self._slot(left)
-                    ops = self._take(BATCH_SIZE if kind == "batch" else 1)
-                    if not ops:
-                        if lease is not None:
-                            lease.release()
-                        return
-                    client = self._client(lease)
-                    if len(ops) == 1:
-                        found = {ops[0].bid: _send_one(client, ops[0])}
-                    else:
-                        found = _send_batch(client, ops, self.firm_id)
-                except (RateLimited, ReconnectNeeded) as exc:
-                    with self.lock:
-                        self.error = self.error or exc
-                    return
-                with self.lock:
-                    self.results.update(found)
+    def _stop(self, exc: BaseException) -> None:
+        """A fatal error: nothing more is sent; every queued operation ends without a result."""
+        with self.ready:
+            self.error = self.error or exc
+            dropped = list(self.queue)
+            self.queue.clear()
+        for work, op in dropped:
+            work.done(op.bid, _MISSING, self)
 
     def _slot(self, left: int):
-        """("batch" | "one", a lease already taken or None): a batch when a batch slot is free
-        and there is more than one operation, else the first plain slot."""
-        limiter = self.sender.limiter
+        """A lease already taken (`lease.batch` says which kind), or None without a limiter."""
+        limiter = self.limiter
         if limiter is None:
-            return ("batch" if left > 1 else "one"), None
-        realm = self.sender.client.realm_id
+            return None
+        realm = self.client.realm_id
         deadline = time.monotonic() + limiter.timeout
         while True:
-            if left > 1:
-                lease, wait_batch = limiter.try_acquire(realm, batch=True)
-                if lease is not None:
-                    return "batch", lease
-            else:
-                wait_batch = float("inf")
-            lease, wait_one = limiter.try_acquire(realm)
+            lease, wait = limiter.try_acquire(realm, batch_if_free=left > 1)
             if lease is not None:
-                return "one", lease
+                return lease
             if time.monotonic() > deadline:
-                raise LimiterTimeout(f"QBO limiter: no slot for realm {realm} in time", retry_after=wait_one)
-            wait = max(0.002, min(wait_batch, wait_one))
+                raise LimiterTimeout(f"QBO limiter: no slot for realm {realm} in time", retry_after=wait)
+            wait = max(0.002, wait)
             time.sleep(wait + random.uniform(0, 0.002 + wait * 0.1))
 
     def _client(self, lease):
         if lease is None:
-            return self.sender.client
-        client = copy.copy(self.sender.client)
-        client.limiter = _Reserved(self.sender.limiter, lease)
+            return self.client
+        client = copy.copy(self.client)
+        client.limiter = _Reserved(self.limiter, lease)
         return client
+
+
+_MISSING = object()  # sent without a readable answer (outcome unknown), or never sent
+
+
+class _Round:
+    """One round's operations: its future resolves when every one of them has an outcome."""
+
+    def __init__(self, size: int, firm_id: int):
+        self.firm_id = firm_id
+        self.outstanding = size
+        self.results: dict[str, object] = {}
+        self.lock = threading.Lock()
+        self.future: Future = Future()
+        if size == 0:
+            self.future.set_result(({}, None))
+
+    def done(self, bid: str, result, sender: _Sender) -> None:
+        with self.lock:
+            if result is not _MISSING:
+                self.results[bid] = result
+            self.outstanding -= 1
+            finished = self.outstanding == 0
+        if finished:
+            self.future.set_result((self.results, sender.error))
 
 
 def _send_one(client, op: _Op):

@@ -42,16 +42,18 @@ from .errors import LimiterTimeout
 _ACQUIRE = """
 -- KEYS: requests window, batch window, in-flight leases (sorted sets, scores in ms), pause key
 -- ARGV: minute_ms, second_ms, per_minute, per_second, batch_per_minute, concurrent,
---       is_batch, member, lease_ms
+--       kind (0 a plain request, 1 a batch, 2 a batch if a batch slot is free else a plain one),
+--       member, lease_ms
+-- Returns {admitted, wait_ms, busy, admitted_as_batch}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local minute, second = tonumber(ARGV[1]), tonumber(ARGV[2])
-local is_batch = ARGV[7] == '1'
+local kind = ARGV[7]
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - minute)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - minute)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)  -- leases of workers that died
 local paused = redis.call('PTTL', KEYS[4])
-if paused > 0 then return {0, paused, 0} end
+if paused > 0 then return {0, paused, 0, 0} end
 local function wait_for(key, window, limit)
   -- Full when the limit-th newest entry is still inside the window; it frees when that one ages out.
   if limit <= 0 then return 0 end
@@ -61,9 +63,15 @@ local function wait_for(key, window, limit)
 end
 local wait = math.max(wait_for(KEYS[1], minute, tonumber(ARGV[3])),
                       wait_for(KEYS[1], second, tonumber(ARGV[4])))
-if is_batch then wait = math.max(wait, wait_for(KEYS[2], minute, tonumber(ARGV[5]))) end
+local is_batch = kind == '1'
+if kind ~= '0' then
+  local batch_wait = wait_for(KEYS[2], minute, tonumber(ARGV[5]))
+  -- Deciding here, atomically, is what lets a caller fill every batch slot: asking for a batch and
+  -- then for a plain slot in two calls loses the batch slot that frees between them.
+  if kind == '2' then is_batch = batch_wait <= 0 else wait = math.max(wait, batch_wait) end
+end
 local busy = redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6])
-if wait > 0 or busy then return {0, wait, busy and 1 or 0} end
+if wait > 0 or busy then return {0, wait, busy and 1 or 0, 0} end
 redis.call('ZADD', KEYS[1], now, ARGV[8])
 redis.call('PEXPIRE', KEYS[1], minute)
 if is_batch then
@@ -72,7 +80,7 @@ if is_batch then
 end
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[9]), ARGV[8])
 redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[9]))
-return {1, 0, 0}
+return {1, 0, 0, is_batch and 1 or 0}
 """
 
 
@@ -83,6 +91,7 @@ class Lease:
     limiter: "RealmLimiter"
     realm_id: str
     member: str
+    batch: bool = False  # admitted as a batch request (counted against the 40 a minute)
     released: bool = False
 
     def release(self) -> None:
@@ -128,18 +137,21 @@ class RealmLimiter:
         base = f"{self.prefix}:{{{realm_id}}}"
         return [base + ":requests", base + ":batches", base + ":inflight", base + ":paused"]
 
-    def try_acquire(self, realm_id: str, *, batch: bool = False) -> tuple[Lease | None, float]:
-        """A lease now, or (None, seconds to wait before trying again)."""
+    def try_acquire(self, realm_id: str, *, batch: bool = False,
+                    batch_if_free: bool = False) -> tuple[Lease | None, float]:
+        """A lease now, or (None, seconds to wait before trying again). With `batch_if_free`, the
+        lease is a batch one (`lease.batch`) when a batch slot is free, else a plain one."""
         member = uuid.uuid4().hex
         minute_ms = 60000.0 / self.time_scale + self.slack_ms
         second_ms = 1000.0 / self.time_scale + self.slack_ms
-        ok, wait_ms, busy = self._script(
+        kind = 2 if batch_if_free else int(batch)
+        ok, wait_ms, busy, as_batch = self._script(
             keys=self._keys(realm_id),
             args=[int(minute_ms), int(second_ms), self.per_minute, self.per_second,
-                  self.batch_per_minute, self.concurrent, int(batch), member,
+                  self.batch_per_minute, self.concurrent, kind, member,
                   int(self.lease_seconds * 1000)])
         if ok:
-            return Lease(self, str(realm_id), member), 0.0
+            return Lease(self, str(realm_id), member, batch=bool(as_batch)), 0.0
         wait = float(wait_ms) / 1000.0
         if busy:
             # A slot frees when some request answers; nothing says when, so poll briefly.

@@ -72,6 +72,15 @@ def test_it_counts_batches_toward_both_limits(redis_db):
     assert _admitted(limiter, 3) == 2
 
 
+def test_it_gives_a_batch_slot_while_one_is_free_then_plain_ones(redis_db):
+    """ref §3: 40 batches/min of the 500 (2 and 4 here); the choice is made in one step, so a batch
+    slot can't free between asking for it and settling for a plain one."""
+    limiter = _limiter(redis_db, per_minute=4, batch_per_minute=2)
+    leases = [limiter.try_acquire("r1", batch_if_free=True)[0] for _ in range(5)]
+    assert [lease.batch if lease else None for lease in leases] == [True, True, False, False, None]
+    assert limiter.try_acquire("r1", batch=True)[0] is None
+
+
 def test_it_keeps_realms_apart(redis_db):
     """ref §3: the limits are per realm."""
     limiter = _limiter(redis_db, per_minute=1)
