@@ -241,3 +241,13 @@ def per_qbo_minute(count: int, wall: float, time_scale: float) -> float:
 
 def throttled(log: list[dict]) -> int:
     return sum(1 for r in log if r.get("status") == 429)
+
+
+def throttled_by(log: list[dict]) -> dict:
+    """How many 429s broke each limit (the emulator's log names them)."""
+    out: dict[str, int] = {}
+    for r in log:
+        for name in (r.get("throttled_by") or "").split(","):
+            if name:
+                out[name] = out.get(name, 0) + 1
+    return out

@@ -71,6 +71,7 @@ def _measure(app, emu, records, time_scale, baseline_records, slack_ms, profile)
         "throughput_vs_baseline": round(rate / baseline_rate, 2) if baseline_rate else None,
         "requests": len(log), "batches": sum(1 for r in log if r["path"].endswith("/batch")),
         "emulator_429s": h.throttled(log) + h.throttled(base_log), "engine_429_errors": rate_429,
+        "emulator_429s_by_limit": h.throttled_by(log + base_log),
         "report": report.as_dict(), "cpu": cpu.as_dict(), "baseline_cpu": base_cpu.as_dict(),
     }
     if profiler:

@@ -47,39 +47,23 @@ def run(redis_url: str, *, records: int = 200, realm_records: int = 100, time_sc
         with h.sqlite_url() as db_url:
             config = h.app_config(db_url, redis_url, emu.base_url)
             app = h.make_app(config)
-            for workers in (1, 2, 4):
-                with app.app_context():
-                    from qbo.db import db
-                    from qbo.engine import mark_all
+            # Every firm is connected (each to its own company) before any run, and the
+            # connections' CompanyInfo reads age out of QBO's window once, not once per run.
+            with app.app_context():
+                one_realm = {workers: _firm_with_ledger(f"One realm, {workers} workers", emu, records)
+                             for workers in (1, 2, 4)}
+                several = {realms: [_firm_with_ledger(f"{realms} realms, firm {n}", emu, realm_records)
+                                    for n in range(realms)] for realms in (1, 2, 4)}
+                from qbo.db import db
 
-                    firm, _ = h.connected_firm(f"One realm, {workers} workers", emu)
-                    h.insert_ledger(firm.id, records)
-                    mark_all(firm.id)
-                    db.session.commit()
-                    firm_id = firm.id
-                    db.session.remove()
-                wall, created, log = _run(config, emu, [firm_id] * workers, time_scale, slack_ms)
-                out["one_realm"][str(workers)] = {
-                    "writes_per_qbo_minute": round(h.per_qbo_minute(created, wall, time_scale)),
-                    "created": created, "wall_s": round(wall, 1), "requests": len(log), "emulator_429s": h.throttled(log)}
-            for realms in (1, 2, 4):
-                firm_ids = []
-                with app.app_context():
-                    from qbo.db import db
-                    from qbo.engine import mark_all
-
-                    for n in range(realms):
-                        firm, _ = h.connected_firm(f"{realms} realms, firm {n}", emu, wait=False)
-                        h.insert_ledger(firm.id, realm_records)
-                        mark_all(firm.id)
-                        db.session.commit()
-                        firm_ids.append(firm.id)
-                    db.session.remove()
-                h.settle(emu)
-                wall, created, log = _run(config, emu, firm_ids, time_scale, slack_ms)
-                out["several_realms"][str(realms)] = {
-                    "writes_per_qbo_minute": round(h.per_qbo_minute(created, wall, time_scale)),
-                    "created": created, "wall_s": round(wall, 1), "requests": len(log), "emulator_429s": h.throttled(log)}
+                db.session.remove()
+            h.settle(emu)
+            for workers, firm_id in one_realm.items():
+                out["one_realm"][str(workers)] = _figures(*_run(config, emu, [firm_id] * workers, time_scale, slack_ms),
+                                                          time_scale)
+            for realms, firm_ids in several.items():
+                out["several_realms"][str(realms)] = _figures(*_run(config, emu, firm_ids, time_scale, slack_ms),
+                                                              time_scale)
     finally:
         emu.close()
     out["workers_throughput"] = {k: v["writes_per_qbo_minute"] for k, v in out["one_realm"].items()}
@@ -89,6 +73,22 @@ def run(redis_url: str, *, records: int = 200, realm_records: int = 100, time_sc
     out["workers_ratio_4_vs_1"] = round(out["workers_throughput"]["4"] / base, 2)
     out["realms_ratio_4_vs_1"] = round(out["realms_throughput"]["4"] / (out["realms_throughput"]["1"] or 1), 2)
     return out
+
+
+def _firm_with_ledger(name: str, emu, records: int) -> int:
+    from qbo.db import db
+    from qbo.engine import mark_all
+
+    firm, _ = h.connected_firm(name, emu, wait=False)
+    h.insert_ledger(firm.id, records)
+    mark_all(firm.id)
+    db.session.commit()
+    return firm.id
+
+
+def _figures(wall: float, created: int, log: list[dict], time_scale: float) -> dict:
+    return {"writes_per_qbo_minute": round(h.per_qbo_minute(created, wall, time_scale)),
+            "created": created, "wall_s": round(wall, 1), "requests": len(log), "emulator_429s": h.throttled(log)}
 
 
 def summary(r: dict) -> str:

@@ -125,16 +125,20 @@ def dispatch(realm, rest):
     emu = emulator()
     store = emu.store
     call = Call(realm, rest)
+    # Counted on arrival, before anything waits for the store's lock (a long batch holds it): QBO's
+    # gateway counts a request when it comes in (ref §3), and counting it after the wait would
+    # bunch requests that were sent well apart into one window. Every attempt counts, even one
+    # that fails to authenticate (stricter).
+    broken = emu.limiter.enter(realm, call.entity_path == "batch")
     entry = store.log_request({"method": request.method, "path": request.path,
                                "query": request.query_string.decode(),
                                "requestid": request.args.get("requestid"), "status": None,
                                "at": fmt_time(store.now())})
-    entered = False
     try:
         _authenticate(emu, realm)
         call.classify()
-        entered = True
-        if not emu.limiter.enter(realm, call.operation == "batch"):
+        if broken:
+            entry["throttled_by"] = broken
             raise F.throttled(fmt_time(store.now(realm), ms=True))
         response = _handle(emu, call)
     except F.GatewayFault as fault:
@@ -146,8 +150,7 @@ def dispatch(realm, rest):
         current_app.logger.exception("emulator error on %s", request.path)
         response = qbo_response(F.system_fault().body(), 500, store.now(realm))
     finally:
-        if entered:
-            emu.limiter.leave(realm)
+        emu.limiter.leave(realm)
     entry["status"] = response.status_code
     return response
 

@@ -29,29 +29,33 @@ class Limiter:
         return len(window)
 
     def enter(self, realm, is_batch):
-        """Admit one request or return False (throttled). Every attempt counts: a client that
-        retries before the window clears stays throttled (stricter; ref §3 says wait 60 s)."""
+        """Admit one request (None) or name the limit it broke (throttled). Every attempt counts: a
+        client that retries before the window clears stays throttled (stricter; ref §3 says wait
+        60 s). The name goes into the request log only, so a client's author can see which limit
+        their pacing missed; QBO's answer doesn't say."""
         s = self.settings
         with self.lock:
             self.in_flight[realm] += 1
             if not s.get("enabled", True):
-                return True
+                return None
             now = time.monotonic()
             minute = self._minute()
             hits = self.hits[realm]
-            over = self._count(hits, now, minute) >= int(s.get("per_minute", 500))
+            broken = []
+            if self._count(hits, now, minute) >= int(s.get("per_minute", 500)):
+                broken.append("per_minute")
             per_second = s.get("per_second")
-            if per_second:
-                recent = sum(1 for t in hits if t > now - minute / 60.0)
-                over = over or recent >= int(per_second)
+            if per_second and sum(1 for t in hits if t > now - minute / 60.0) >= int(per_second):
+                broken.append("per_second")
             hits.append(now)
             if is_batch:
                 batches = self.batches[realm]
-                over = over or self._count(batches, now, minute) >= int(s.get("batch_per_minute", 40))
+                if self._count(batches, now, minute) >= int(s.get("batch_per_minute", 40)):
+                    broken.append("batch_per_minute")
                 batches.append(now)
             if self.in_flight[realm] > int(s.get("concurrent", 10)):
-                over = True
-            return not over
+                broken.append("concurrent")
+            return ",".join(broken) or None
 
     def leave(self, realm):
         with self.lock:

@@ -1,7 +1,7 @@
 """What invoices and credit memos share: lines, the customer, the memo, finding one again."""
 from __future__ import annotations
 
-from qbo.sync.context import marker, quote
+from qbo.sync.context import carries_marker, marker, quote
 
 
 def dependencies(doc) -> list:
@@ -53,5 +53,4 @@ def find_existing(entity: str, record_type: str, doc, payload: dict, ctx) -> dic
     else:
         where = f"TxnDate = {quote(payload['TxnDate'])} AND CustomerRef = {quote(payload['CustomerRef']['value'])}"
     found = ctx.client.query_all(entity, where)  # every page: a busy day has more than one
-    mark = marker(record_type, doc.id)
-    return next((f for f in found if mark in (f.get("PrivateNote") or "")), None)
+    return next((f for f in found if carries_marker(f, record_type, doc.id)), None)

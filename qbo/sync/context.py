@@ -1,6 +1,7 @@
 """What a sync run knows about the firm and its QuickBooks company, loaded lazily and once."""
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import NamedTuple
 
@@ -36,6 +37,22 @@ def marker(record_type: str, record_id: int) -> str:
 def quote(value: str) -> str:
     """A QBO query string literal: single quotes, apostrophes escaped with a backslash (ref §5)."""
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def find_marked(entity: str, record_type: str, record_id: int, payload: dict, ctx,
+                party: str = "CustomerRef") -> dict | None:
+    """The record a create whose outcome was unknown may have made: the `entity` of the payload's
+    date and `party` (CustomerRef, or a Purchase's EntityRef) whose PrivateNote carries our marker."""
+    where = f"TxnDate = {quote(payload['TxnDate'])} AND {party} = {quote(payload[party]['value'])}"
+    found = ctx.client.query_all(entity, where)  # every page: a busy day has more than one
+    return next((f for f in found if carries_marker(f, record_type, record_id)), None)
+
+
+def carries_marker(entity: dict, record_type: str, record_id: int) -> bool:
+    """Whether a QBO entity's PrivateNote carries this record's marker as a whole word: the marker
+    of payment 4 is inside payment 42's, and linking 4 to 42's QBO record would lose one of them."""
+    pattern = re.escape(marker(record_type, record_id)) + r"(?![0-9A-Za-z_-])"
+    return re.search(pattern, entity.get("PrivateNote") or "") is not None
 
 
 class LinkRef(NamedTuple):

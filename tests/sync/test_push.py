@@ -100,3 +100,14 @@ def test_it_pushes_more_than_one_batch_of_thirty(connected, drain, qbo_records, 
     requests_log = qbo_emulator.control("GET", "/requests").json()
     requests_log = requests_log if isinstance(requests_log, list) else requests_log["requests"]
     assert sum(1 for r in requests_log if r["path"].endswith("/batch")) >= 1
+
+
+def test_it_finds_a_lost_create_by_its_own_marker_only():
+    """Payment 4's marker is inside payment 42's note: looking 4 up must not link 42's QBO record."""
+    from qbo.sync.context import carries_marker, marker
+
+    assert carries_marker({"PrivateNote": marker("payment", 4)}, "payment", 4)
+    assert carries_marker({"PrivateNote": f"Paid by card. {marker('payment', 4)}, thanks"}, "payment", 4)
+    assert not carries_marker({"PrivateNote": marker("payment", 42)}, "payment", 4)
+    assert not carries_marker({"PrivateNote": marker("payment-4", 2)}, "payment", 4)
+    assert not carries_marker({}, "payment", 4)
