@@ -5,7 +5,7 @@ The fee has no row of its own: its QboLink uses record_type "processor_fee" and 
 from sqlalchemy.orm import joinedload
 
 from qbo.models import Payment
-from qbo.sync.context import Blocked, marker, quote
+from qbo.sync.context import Blocked, find_marked, marker
 
 RECORD_TYPE = "processor_fee"
 QBO_ENTITY = "Purchase"
@@ -68,7 +68,4 @@ def to_qbo(payment: Payment, ctx) -> dict:
 
 
 def find_existing(payment: Payment, payload: dict, ctx):
-    where = f"TxnDate = {quote(payload['TxnDate'])} AND EntityRef = {quote(payload['EntityRef']['value'])}"
-    found = ctx.client.query_all(QBO_ENTITY, where)  # every page: a busy day has more than one
-    mark = marker(RECORD_TYPE, payment.id)
-    return next((f for f in found if mark in (f.get("PrivateNote") or "")), None)
+    return find_marked(QBO_ENTITY, RECORD_TYPE, payment.id, payload, ctx, party="EntityRef")

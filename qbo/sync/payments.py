@@ -2,7 +2,7 @@
 from sqlalchemy.orm import joinedload, selectinload
 
 from qbo.models import Payment, PaymentAllocation, PaymentCreditAllocation
-from qbo.sync.context import Blocked, marker, quote
+from qbo.sync.context import Blocked, find_marked, marker
 
 RECORD_TYPE = "payment"
 QBO_ENTITY = "Payment"
@@ -54,7 +54,4 @@ def to_qbo(payment: Payment, ctx) -> dict:
 
 
 def find_existing(payment: Payment, payload: dict, ctx):
-    where = f"TxnDate = {quote(payload['TxnDate'])} AND CustomerRef = {quote(payload['CustomerRef']['value'])}"
-    found = ctx.client.query_all(QBO_ENTITY, where)  # every page: a busy day has more than one
-    mark = marker(RECORD_TYPE, payment.id)
-    return next((f for f in found if mark in (f.get("PrivateNote") or "")), None)
+    return find_marked(QBO_ENTITY, RECORD_TYPE, payment.id, payload, ctx)

@@ -2,7 +2,7 @@
 from sqlalchemy.orm import joinedload
 
 from qbo.models import Payment, Refund
-from qbo.sync.context import Blocked, marker, quote
+from qbo.sync.context import Blocked, find_marked, marker
 
 RECORD_TYPE = "refund"
 QBO_ENTITY = "RefundReceipt"
@@ -51,7 +51,4 @@ def to_qbo(refund: Refund, ctx) -> dict:
 
 
 def find_existing(refund: Refund, payload: dict, ctx):
-    where = f"TxnDate = {quote(payload['TxnDate'])} AND CustomerRef = {quote(payload['CustomerRef']['value'])}"
-    found = ctx.client.query_all(QBO_ENTITY, where)  # every page: a busy day has more than one
-    mark = marker(RECORD_TYPE, refund.id)
-    return next((f for f in found if mark in (f.get("PrivateNote") or "")), None)
+    return find_marked(QBO_ENTITY, RECORD_TYPE, refund.id, payload, ctx)

@@ -3,6 +3,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.factories import PASSWORD
+
 
 @pytest.fixture
 def live_server(app, app_config, _qbo_emulator_server):
@@ -20,3 +22,15 @@ def live_server(app, app_config, _qbo_emulator_server):
     yield base
     server.shutdown()
     thread.join(5)
+
+
+@pytest.fixture
+def sign_in(live_server):
+    """Signs a test user in through the served sign-in form, then on to `path` when given."""
+    def sign_in(page, user, path=None):
+        page.goto(f"{live_server}/sign-in" + (f"?next={path}" if path else ""))
+        page.get_by_label("Email").fill(user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+    return sign_in

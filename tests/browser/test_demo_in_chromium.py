@@ -14,16 +14,13 @@ pytestmark = pytest.mark.browser
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "errors-desk.png"
 
 
-def test_it_opens_the_demo_with_errors_in_every_tab(page, live_server, runner, qbo_emulator):
+def test_it_opens_the_demo_with_errors_in_every_tab(page, sign_in, runner, qbo_emulator):
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     owner = db.session.scalar(select(User).where(User.email == "owner@northwind.test"))
     owner.set_password(PASSWORD)
     db.session.commit()
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server}/sign-in?next=/settings/integrations/quickbooks")
-    page.get_by_label("Email").fill(owner.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, owner, "/settings/integrations/quickbooks")
     expect(page.locator("#qbo-banner")).to_be_visible()
     for tab in ("Accounts", "Invoices", "Payments", "Refunds", "Expenses", "Services"):
         expect(page.locator(f"#tab-{tab.lower()} .count")).not_to_have_class("count count-zero")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from qbo.db import db
 from qbo.models import QboLink, SyncError
-from tests.factories import PASSWORD, make_account, make_api_key, make_invoice, make_service, make_user
+from tests.factories import make_account, make_api_key, make_invoice, make_service, make_user
 
 pytestmark = pytest.mark.browser
 SETTINGS = "/settings/integrations/quickbooks"
@@ -26,13 +26,6 @@ def _customers(qbo_emulator):
     body = qbo_emulator.control("GET", f"/companies/{qbo_emulator.realm_id}/Customer").json()
     rows = body if isinstance(body, list) else body.get("Customer", body.get("records", []))
     return rows
-
-
-def _sign_in(page, live_server, user, path=SETTINGS):
-    page.goto(f"{live_server}/sign-in?next={path}")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def _open(case=None):
@@ -59,11 +52,11 @@ def _demo_errors(owner, qbo_emulator, drain):
     drain(firm.id)
 
 
-def test_it_fixes_several_rows_with_one_submit_and_the_counts_fall(page, live_server, connected, qbo_emulator, drain, client):
+def test_it_fixes_several_rows_with_one_submit_and_the_counts_fall(page, sign_in, connected, qbo_emulator, drain, client):
     _demo_errors(connected, qbo_emulator, drain)
     api = client.get("/api/v1/sync/status", headers=make_api_key(connected)).get_json()
     assert api["counts"]["accounts"] == 4 and api["total"] >= 6
-    _sign_in(page, live_server, connected)
+    sign_in(page, connected, SETTINGS)
     page.set_viewport_size({"width": 1366, "height": 900})
     expect(page.locator("#qbo-banner .banner-count")).to_have_text(str(api["total"]))
     for tab, n in api["counts"].items():
@@ -96,12 +89,12 @@ def test_it_fixes_several_rows_with_one_submit_and_the_counts_fall(page, live_se
     expect(page.get_by_role("tab", name="Expenses 0")).to_have_attribute("aria-selected", "true")
 
 
-def test_it_links_an_account_to_a_customer_found_by_typing(page, live_server, connected, qbo_emulator, drain):
+def test_it_links_an_account_to_a_customer_found_by_typing(page, sign_in, connected, qbo_emulator, drain):
     connected.firm.create_customers_automatically = False
     account = make_account(connected.firm, name="Juniper Architects")
     drain(connected.firm_id)
     existing = _person(qbo_emulator, "POST", "Customer", {"DisplayName": "Juniper Architects LLC"})
-    _sign_in(page, live_server, connected)
+    sign_in(page, connected, SETTINGS)
     page.get_by_label("Action for Juniper Architects").select_option("link_customer")
     page.get_by_label("Search QuickBooks customers for Juniper Architects").fill("junip")
     choice = page.get_by_label("Juniper Architects LLC")
@@ -116,21 +109,21 @@ def test_it_links_an_account_to_a_customer_found_by_typing(page, live_server, co
     assert (link.status, link.qbo_id) == ("synced", existing["Id"]) and len(_customers(qbo_emulator)) == 1
 
 
-def test_it_runs_the_bulk_creation_an_admin_asked_for_once_the_owner_approves(browser, live_server, connected, qbo_emulator, drain):
+def test_it_runs_the_bulk_creation_an_admin_asked_for_once_the_owner_approves(browser, sign_in, connected, qbo_emulator, drain):
     connected.firm.create_customers_automatically = False
     for name in ("A Corp", "B Corp", "C Corp"):
         make_account(connected.firm, name=name)
     drain(connected.firm_id)
     admin = make_user(connected.firm, "admin")
     admin_page = browser.new_context().new_page()
-    _sign_in(admin_page, live_server, admin)
+    sign_in(admin_page, admin, SETTINGS)
     admin_page.get_by_role("button", name="Create new customer in QuickBooks for all accounts missing in QuickBooks (3) — ask the owner").click()
     expect(admin_page.locator("#desk-progress")).to_contain_text("Asked the owner")
     expect(admin_page.locator(".bulk-request")).to_contain_text("Waiting for the owner's approval")
     assert _customers(qbo_emulator) == []
 
     owner_page = browser.new_context().new_page()
-    _sign_in(owner_page, live_server, connected)
+    sign_in(owner_page, connected, SETTINGS)
     expect(owner_page.locator(".bulk-request")).to_contain_text(f"{admin.email} asks")
     owner_page.get_by_role("button", name="Approve").click()
     expect(owner_page.locator("#desk-jobs")).to_be_visible()
@@ -141,7 +134,7 @@ def test_it_runs_the_bulk_creation_an_admin_asked_for_once_the_owner_approves(br
     assert sorted(c["DisplayName"] for c in _customers(qbo_emulator)) == ["A Corp", "B Corp", "C Corp"]
 
 
-def test_it_shows_a_viewer_no_controls_and_refuses_a_forced_post(page, live_server, app):
+def test_it_shows_a_viewer_no_controls_and_refuses_a_forced_post(page, sign_in, app):
     from qbo import problems
 
     owner = make_user(role="owner")
@@ -149,7 +142,7 @@ def test_it_shows_a_viewer_no_controls_and_refuses_a_forced_post(page, live_serv
     error = problems.record(owner.firm_id, "account", account.id, "account-no-match")
     db.session.commit()
     viewer = make_user(owner.firm, "viewer")
-    _sign_in(page, live_server, viewer)
+    sign_in(page, viewer, SETTINGS)
     expect(page.locator("#errors-desk")).to_contain_text("Vista Travel Co")
     expect(page.locator("#errors-desk")).to_contain_text("only owner, admin, staff can")
     expect(page.locator("#errors-desk select[name^=action-]")).to_have_count(0)
@@ -164,7 +157,7 @@ def test_it_shows_a_viewer_no_controls_and_refuses_a_forced_post(page, live_serv
     assert db.session.get(SyncError, error.id).status == "open"
 
 
-def test_it_names_the_invoice_deleted_in_quickbooks_and_resync_repairs_the_payment(page, live_server, connected, qbo_emulator, drain):
+def test_it_names_the_invoice_deleted_in_quickbooks_and_resync_repairs_the_payment(page, sign_in, connected, qbo_emulator, drain):
     from qbo import drift
     from tests.factories import make_payment
 
@@ -175,7 +168,7 @@ def test_it_names_the_invoice_deleted_in_quickbooks_and_resync_repairs_the_payme
     _person(qbo_emulator, "DELETE", "Invoice", record_id=invoice_qbo_id)
     drift.enqueue_poll(connected.firm_id)
     drain()
-    _sign_in(page, live_server, connected, path=f"/payments/{payment.id}")
+    sign_in(page, connected, f"/payments/{payment.id}")
     page.get_by_label(f"More actions for {payment.label}").click()
     page.get_by_role("menuitem", name="Sync to QuickBooks").click()
     panel = page.locator("#sync-panel")
@@ -196,7 +189,7 @@ def test_it_names_the_invoice_deleted_in_quickbooks_and_resync_repairs_the_payme
     assert [e for e in _open() if e.record_type in ("invoice", "payment") and e.severity == "error"] == []
 
 
-def test_it_works_with_full_page_loads_when_javascript_is_off(browser, live_server, app, drain):
+def test_it_works_with_full_page_loads_when_javascript_is_off(browser, live_server, sign_in, app, drain):
     from qbo import problems
 
     owner = make_user(role="owner")
@@ -206,7 +199,7 @@ def test_it_works_with_full_page_loads_when_javascript_is_off(browser, live_serv
     problems.record(owner.firm_id, "service", service.id, "item-account-type")
     db.session.commit()
     page = browser.new_context(java_script_enabled=False).new_page()
-    _sign_in(page, live_server, owner)
+    sign_in(page, owner, SETTINGS)
     expect(_tab_count(page, "accounts")).to_have_text("2")
     page.get_by_label("Action for Harbor View Cafe").select_option("skip")
     page.get_by_role("button", name="Submit").click()

@@ -2,33 +2,26 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD, make_account, make_invoice, make_service, make_user
+from tests.factories import make_account, make_invoice, make_service, make_user
 
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page, live_server, user):
-    page.goto(f"{live_server}/sign-in")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def test_it_signs_in_and_shows_the_ledger(page, live_server, app):
+def test_it_signs_in_and_shows_the_ledger(page, sign_in, app):
     user = make_user(role="staff")
     invoice = make_invoice(user.firm)
-    _sign_in(page, live_server, user)
+    sign_in(page, user)
     expect(page.get_by_role("heading", name="Invoices")).to_be_visible()
     row = page.locator(f"#invoice-{invoice.id}")
     expect(row).to_contain_text(invoice.number)
     expect(row).to_contain_text("Not synced")
 
 
-def test_it_creates_an_invoice_with_an_added_line(page, live_server, app):
+def test_it_creates_an_invoice_with_an_added_line(page, sign_in, app):
     user = make_user(role="staff")
     account = make_account(user.firm, name="Harbor View Cafe")
     service = make_service(user.firm, name="Monthly bookkeeping", rate="450.00")
-    _sign_in(page, live_server, user)
+    sign_in(page, user)
     page.get_by_role("link", name="New invoice").click()
     page.get_by_label("Account").select_option(label="Harbor View Cafe")
     page.get_by_label("Service of line 1").select_option(label="Monthly bookkeeping")
@@ -43,10 +36,10 @@ def test_it_creates_an_invoice_with_an_added_line(page, live_server, app):
     expect(page.get_by_role("heading", name="Invoice INV-0001")).to_be_visible()
 
 
-def test_it_shows_a_validation_error_and_keeps_the_input(page, live_server, app):
+def test_it_shows_a_validation_error_and_keeps_the_input(page, live_server, sign_in, app):
     user = make_user(role="owner")
     make_account(user.firm, name="Acme Dental Group")
-    _sign_in(page, live_server, user)
+    sign_in(page, user)
     page.goto(f"{live_server}/invoices/new")
     page.get_by_label("Account").select_option(label="Acme Dental Group")
     page.get_by_label("Description (goes to the QuickBooks memo)").fill("November work")
@@ -59,7 +52,7 @@ def test_it_shows_a_validation_error_and_keeps_the_input(page, live_server, app)
     expect(page.get_by_label("Quantity of line 1")).to_have_value("lots")
 
 
-def test_it_runs_a_background_job_and_shows_its_result(page, live_server, app):
+def test_it_runs_a_background_job_and_shows_its_result(page, sign_in, app):
     """The HTMX status fragment polls until a real worker (here: run in-process) finishes."""
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
@@ -68,7 +61,7 @@ def test_it_runs_a_background_job_and_shows_its_result(page, live_server, app):
 
     user = make_user(role="staff")
     make_invoice(user.firm)
-    _sign_in(page, live_server, user)
+    sign_in(page, user)
     page.get_by_role("button", name="Recalculate balances").click()
     expect(page.locator("#job-status")).to_contain_text("Waiting for a worker")
     queue = jobs.get_queue()
