@@ -83,3 +83,31 @@ def test_it_can_turn_limits_off(emu, qbo_http):
     _limits(emu, per_minute=1)
     emu.control("PUT", "/limits", json={"enabled": False})
     assert all(qbo_http.get("/preferences").status_code == 200 for _ in range(3))
+
+
+def test_it_names_the_broken_limit_in_the_request_log(emu, qbo_http):
+    """api.md §3 request log: a 429 says which limit it broke (QBO's answer itself doesn't)."""
+    _limits(emu, batch_per_minute=1)
+    seq = max([r["seq"] for r in emu.control("GET", "/requests").json()], default=0)
+    body = {"BatchItemRequest": [{"bId": "q", "Query": "select * from Item"}]}
+    assert [qbo_http.post("/batch", body).status_code for _ in range(2)] == [200, 429]
+    log = emu.control("GET", f"/requests?since={seq}").json()
+    assert [r.get("throttled_by") for r in log] == [None, "batch_per_minute"]
+
+
+
+def test_it_counts_a_request_when_it_arrives_not_after_a_slow_write(emu, qbo_http):
+    """ref §3 (QBO counts at its gateway): a request waiting behind a long write (which holds the
+    store's lock) is counted on arrival, so requests sent a window apart never bunch into one."""
+    _limits(emu, per_minute=500)
+    limiter = emu.app.emulator.limiter
+    before = len(limiter.hits[emu.realm_id])
+    with emu.app.emulator.store.lock:  # a long write in progress
+        waiting = threading.Thread(target=qbo_http.get, args=("/preferences",))
+        waiting.start()
+        deadline = time.monotonic() + 2
+        while len(limiter.hits[emu.realm_id]) == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        counted = len(limiter.hits[emu.realm_id]) - before
+    waiting.join()
+    assert counted == 1
