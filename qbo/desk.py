@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, func, literal, or_, select, union_all
 
 from qbo import actions, catalogue, jobs
 from qbo.db import db
 from qbo.errors import QboError
 from qbo.ledger import audit
-from qbo.models import Account, BulkRequest, JobRun, SyncError, User, utcnow
+from qbo.models import Account, BulkRequest, CreditNote, Invoice, JobRun, Payment, Refund, SyncError, User, utcnow
 from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
-from qbo.status import COUNT_CAP, capped_count, load_records, record_label
+from qbo.status import COUNT_CAP, DESK_ORDER, capped_counts, load_records, record_label
 
 CATEGORY_LABELS = {"accounts": _l("Accounts"), "invoices": _l("Invoices"), "payments": _l("Payments"),
                    "refunds": _l("Refunds"), "expenses": _l("Expenses"), "services": _l("Services")}
@@ -71,7 +71,13 @@ class Group:
 
     @property
     def size(self) -> int:
-        return len(self.errors)
+        """How many open errors it holds, capped like the desk's counts (COUNT_CAP + 1 says "999+")."""
+        return min(len(self.errors), COUNT_CAP + 1)
+
+    @property
+    def others(self) -> int:
+        """How many besides the root, capped the same way."""
+        return min(len(self.errors) - 1, COUNT_CAP + 1)
 
 
 def language_of(user: User | None = None, language: str | None = None) -> str:
@@ -98,18 +104,29 @@ def _open_stmt(firm_id: int, category=None, case=None):
         stmt = stmt.where(SyncError.category == category)
     if case:
         stmt = stmt.where(SyncError.case == case)
-    return stmt.order_by(SyncError.severity_rank.desc(), SyncError.last_seen.desc(), SyncError.id.desc())
+    return stmt.order_by(*DESK_ORDER)
 
 
 def cases_in(firm_id: int, category: str) -> list[tuple[str, int]]:
-    """The cases open in a tab, with their (capped) counts, for the filter. One small indexed count
-    per known case instead of a GROUP BY over every open error of the tab."""
-    out = []
-    for case_id in sorted(catalogue.CASES):
-        n = capped_count(_open_stmt(firm_id, category, case_id))
-        if n:
-            out.append((case_id, n))
-    return out
+    """The cases open in a tab, with their counts capped at COUNT_CAP + 1, for the filter, the bulk
+    actions and the page's total: a loose index scan lists the cases present, then one statement
+    counts each of them, so the cost follows the cases present, not the errors open."""
+    present = _present_cases(firm_id, category)
+    counts = capped_counts({c: _open_stmt(firm_id, category, c) for c in present})
+    return [(c, counts[c]) for c in present]
+
+
+def _present_cases(firm_id: int, category: str) -> list[str]:
+    """The distinct cases open in a tab, in order, by a skip-scan of ix_sync_errors_desk_case: each
+    step asks the index for the first case after the previous one (one probe per case present),
+    where SELECT DISTINCT would read every open error of the tab."""
+    in_tab = (SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.category == category)
+    first = select(SyncError.case).where(*in_tab).order_by(SyncError.case).limit(1).subquery()
+    present = select(first.c.case).cte("present", recursive=True)
+    after = (select(SyncError.case).where(*in_tab, SyncError.case > present.c.case)
+             .order_by(SyncError.case).limit(1).scalar_subquery())
+    present = present.union_all(select(after).where(present.c.case.is_not(None)))
+    return list(db.session.scalars(select(present.c.case).where(present.c.case.is_not(None))))
 
 
 @dataclass
@@ -145,20 +162,23 @@ class Page:
 
 
 def tab_page(user: User, category: str, *, case: str | None = None, page: int = 1,
-             language: str | None = None):
-    """One page of a tab: (rows, paginated query), the rows carrying what the template shows, its
-    case texts and explanation in `language` (the request's locale; else the user's language)."""
+             language: str | None = None, cases: list[tuple[str, int]] | None = None):
+    """One page of a tab: (rows, pagination, root-cause groups of its rows), the rows carrying what
+    the template shows, case texts and explanation in `language` (the request's locale; else the
+    user's language). `cases` is the tab's cases_in when the caller has it already."""
     language = language_of(user, language)
-    stmt = _open_stmt(user.firm_id, category, case)
-    total = capped_count(stmt)
+    counts = dict(cases if cases is not None else cases_in(user.firm_id, category))
+    # Every open error has one case, so the tab's (capped) total is the sum of its cases' counts.
+    total = min(counts.get(case, 0) if case else sum(counts.values()), COUNT_CAP + 1)
     if total <= COUNT_CAP:
         page = min(page, max(1, -(-total // PER_PAGE)))
+    stmt = _open_stmt(user.firm_id, category, case)
     items = db.session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
     pagination = Page(items[:PER_PAGE], page, PER_PAGE, total, more=len(items) > PER_PAGE)
-    groups = root_groups(user.firm_id)
+    records = load_records(pagination.items)
+    groups = root_groups(user.firm_id, pagination.items, records)
     group_of = {e.id: g.key for g in groups.values() for e in g.errors}
-    return [_row(user, e, records, group_of.get(e.id), language)
-            for records in [load_records(pagination.items)] for e in pagination.items], pagination, groups
+    return [_row(user, e, records, group_of.get(e.id), language) for e in pagination.items], pagination, groups
 
 
 def _row(user: User, error: SyncError, records: dict, group: str | None, language: str = "en") -> Row:
@@ -184,45 +204,76 @@ def _account_id_of(error: SyncError, records: dict) -> int | None:
         return None
     if error.record_type == "account":
         return record.id
-    account = getattr(record, "account", None)
-    return account.id if account is not None else None
-
-
-def _is_customer_root(error: SyncError) -> bool:
-    if error.case == "customer-deleted":
-        return True
-    if error.case == "unsynced":
-        return error.record_type == "account" or (error.element or "") == "CustomerRef"
-    return error.case == "account-no-match" and error.record_type == "account"
+    if error.record_type == "refund":
+        return record.payment.account_id
+    return getattr(record, "account_id", None)
 
 
 ROOT_CASES = ("customer-deleted", "unsynced", "account-no-match")
-ROOT_SCAN = 500  # the newest root-cause candidates looked at, so a page costs the same at 100,000 errors
+# The errors a missing customer is behind: its invoices and payments lost their customer, or the
+# account itself has no customer in QuickBooks.
+_CUSTOMER_ROOT = or_(
+    SyncError.case == "customer-deleted",
+    and_(SyncError.case == "unsynced", or_(SyncError.record_type == "account", SyncError.element == "CustomerRef")),
+    and_(SyncError.case == "account-no-match", SyncError.record_type == "account"))
+# The errors of a group a page reads: enough for its size and "the N others" to say "999+".
+GROUP_CAP = COUNT_CAP + 2
 
 
-def root_groups(firm_id: int) -> dict[str, Group]:
-    """Open errors that share one missing customer, keyed `account-<id>`; only groups of two or more.
-    Only the newest ROOT_SCAN candidate errors are grouped: beyond that a desk page would read every
-    open error of the firm (benches/desk.py), and older ones still show, ungrouped."""
-    candidates = _open_stmt(firm_id).where(SyncError.case.in_(ROOT_CASES)).limit(ROOT_SCAN)
-    errors = [e for e in db.session.scalars(candidates).all() if _is_customer_root(e)]
-    records = load_records(errors)
+def root_groups(firm_id: int, errors, records: dict) -> dict[str, Group]:
+    """The root causes behind these errors (a page of a tab): for each client account among them
+    whose missing QuickBooks customer is behind two or more open errors (in any tab), a Group of
+    them keyed `account-<id>`, holding at most GROUP_CAP, so a page costs the same at any size."""
+    account_ids = {_account_id_of(e, records) for e in errors if e.case in ROOT_CASES}
+    account_ids.discard(None)
+    return account_groups(firm_id, account_ids, GROUP_CAP)
+
+
+def group_by_key(firm_id: int, key: str) -> Group | None:
+    """The group `account-<id>` with every open error behind it (what its fix acts on), or None."""
+    found = re.fullmatch(r"account-(\d{1,12})", key or "")
+    return account_groups(firm_id, {int(found.group(1))}).get(key) if found else None
+
+
+def account_groups(firm_id: int, account_ids, cap: int | None = None) -> dict[str, Group]:
+    """The groups of these client accounts that have two or more open errors behind their
+    customer: the account's own error first (the root), then the desk's order; `cap` per group."""
+    if not account_ids:
+        return {}
+    owned = _records_of(account_ids)
+    ranked = (select(SyncError.id, owned.c.account_id, func.row_number().over(
+        partition_by=owned.c.account_id,
+        order_by=(SyncError.record_type != "account", *DESK_ORDER)).label("n"))
+        .join(owned, and_(SyncError.record_type == owned.c.record_type, SyncError.record_id == owned.c.record_id))
+        .where(SyncError.firm_id == firm_id, SyncError.status == "open", _CUSTOMER_ROOT)).subquery()
+    stmt = select(SyncError, ranked.c.account_id).join(ranked, SyncError.id == ranked.c.id) \
+        .order_by(ranked.c.account_id, ranked.c.n)
+    if cap is not None:
+        stmt = stmt.where(ranked.c.n <= cap)
+    names = dict(db.session.execute(select(Account.id, Account.name).where(
+        Account.firm_id == firm_id, Account.id.in_(account_ids))).all())
     groups: dict[str, Group] = {}
-    for error in errors:
-        account_id = _account_id_of(error, records)
-        if account_id is None:
-            continue
+    for error, account_id in db.session.execute(stmt):
         key = f"account-{account_id}"
         if key not in groups:
-            account = records.get(("account", account_id))
-            if account is None:
-                account = db.session.get(Account, account_id)
-            groups[key] = Group(key, account_id, account.name if account else _("Account %(id)s", id=account_id))
-        group = groups[key]
-        group.errors.append(error)
-        if error.record_type == "account" or group.root is None:
-            group.root = error
+            groups[key] = Group(key, account_id, names.get(account_id) or _("Account %(id)s", id=account_id),
+                                root=error)
+        groups[key].errors.append(error)
     return {k: g for k, g in groups.items() if g.size >= 2}
+
+
+def _records_of(account_ids):
+    """(record_type, record_id, account_id) of these client accounts and of the ledger records that
+    point at their QuickBooks customer: invoices, credit notes, payments with their fees, refunds."""
+    ids = list(account_ids)
+    owned = [select(literal("account").label("record_type"), Account.id.label("record_id"),
+                    Account.id.label("account_id")).where(Account.id.in_(ids))]
+    for record_type, model in (("invoice", Invoice), ("credit_note", CreditNote), ("payment", Payment),
+                               ("processor_fee", Payment)):
+        owned.append(select(literal(record_type), model.id, model.account_id).where(model.account_id.in_(ids)))
+    owned.append(select(literal("refund"), Refund.id, Payment.account_id)
+                 .join(Payment, Refund.payment_id == Payment.id).where(Payment.account_id.in_(ids)))
+    return union_all(*owned).subquery()
 
 
 def group_actions(user: User, group: Group) -> tuple[str, ...]:
@@ -249,13 +300,11 @@ def submit(user: User, form) -> list[JobRun]:
     plan: list[tuple[SyncError, str, str | None]] = []
     problems: dict[int, str] = {}
     planned: set[int] = set()
-    groups = None
     for name, value in form.items():
         if not value:
             continue
         if name.startswith("group-"):
-            groups = groups if groups is not None else root_groups(user.firm_id)
-            group = groups.get(name[len("group-"):])
+            group = group_by_key(user.firm_id, name[len("group-"):])
             if group is None:
                 problems[0] = _("That group of errors is already fixed; reload the page.")
                 continue
@@ -345,11 +394,13 @@ def _safe_cell(value):
 # --- bulk actions ----------------------------------------------------------------------------------
 
 
-def bulk_choices(firm_id: int, category: str, language: str = "en") -> list[tuple[str, str | None, str, int]]:
-    """The bulk actions a tab offers: (action, case, label, how many errors), case titles in `language`."""
+def bulk_choices(firm_id: int, category: str, language: str = "en",
+                 cases: list[tuple[str, int]] | None = None) -> list[tuple[str, str | None, str, int]]:
+    """The bulk actions a tab offers: (action, case, label, how many errors, capped like cases_in),
+    case titles in `language`; `cases` is the tab's cases_in when the caller has it already."""
     language = language_of(None, language)
     out = []
-    for case_id, n in cases_in(firm_id, category):
+    for case_id, n in cases if cases is not None else cases_in(firm_id, category):
         case = catalogue.CASES.get(case_id)
         if case is None:
             continue

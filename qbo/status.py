@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from qbo.db import db
 from qbo.models import QboConnection, SyncError
+from qbo.problems import SEVERITY_RANK
 
 
 @dataclass(frozen=True)
@@ -101,24 +102,50 @@ def errors_query(firm_id: int, *, category=None, case=None, status="open"):
 # --- counts that stay fast however many errors are open (benches/desk.py measures both) ------------
 
 COUNT_CAP = 999
+# A tab's badge only says how full the tab is: "99+" does that, and the tab's own page counts its
+# rows up to COUNT_CAP.
+TAB_COUNT_CAP = 99
+# The desk's order within a tab, errors first then newest: ix_sync_errors_desk (and its _case twin)
+# read backwards, so a page, or a capped count, stops after the rows it needs.
+DESK_ORDER = (SyncError.severity_rank.desc(), SyncError.last_seen.desc(), SyncError.id.desc())
+
+
+def capped_label(n: int, cap: int = COUNT_CAP) -> str:
+    """A count read up to cap + 1 rows, as staff read it: "999+" past a cap of 999."""
+    return f"{cap}+" if n > cap else f"{n}"
+
+
+def _first(stmt, cap: int):
+    """The ids of the first cap + 1 rows of a SELECT of SyncError. Its ORDER BY stays: along an
+    index the scan stops there, where PostgreSQL, misjudging how many rows match (category and
+    case go together), may read every match in a bitmap scan."""
+    return stmt.with_only_columns(SyncError.id).limit(cap + 1).subquery()
 
 
 def capped_count(stmt, cap: int = COUNT_CAP) -> int:
     """How many rows a SELECT of SyncError has, reading at most cap + 1 of them ("999+")."""
-    first = stmt.with_only_columns(SyncError.id).order_by(None).limit(cap + 1).subquery()
-    return db.session.scalar(select(func.count()).select_from(first)) or 0
+    return db.session.scalar(select(func.count()).select_from(_first(stmt, cap))) or 0
+
+
+def capped_counts(stmts: dict, cap: int = COUNT_CAP) -> dict:
+    """capped_count of each SELECT in `stmts` (key -> statement), all in one round trip."""
+    if not stmts:
+        return {}
+    counts = [select(func.count()).select_from(_first(stmt, cap)).scalar_subquery() for stmt in stmts.values()]
+    return dict(zip(stmts, db.session.execute(select(*counts)).one()))
 
 
 def _open_error_rows(firm_id: int):
+    # severity_rank rather than severity: it is in ix_sync_errors_desk, so the count reads the index alone.
     return select(SyncError.id).where(SyncError.firm_id == firm_id, SyncError.status == "open",
-                                      SyncError.severity == "error")
+                                      SyncError.severity_rank == SEVERITY_RANK["error"])
 
 
 def error_counts_capped(firm_id: int, cap: int = COUNT_CAP) -> dict[str, int]:
     """error_counts, counting each category only up to cap + 1 (a page shows "999+"): each count
     reads at most cap + 1 rows through ix_sync_errors_desk, so it costs the same at 100,000."""
-    return {category: capped_count(_open_error_rows(firm_id).where(SyncError.category == category), cap)
-            for category in CATEGORIES}
+    return capped_counts({category: _open_error_rows(firm_id).where(SyncError.category == category)
+                          .order_by(*DESK_ORDER) for category in CATEGORIES}, cap)
 
 
 def banner_state_capped(firm_id: int, cap: int = COUNT_CAP) -> BannerState:

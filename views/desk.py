@@ -18,7 +18,7 @@ from qbo.db import db
 from qbo.errors import QboError
 from qbo.models import AuditEvent, JobRun, User
 from qbo.permissions import ACT_ON_ERRORS, APPROVE_BULK, MANAGE_SETTINGS, VIEW_ERRORS, VIEW_LEDGER
-from qbo.status import CATEGORIES, COUNT_CAP
+from qbo.status import CATEGORIES, TAB_COUNT_CAP, capped_label
 from qbo.status import error_counts_capped as error_counts
 from views._context import require
 from views._htmx import hx_trigger, is_htmx, vary_on_htmx
@@ -39,30 +39,42 @@ def language() -> str:
     return desk.language_of(current_user, locale.language if locale is not None else None)
 
 
+def _translated(labels: dict) -> dict[str, str]:
+    """Lazy labels in the request's language, translated once instead of at each of a page's rows."""
+    return {key: str(label) for key, label in labels.items()}
+
+
 def words() -> dict:
     """Labels every desk template may show: record types, job kinds and job states in words."""
-    return dict(type_labels=desk.RECORD_TYPE_LABELS, job_label=desk.job_label,
-                job_status_labels=desk.JOB_STATUS_LABELS)
+    return dict(type_labels=_translated(desk.RECORD_TYPE_LABELS), job_label=desk.job_label,
+                job_status_labels=_translated(desk.JOB_STATUS_LABELS))
 
 
 def errors_context(args) -> dict:
     """What templates/desk/_errors.html needs: the tab, its page of rows, counts, bulk actions."""
     firm_id = current_user.firm_id
-    counts = error_counts(firm_id)
+    counts = error_counts(firm_id, TAB_COUNT_CAP)
     tab = args.get("tab")
     if tab not in CATEGORIES:
         tab = next((c for c in CATEGORIES if counts[c]), CATEGORIES[0])
     case = args.get("case") or None
     page = max(args.get("page", 1, type=int) or 1, 1)
     lang = language()
-    rows, pagination, groups = desk.tab_page(current_user, tab, case=case, page=page, language=lang)
-    return dict(tab=tab, case=case, counts=counts, rows=rows, pagination=pagination,
+    cases = desk.cases_in(firm_id, tab)
+    rows, pagination, groups = desk.tab_page(current_user, tab, case=case, page=page, language=lang, cases=cases)
+    return dict(tab=tab, case=case, counts=counts, count_cap=TAB_COUNT_CAP, rows=rows, pagination=pagination,
                 sections=_sections(rows, groups), groups=groups,
-                cases=desk.cases_in(firm_id, tab), bulk=desk.bulk_choices(firm_id, tab, lang),
+                cases=cases, bulk=desk.bulk_choices(firm_id, tab, lang, cases),
                 bulk_requests=desk.pending_bulk_requests(firm_id),
-                users=_users(firm_id), labels=desk.CATEGORY_LABELS, action_labels=desk.ACTION_LABELS,
-                bulk_labels=desk.BULK_LABELS, group_actions=lambda g: desk.group_actions(current_user, g),
-                problems={}, **words())
+                users=_users(firm_id), labels=_translated(desk.CATEGORY_LABELS),
+                action_labels=_translated(desk.ACTION_LABELS), bulk_labels=_translated(desk.BULK_LABELS),
+                group_actions=lambda g: desk.group_actions(current_user, g), problems={}, **words())
+
+
+@bp.app_template_filter("capped_at")
+def capped_at(n: int, cap: int) -> str:
+    """`{{ n|capped_at(99) }}`: a count read up to cap + 1 rows says "99+" past its cap."""
+    return capped_label(n, cap)
 
 
 def _sections(rows, groups):

@@ -4,12 +4,12 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from qbo import problems
 from qbo.db import db
-from qbo.models import BulkRequest, JobRun, SyncError
-from tests.factories import make_account, make_invoice, make_user, sign_in
+from qbo.models import BulkRequest, JobRun, SyncError, utcnow
+from tests.factories import make_account, make_invoice, make_payment, make_user, sign_in
 
 SETTINGS = "/settings/integrations/quickbooks"
 
@@ -66,6 +66,31 @@ def test_it_filters_a_tab_by_case(client, app):
     _error(user.firm, case="duplicate-name", name="Beta", code="6240", message="Duplicate Name Exists Error")
     page = client.get(f"{SETTINGS}?tab=accounts&case=duplicate-name", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Beta" in page and ">Alpha<" not in page
+
+
+def _open_errors(firm, n, category="invoices", case="qbo-fault", record_type="invoice"):
+    """n open errors inserted with bulk SQL, as a busy sync leaves them (no ledger rows behind them)."""
+    now = utcnow()
+    db.session.execute(insert(SyncError), [
+        {"firm_id": firm.id, "record_type": record_type, "record_id": i + 1, "case": case, "category": category,
+         "message": "QuickBooks refused it.", "first_seen": now, "last_seen": now, "status": "open",
+         "severity": "error", "severity_rank": 2} for i in range(n)])
+    db.session.commit()
+
+
+def test_it_says_99_plus_on_a_tab_badge_and_counts_the_rows_on_the_tabs_page(client, app):
+    user = _signed_in(client)
+    _open_errors(user.firm, 120)
+    page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'data-count="100">99+</span>' in page and "Page 1 of 5 · 120 rows" in page
+
+
+def test_it_says_999_plus_for_a_case_its_bulk_action_and_the_pager_past_999(client, app):
+    user = _signed_in(client)
+    _open_errors(user.firm, 1001, case="customer-deleted")
+    page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "customer-deleted (999+)</option>" in page and "more than 999 rows" in page
+    assert "Resync for all entities with this error: " in page and "(999+)</button>" in page
 
 
 def test_it_paginates_a_tab(client, app):
@@ -274,6 +299,21 @@ def test_it_groups_errors_behind_one_deleted_customer_and_fixes_them_together(cl
     assert response.status_code == 202
     runs = db.session.scalars(select(JobRun).order_by(JobRun.created_at)).all()
     assert [r.kind for r in runs] == ["action-create_customer", "action-resync"]  # the group's fix wins
+
+
+def test_it_fixes_a_root_cause_with_its_errors_in_other_tabs(client, app):
+    user = _signed_in(client)
+    account = make_account(user.firm, name="Orchard Pediatrics")
+    invoice = make_invoice(user.firm, account=account)
+    _error(user.firm, record=account)  # account-no-match: the root, on the Accounts tab
+    _error(user.firm, case="customer-deleted", record=invoice, message="Invalid Customer")
+    _error(user.firm, case="customer-deleted", record=make_payment(user.firm, invoice=invoice), message="Invalid Customer")
+    page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "is behind 3 open errors (1 on this tab)" in page
+    client.post(f"{SETTINGS}/errors/apply", headers={"HX-Request": "true"},
+                data={f"group-account-{account.id}": "create_customer"})
+    runs = db.session.scalars(select(JobRun).order_by(JobRun.created_at)).all()
+    assert [r.kind for r in runs] == ["action-create_customer", "action-resync", "action-resync"]
 
 
 def test_it_says_so_when_quickbooks_cannot_be_searched(client, app):
