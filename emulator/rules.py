@@ -8,6 +8,7 @@ import copy
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from . import faults as F
+from .lookups import linked_targets, lookups
 from .store import CLASSIFICATION, company_date, fmt_time
 
 ENTITY_PATHS = {
@@ -217,21 +218,12 @@ PERSON_LENGTHS = {
 NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 
 
-def _norm_name(value):
-    # Whether uniqueness ignores case is not confirmed (ref "Could not confirm" 1): stricter, it does.
-    return " ".join(str(value or "").split()).casefold()
+def _name_taken(ctx, entity, value, self_id):
+    return _lookups(ctx).name_taken(entity, value, entity, self_id)
 
 
-def _name_taken(ctx, entities, field, value, self_entity, self_id):
-    wanted = _norm_name(value)
-    for entity in entities:
-        for wrapper in ctx.store.records(ctx.company, entity).values():
-            if entity == self_entity and wrapper["data"]["Id"] == self_id:
-                continue
-            # Inactive records count too (ref §4 Customer, M).
-            if _norm_name(wrapper["data"].get(field)) == wanted:
-                return True
-    return False
+def _lookups(ctx):
+    return lookups(ctx.store, ctx.company, SALES_FORMS)
 
 
 def validate_person(ctx, entity, data, existing):
@@ -250,7 +242,7 @@ def validate_person(ctx, entity, data, existing):
     if email and ctx.strict and ("@" not in email or "." not in email):
         raise F.invalid_email("PrimaryEmailAddr.Address")
     self_id = existing["data"]["Id"] if existing else None
-    if ctx.strict and _name_taken(ctx, PEOPLE, "DisplayName", data.get("DisplayName"), entity, self_id):
+    if ctx.strict and _name_taken(ctx, entity, data.get("DisplayName"), self_id):
         raise F.duplicate_name()
     data.setdefault("Active", True)
     data.setdefault("PrintOnCheckName", data.get("DisplayName"))
@@ -315,7 +307,7 @@ def validate_item(ctx, data, existing):
             # ref §4: "the income account must have an income type" (M): stricter, enforced.
             raise F.invalid_account_type(field, item=True)
     self_id = existing["data"]["Id"] if existing else None
-    if ctx.strict and _name_taken(ctx, ("Item",), "Name", data.get("Name"), "Item", self_id):
+    if ctx.strict and _name_taken(ctx, "Item", data.get("Name"), self_id):
         raise F.duplicate_name("Item")
     data["FullyQualifiedName"] = data.get("Name")
     data.setdefault("Active", True)
@@ -338,7 +330,7 @@ def validate_account(ctx, data, existing):
         data["AccountType"] = SUBTYPE_TO_TYPE.get(data["AccountSubType"], "Expense")
     check_enum(ctx, data, "AccountType", ACCOUNT_TYPES)
     self_id = existing["data"]["Id"] if existing else None
-    if ctx.strict and _name_taken(ctx, ("Account",), "Name", data.get("Name"), "Account", self_id):
+    if ctx.strict and _name_taken(ctx, "Account", data.get("Name"), self_id):
         raise F.duplicate_name("Account")
     data["Classification"] = CLASSIFICATION.get(data.get("AccountType"), "Expense")
     data["FullyQualifiedName"] = data.get("Name")
@@ -354,8 +346,7 @@ def validate_payment_method(ctx, data, existing):
     check_lengths(ctx, data, {"Name": 31})
     check_enum(ctx, data, "Type", {"CREDIT_CARD", "NON_CREDIT_CARD"})
     self_id = existing["data"]["Id"] if existing else None
-    if ctx.strict and _name_taken(ctx, ("PaymentMethod",), "Name", data.get("Name"),
-                                  "PaymentMethod", self_id):
+    if ctx.strict and _name_taken(ctx, "PaymentMethod", data.get("Name"), self_id):
         raise F.duplicate_name("PaymentMethod")
     data.setdefault("Type", "NON_CREDIT_CARD")
     data.setdefault("Active", True)
@@ -462,13 +453,7 @@ def _doc_number(ctx, data, entity, existing):
         if prefs["SalesFormsPrefs"].get("CustomTxnNumbers"):
             data.pop("DocNumber", None)  # ref §4 Invoice: null when custom numbers are on
             return
-        highest = 1000
-        for kind in SALES_FORMS:
-            for wrapper in ctx.store.records(ctx.company, kind).values():
-                doc = str(wrapper["data"].get("DocNumber") or "")
-                if doc.isdigit():
-                    highest = max(highest, int(doc))
-        data["DocNumber"] = str(highest + 1)
+        data["DocNumber"] = str(_lookups(ctx).highest_doc_number + 1)
         return
     data["DocNumber"] = number = str(number)
     if not ctx.strict or "allowduplicatedocnum" in ctx.include:
@@ -477,12 +462,10 @@ def _doc_number(ctx, data, entity, existing):
         return
     # An invoice number equal to a credit memo's is a duplicate too (error-cases); refund
     # receipts share the sales-form numbering: stricter, they are checked as well.
-    for kind in SALES_FORMS:
-        for wrapper in ctx.store.records(ctx.company, kind).values():
-            if wrapper["deleted"] or (existing is not None and wrapper is existing):
-                continue
-            if str(wrapper["data"].get("DocNumber") or "").casefold() == number.casefold():
-                raise F.duplicate_doc_number(number, kind, wrapper["data"]["Id"])
+    owner = _lookups(ctx).doc_number_owner(number, existing)
+    if owner is not None:
+        kind, wrapper = owner
+        raise F.duplicate_doc_number(number, kind, wrapper["data"]["Id"])
 
 
 def validate_sales_form(ctx, entity, data, existing):
@@ -498,7 +481,7 @@ def validate_sales_form(ctx, entity, data, existing):
         data.setdefault("EmailStatus", "NotSet")
         data.setdefault("PrintStatus", "NotSet")
         if existing is not None and ctx.strict:
-            applied = applications(ctx.store, ctx.company).get(("Invoice", existing["data"]["Id"]), [])
+            applied = _lookups(ctx).applied_to("Invoice", existing["data"]["Id"], dec)
             if Decimal(str(data["TotalAmt"])) < sum((a for _, a in applied), Decimal(0)):
                 # Not in the reference: stricter, an invoice can't drop below what was paid on it.
                 raise F.business("The invoice total can't be less than the payments applied to it.")
@@ -522,7 +505,6 @@ def validate_payment(ctx, data, existing):
     _txn_common(ctx, data, "Payment")
     check_lengths(ctx, data, {"PaymentRefNum": 21})
     own_id = existing["data"]["Id"] if existing else None
-    apps = applications(ctx.store, ctx.company)
     charges, credits = Decimal(0), Decimal(0)
     lines = data.get("Line") or []
     for line in lines:
@@ -548,7 +530,8 @@ def validate_payment(ctx, data, existing):
             if ctx.strict and customer and (target["data"].get("CustomerRef") or {}).get("value") \
                     != customer["data"]["Id"]:
                 raise F.txn_cannot_be_linked()
-            used = sum((a for pid, a in apps.get((txn_type, target["data"]["Id"]), []) if pid != own_id),
+            used = sum((a for pid, a in _lookups(ctx).applied_to(txn_type, target["data"]["Id"], dec)
+                        if pid != own_id),
                        Decimal(0))
             open_amount = Decimal(str(target["data"]["TotalAmt"])) - used
             if ctx.strict and amount > open_amount:
@@ -728,10 +711,12 @@ def render(store, company, entity, wrapper, apps=None):
         return {"domain": "QBO", "status": "Deleted", "Id": wrapper["data"]["Id"],
                 "MetaData": {"LastUpdatedTime": fmt_time(wrapper["updated"])}}
     data = copy.deepcopy(wrapper["data"])
-    if entity in ("Invoice", "CreditMemo", "Customer"):
+    if entity == "Customer":
         apps = apps if apps is not None else applications(store, company)
     if entity in ("Invoice", "CreditMemo"):
-        applied = apps.get((entity, data["Id"]), [])
+        # One record alone (a write's answer, a read) asks the lookups, not every payment.
+        applied = apps.get((entity, data["Id"]), []) if apps is not None \
+            else lookups(store, company, SALES_FORMS).applied_to(entity, data["Id"], dec)
         open_amount = Decimal(str(data.get("TotalAmt", 0))) - sum((a for _, a in applied), Decimal(0))
         data["Balance"] = money(open_amount)
         if entity == "CreditMemo":
@@ -755,19 +740,11 @@ def render(store, company, entity, wrapper, apps=None):
 
 # -- operations --------------------------------------------------------------------------------
 
-def _linked_targets(data):
-    targets = set()
-    for line in data.get("Line") or []:
-        for link in line.get("LinkedTxn") or []:
-            if link.get("TxnType") in ("Invoice", "CreditMemo"):
-                targets.add((link["TxnType"], str(link.get("TxnId"))))
-    return targets
-
-
 def _touch_linked(ctx, before, after):
     # Applying a payment changes the invoice (Balance, LinkedTxn): its SyncToken and
     # LastUpdatedTime advance too, so CDC sees it. Stricter: clients must re-read before editing.
-    for entity, record_id in _linked_targets(before or {}) | _linked_targets(after or {}):
+    _lookups(ctx).payment_changed(before, after)
+    for entity, record_id in linked_targets(before) | linked_targets(after):
         target = ctx.store.get(ctx.company, entity, record_id)
         if target is not None and not target["deleted"]:
             ctx.store.touch(target, ctx.now)
@@ -852,6 +829,7 @@ def save(ctx, entity, body, person=False):
     validate(ctx, entity, data, existing)
     if existing is None:
         wrapper = ctx.store.insert(ctx.company, entity, data, ctx.now)
+        _lookups(ctx).changed(entity, None, wrapper["data"])
         if entity == "Payment":
             _touch_linked(ctx, None, wrapper["data"])
         return wrapper, "Create"
@@ -860,6 +838,7 @@ def save(ctx, entity, body, person=False):
     existing["data"] = {**data, **keep}
     existing["data"]["MetaData"] = dict(before["MetaData"])
     ctx.store.touch(existing, ctx.now)
+    _lookups(ctx).changed(entity, before, existing["data"])
     if entity == "Payment":
         _touch_linked(ctx, before, existing["data"])
     return existing, "Update"
@@ -888,7 +867,7 @@ def void(ctx, entity, body, person=False):
     if not person:
         _check_sync_token(ctx, body, existing)
     data = existing["data"]
-    if entity == "Invoice" and ctx.strict and applications(ctx.store, ctx.company).get(("Invoice", data["Id"])):
+    if entity == "Invoice" and ctx.strict and _lookups(ctx).applied_to("Invoice", data["Id"], dec):
         # Not in the reference: stricter, an invoice with payments applied can't be voided.
         raise F.business("This invoice has payments applied. Remove the payments before voiding it.")
     before = copy.deepcopy(data)

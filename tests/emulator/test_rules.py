@@ -186,3 +186,41 @@ def test_it_refuses_a_body_of_the_wrong_shape(qbo_http):
         {"DetailType": "SalesItemLineDetail", "Amount": 1, "SalesItemLineDetail": "x"}]})
     assert response.status_code == 400 and fault_of(response)["element"] == "Line.SalesItemLineDetail"
     assert fault_of(qbo_http.post("/payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": "abc"}))["code"] == "2010"
+
+
+def test_it_frees_a_name_when_its_customer_is_renamed(qbo_http):
+    """ref §4 Customer: names are unique; the lookups that check it follow a rename."""
+    customer = qbo_http.customer("Old Name Ltd")
+    qbo_http.post("/customer", {"Id": customer["Id"], "SyncToken": customer["SyncToken"], "sparse": True,
+                                "DisplayName": "New Name Ltd"}).raise_for_status()
+    assert qbo_http.customer("Old Name Ltd")["DisplayName"] == "Old Name Ltd"
+    assert fault_of(qbo_http.post("/customer", {"DisplayName": "new name ltd"}))["code"] == "6240"
+
+
+def test_it_frees_a_doc_number_when_its_invoice_is_deleted(qbo_http):
+    """error-cases duplicate-doc-number: only live sales forms hold a number."""
+    customer = qbo_http.customer()
+    invoice = qbo_http.invoice(customer["Id"], DocNumber="INV-7")
+    line = {"Amount": 5, "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1, "UnitPrice": 5}}
+    body = {"CustomerRef": {"value": customer["Id"]}, "Line": [line]}
+    assert fault_of(qbo_http.post("/invoice", dict(body, DocNumber="inv-7")))["code"] == "6140"
+    qbo_http.post("/invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]},
+                  params={"operation": "delete"}).raise_for_status()
+    assert qbo_http.create("Invoice", dict(body, DocNumber="INV-7"))["DocNumber"] == "INV-7"
+
+
+def test_it_follows_a_payment_edit_in_the_open_balance(qbo_http):
+    """error-cases credit-exceeds-balance: what a payment applies frees up when it is reduced."""
+    customer = qbo_http.customer()
+    invoice = qbo_http.invoice(customer["Id"], 50)
+
+    def pay(amount, **fields):
+        return {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": amount, **fields,
+                "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]}
+
+    first = qbo_http.create("Payment", pay(40))
+    assert fault_of(qbo_http.post("/payment", pay(20)))["code"] == "6000"
+    qbo_http.create("Payment", pay(30, Id=first["Id"], SyncToken=first["SyncToken"]))
+    qbo_http.create("Payment", pay(20))
+    assert qbo_http.get(f"/invoice/{invoice['Id']}").json()["Invoice"]["Balance"] == 0
