@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     with embedded_redis() as redis_url:
         if "throughput" in wanted:
             t = time.monotonic()
-            r = throughput.run(redis_url, records=args.records or (100 if quick else 1500),
+            r = throughput.run(redis_url, records=args.records or (100 if quick else 5000),
                                time_scale=args.time_scale, baseline_records=10 if quick else 40)
             r["seconds"] = round(time.monotonic() - t, 1)
             results["throughput"] = r
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
             print(lines[-1], flush=True)
         if "workers" in wanted:
             t = time.monotonic()
-            r = workers.run(redis_url, records=40 if quick else 200, realm_records=20 if quick else 80,
+            r = workers.run(redis_url, records=40 if quick else 500, realm_records=20 if quick else 150,
                             time_scale=args.time_scale)
             r["seconds"] = round(time.monotonic() - t, 1)
             results["workers"] = r

@@ -239,6 +239,28 @@ def per_qbo_minute(count: int, wall: float, time_scale: float) -> float:
     return count / (wall * time_scale / 60.0) if wall > 0 else 0.0
 
 
+def steady_rate(firm_ids, started_at: float, ended_at: float, time_scale: float) -> float | None:
+    """Record writes per QBO minute after a run's first QBO minute (None if the run was shorter
+    than two). QBO's windows start empty, so a run's first minute can take a whole minute's
+    budget at once (40 batches in its first seconds) and then the next minute's as well: over a
+    short run that start counts nearly twice. `started_at`/`ended_at` are time.time() values."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from qbo.db import db
+    from qbo.models import QboLink
+
+    minute = 60.0 / time_scale
+    if ended_at - started_at < 2 * minute:
+        return None
+    since = dt.datetime.fromtimestamp(started_at + minute, dt.timezone.utc).replace(tzinfo=None)
+    written = db.session.scalar(select(func.count()).select_from(QboLink).where(
+        QboLink.firm_id.in_(list(firm_ids)), QboLink.status == "synced", QboLink.last_pushed_at >= since))
+    db.session.rollback()  # hold no read transaction while the next run's workers write
+    return per_qbo_minute(written, ended_at - started_at - minute, time_scale)
+
+
 def throttled(log: list[dict]) -> int:
     return sum(1 for r in log if r.get("status") == 429)
 

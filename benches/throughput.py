@@ -54,7 +54,9 @@ def _measure(app, emu, records, time_scale, baseline_records, slack_ms, profile)
     with h.CpuMeter(emu) as cpu:
         if profiler:
             profiler.enable()
+        started_at = time.time()
         report = sync_firm(firm.id, client=client)
+        ended_at = time.time()
         if profiler:
             profiler.disable()
     log = emu.requests_since(seq)
@@ -62,10 +64,14 @@ def _measure(app, emu, records, time_scale, baseline_records, slack_ms, profile)
         QboLink.firm_id == firm.id, QboLink.status == "synced"))
     rate_429 = db.session.scalar(select(func.count()).select_from(SyncError).where(
         SyncError.firm_id == firm.id, SyncError.status == "open", SyncError.qbo_code == "3001"))
-    rate = h.per_qbo_minute(synced, cpu.wall, time_scale)
+    whole_run = h.per_qbo_minute(synced, cpu.wall, time_scale)
+    # The figure is the steady rate, after the first QBO minute (whose empty windows let a short
+    # run look faster than the ceiling); the whole run's rate is kept next to it.
+    rate = h.steady_rate([firm.id], started_at, ended_at, time_scale) or whole_run
     result = {
         "records_per_type": records, "record_writes": synced, "pending_at_start": pending,
         "time_scale": time_scale, "limiter_slack_ms": slack_ms, "writes_per_qbo_minute": round(rate),
+        "writes_per_qbo_minute_whole_run": round(whole_run),
         "throughput_share_of_ceiling": round(rate / h.CEILING, 3),
         "baseline_records": baseline_written, "baseline_writes_per_qbo_minute": round(baseline_rate),
         "throughput_vs_baseline": round(rate / baseline_rate, 2) if baseline_rate else None,
@@ -122,7 +128,8 @@ def _baseline(firm_id: int, time_scale: float, slack_ms: float) -> int:
 
 def summary(r: dict) -> str:
     return (f"throughput: {r['writes_per_qbo_minute']} record writes per QBO minute = "
-            f"{r['throughput_share_of_ceiling']:.0%} of the 1,660 ceiling, {r['throughput_vs_baseline']}x the "
+            f"{r['throughput_share_of_ceiling']:.0%} of the 1,660 ceiling after the first QBO minute "
+            f"({r['writes_per_qbo_minute_whole_run']} over the whole run), {r['throughput_vs_baseline']}x the "
             f"one-request-per-record baseline ({r['baseline_writes_per_qbo_minute']}/min); "
             f"{r['record_writes']} records, time scale {r['time_scale']:g}, 429s {r['emulator_429s']}, "
             f"CPU emulator {r['cpu']['emulator_cpu_share']:.0%} / workers {r['cpu']['workers_cpu_share']:.0%} of a core")

@@ -33,8 +33,9 @@ def _run(config, emu, jobs: list[int], time_scale, slack_ms) -> tuple:
     with ctx.Pool(len(jobs)) as pool:
         results = pool.starmap(_worker, [(config, firm_id, time_scale, slack_ms, start_at) for firm_id in jobs])
     created = sum(r[0] for r in results)
-    wall = max(r[2] for r in results) - min(r[1] for r in results)
-    return wall, created, emu.requests_since(seq)
+    started_at, ended_at = min(r[1] for r in results), max(r[2] for r in results)
+    steady = h.steady_rate(set(jobs), started_at, ended_at, time_scale)
+    return ended_at - started_at, created, emu.requests_since(seq), steady
 
 
 def run(redis_url: str, *, records: int = 200, realm_records: int = 100, time_scale: float = 3.0,
@@ -58,12 +59,13 @@ def run(redis_url: str, *, records: int = 200, realm_records: int = 100, time_sc
 
                 db.session.remove()
             h.settle(emu)
-            for workers, firm_id in one_realm.items():
-                out["one_realm"][str(workers)] = _figures(*_run(config, emu, [firm_id] * workers, time_scale, slack_ms),
-                                                          time_scale)
-            for realms, firm_ids in several.items():
-                out["several_realms"][str(realms)] = _figures(*_run(config, emu, firm_ids, time_scale, slack_ms),
-                                                              time_scale)
+            with app.app_context():  # the runs' figures read the links the workers wrote
+                for workers, firm_id in one_realm.items():
+                    out["one_realm"][str(workers)] = _figures(
+                        *_run(config, emu, [firm_id] * workers, time_scale, slack_ms), time_scale)
+                for realms, firm_ids in several.items():
+                    out["several_realms"][str(realms)] = _figures(
+                        *_run(config, emu, firm_ids, time_scale, slack_ms), time_scale)
     finally:
         emu.close()
     out["workers_throughput"] = {k: v["writes_per_qbo_minute"] for k, v in out["one_realm"].items()}
@@ -86,9 +88,13 @@ def _firm_with_ledger(name: str, emu, records: int) -> int:
     return firm.id
 
 
-def _figures(wall: float, created: int, log: list[dict], time_scale: float) -> dict:
-    return {"writes_per_qbo_minute": round(h.per_qbo_minute(created, wall, time_scale)),
-            "created": created, "wall_s": round(wall, 1), "requests": len(log), "emulator_429s": h.throttled(log)}
+def _figures(wall: float, created: int, log: list[dict], steady: float | None, time_scale: float) -> dict:
+    """Writes per QBO minute after the first QBO minute (see h.steady_rate), or over the whole run
+    when it was too short to have a steady part."""
+    whole_run = h.per_qbo_minute(created, wall, time_scale)
+    return {"writes_per_qbo_minute": round(steady or whole_run), "writes_per_qbo_minute_whole_run": round(whole_run),
+            "created": created, "wall_s": round(wall, 1), "requests": len(log), "emulator_429s": h.throttled(log),
+            "emulator_429s_by_limit": h.throttled_by(log)}
 
 
 def summary(r: dict) -> str:

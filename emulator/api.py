@@ -1,5 +1,6 @@
 """The QBO Accounting API v3: /v3/company/<realm>/... (ref §1, §2, §5, §6, §7)."""
 
+import gc
 import json
 import random
 import socket
@@ -247,6 +248,13 @@ def _handle(emu, call):
                     kept.pop(next(iter(kept)))
             if events or (request_id and request.method == "POST"):
                 store.save()  # the write and its requestid reach the data file together
+                # What a write leaves behind (records, kept answers) lives until replaced, and
+                # Python's cyclic collector re-walking all of it stalled the whole process for
+                # 130 ms at 17,500 records and more beyond: requests sent well apart then arrive
+                # together and break the 10/s limit, which QBO's gateway would not see. Freezing
+                # moves what is alive now out of the collector's way; reference counting still
+                # frees it when it is dropped.
+                gc.freeze()
             response = qbo_response(body, 200, now)
             for entity, record_id, operation in events:
                 store.emit(realm, entity, record_id, operation, now)

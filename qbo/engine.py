@@ -495,6 +495,7 @@ class _Sender:
         self.app = current_app._get_current_object()
         self.queue: collections.deque[tuple[_Round, _Op]] = collections.deque()
         self.ready = threading.Condition()
+        self.turn = threading.Lock()  # whose turn it is to ask the limiter for a slot
         self.closed = False
         self.error: BaseException | None = None  # fatal for the whole run: stop sending
         self.threads: list[threading.Thread] = []
@@ -534,14 +535,18 @@ class _Sender:
                         self.ready.wait()
                     if not self.queue:
                         return
-                    left = len(self.queue)
                 taken: list[tuple[_Round, _Op]] = []
                 try:
-                    lease = self._slot(left)
-                    taken = self._take(BATCH_SIZE if lease is None or lease.batch else 1)
+                    # One thread at a time asks the limiter: the others wait here instead of all
+                    # polling Redis, and the GIL churn of ten pollers can't delay a request that
+                    # already holds its slot (QBO counts it when it arrives, ref §3).
+                    with self.turn:
+                        left = len(self.queue)
+                        lease = self._slot(left) if left else None
+                        taken = self._take(BATCH_SIZE if lease is None or lease.batch else 1) if left else []
                     if not taken:
                         if lease is not None:
-                            lease.release()  # another thread took the last ones meanwhile
+                            lease.release()  # the run stopped meanwhile
                         continue
                     client = self._client(lease)
                     ops = [op for _, op in taken]
