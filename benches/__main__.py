@@ -80,7 +80,7 @@ def main(argv=None) -> int:
             print(lines[-1], flush=True)
         if "workers" in wanted:
             t = time.monotonic()
-            r = workers.run(redis_url, records=40 if quick else 500, realm_records=20 if quick else 150,
+            r = workers.run(redis_url, records=40 if quick else 650, realm_records=20 if quick else 150,
                             time_scale=args.time_scale)
             r["seconds"] = round(time.monotonic() - t, 1)
             results["workers"] = r

@@ -240,10 +240,11 @@ def per_qbo_minute(count: int, wall: float, time_scale: float) -> float:
 
 
 def steady_rate(firm_ids, started_at: float, ended_at: float, time_scale: float) -> float | None:
-    """Record writes per QBO minute after a run's first QBO minute (None if the run was shorter
-    than two). QBO's windows start empty, so a run's first minute can take a whole minute's
-    budget at once (40 batches in its first seconds) and then the next minute's as well: over a
-    short run that start counts nearly twice. `started_at`/`ended_at` are time.time() values."""
+    """Record writes per QBO minute over the whole QBO minutes after a run's first (None if the run
+    was shorter than two). QBO's windows start empty, so a run spends a minute's batch budget in its
+    first seconds, and again as each of those slots frees a minute later: counted from the start, or
+    over a partial last minute, a run looks faster than the limits allow. `started_at`/`ended_at`
+    are time.time() values."""
     import datetime as dt
 
     from sqlalchemy import func, select
@@ -252,13 +253,19 @@ def steady_rate(firm_ids, started_at: float, ended_at: float, time_scale: float)
     from qbo.models import QboLink
 
     minute = 60.0 / time_scale
-    if ended_at - started_at < 2 * minute:
+    whole = int((ended_at - started_at) // minute) - 1
+    if whole < 1:
         return None
-    since = dt.datetime.fromtimestamp(started_at + minute, dt.timezone.utc).replace(tzinfo=None)
+
+    def at(t):
+        return dt.datetime.fromtimestamp(t, dt.timezone.utc).replace(tzinfo=None)
+
     written = db.session.scalar(select(func.count()).select_from(QboLink).where(
-        QboLink.firm_id.in_(list(firm_ids)), QboLink.status == "synced", QboLink.last_pushed_at >= since))
+        QboLink.firm_id.in_(list(firm_ids)), QboLink.status == "synced",
+        QboLink.last_pushed_at >= at(started_at + minute),
+        QboLink.last_pushed_at < at(started_at + minute * (1 + whole))))
     db.session.rollback()  # hold no read transaction while the next run's workers write
-    return per_qbo_minute(written, ended_at - started_at - minute, time_scale)
+    return written / whole
 
 
 def throttled(log: list[dict]) -> int:

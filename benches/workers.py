@@ -89,8 +89,8 @@ def _firm_with_ledger(name: str, emu, records: int) -> int:
 
 
 def _figures(wall: float, created: int, log: list[dict], steady: float | None, time_scale: float) -> dict:
-    """Writes per QBO minute after the first QBO minute (see h.steady_rate), or over the whole run
-    when it was too short to have a steady part."""
+    """Writes per QBO minute in steady state (see h.steady_rate), or over the whole run when it was
+    too short to have one (the realm runs: each realm's records fit in its first QBO minute)."""
     whole_run = h.per_qbo_minute(created, wall, time_scale)
     return {"writes_per_qbo_minute": round(steady or whole_run), "writes_per_qbo_minute_whole_run": round(whole_run),
             "created": created, "wall_s": round(wall, 1), "requests": len(log), "emulator_429s": h.throttled(log),
