@@ -51,22 +51,24 @@ def test_it_groups_the_errors_behind_an_accounts_missing_customer_across_tabs(ap
     assert sorted(r.error.case for r in rows if r.group == group.key) == ["customer-deleted"]
 
 
-def test_it_reads_a_groups_errors_up_to_a_cap_for_a_page_and_all_of_them_for_its_fix(app):
+def _account_behind(errors: int):
+    """A firm's client account with `errors` invoices failing for its missing customer."""
     firm = make_firm()
     account = make_account(firm)
-    for _ in range(3):
+    for _ in range(errors):
         problems.record(firm.id, "invoice", make_invoice(firm, account=account).id, "customer-deleted")
     db.session.commit()
+    return firm, account
+
+
+def test_it_reads_a_groups_errors_up_to_a_cap_for_a_page_and_all_of_them_for_its_fix(app):
+    firm, account = _account_behind(3)
     assert desk.account_groups(firm.id, {account.id}, cap=2)[f"account-{account.id}"].size == 2
     assert desk.group_by_key(firm.id, f"account-{account.id}").size == 3
 
 
 def test_it_finds_no_group_of_another_firm_or_of_a_malformed_key(app):
-    firm = make_firm()
-    account = make_account(firm)
-    for _ in range(2):
-        problems.record(firm.id, "invoice", make_invoice(firm, account=account).id, "customer-deleted")
-    db.session.commit()
+    firm, account = _account_behind(2)
     assert desk.group_by_key(make_firm().id, f"account-{account.id}") is None
     assert desk.group_by_key(firm.id, f"account-{account.id}; drop") is None
 
