@@ -557,6 +557,9 @@ class _Sender:
                     found = {}
                 for work, op in taken:
                     work.done(op.bid, found.get(op.bid, _MISSING), self)
+                # The client may have read the connection's tokens: give the database connection
+                # back between requests rather than holding one per thread for the whole sync.
+                db.session.remove()
 
     def _take(self, n: int) -> list[tuple["_Round", _Op]]:
         with self.ready:

@@ -101,6 +101,7 @@ def app(app_config, _schema):
         _wipe(db)
         get_redis().flushdb()
         db.session.remove()
+        db.engine.dispose()  # each test's app has its own pool: close it, or PostgreSQL runs out
 
 
 @pytest.fixture
