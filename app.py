@@ -66,6 +66,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=production,
         WTF_CSRF_TIME_LIMIT=None,
+        # Only a test configuration may choose another (faster) method; stored hashes name their
+        # own method, so sign-in works whichever made them.
+        PASSWORD_HASH_METHOD="scrypt",
         SIGN_IN_MAX_FAILURES=5,
         SIGN_IN_LOCK_SECONDS=15 * 60,
         JOBS_SYNC=False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from flask import current_app, has_app_context
 from flask_babel import gettext
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -84,7 +85,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     firm: Mapped[Firm] = relationship(back_populates="users")
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -64,6 +64,8 @@ def app_config(database_url, redis_url, tmp_path_factory):
         "SECRET_KEY": "test-secret-key",
         "TOKEN_ENCRYPTION_KEY": "9vVQkvYPz1cDn0o2h9n8bPl0J0Jm9pKZ3cP4r2HkqGQ=",
         "WTF_CSRF_ENABLED": False,
+        # scrypt takes 0.15 s a hash and as long a check: most tests create users and sign in.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 

@@ -69,3 +69,14 @@ def test_it_sets_safe_session_cookie_flags(client, app):
     sign_in(client, make_user())
     cookie = client.get_cookie("session")
     assert cookie.http_only and cookie.same_site == "Lax"
+
+
+def test_it_hashes_passwords_with_scrypt_unless_a_test_config_says_otherwise(app_config):
+    from app import create_app
+    from qbo.models import User
+
+    settings = {k: v for k, v in app_config.items() if k != "PASSWORD_HASH_METHOD"}
+    with create_app(settings).app_context():
+        user = User(email="hash@example.test", role="owner")
+        user.set_password("correct horse battery")
+    assert user.password_hash.startswith("scrypt:") and user.check_password("correct horse battery")
