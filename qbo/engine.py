@@ -146,7 +146,7 @@ def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncRepor
         ctx = SyncContext(firm, client)
         _ensure_dependencies_marked(firm_id)
         db.session.commit()
-        with _Sender(ctx.client) as sender:
+        with _Sender(ctx.client, firm_id) as sender:
             for module in ORDER:
                 _sync_type(ctx, module, sender, report, max_rounds)
         connection = get_connection(firm_id)
@@ -177,7 +177,7 @@ def _sync_type(ctx: SyncContext, module, sender: "_Sender", report: SyncReport, 
             after = max((l.id for l in links), default=after)
             ops = _plan_round(ctx, module, links, report) if links else []
             if ops:
-                in_flight.append((ops, sender.start(module, ops, ctx.firm.id)))
+                in_flight.append((ops, sender.start(ops)))
             if not links:
                 break
             while len(in_flight) > 1:
@@ -487,8 +487,8 @@ class _Sender:
     thread-safe), which applies one round and plans the next meanwhile.
     """
 
-    def __init__(self, client):
-        self.client = client
+    def __init__(self, client, firm_id: int):
+        self.client, self.firm_id = client, firm_id
         self.limiter = getattr(client, "limiter", None)
         self.concurrent = max(1, int(getattr(self.limiter, "concurrent", 4) or 4))
         self.round_size = BATCH_SIZE * self.concurrent
@@ -512,9 +512,9 @@ class _Sender:
         for thread in self.threads:
             thread.join()
 
-    def start(self, module, ops: list[_Op], firm_id: int) -> Future:
+    def start(self, ops: list[_Op]) -> Future:
         """Queue `ops` for sending; the future gives ({bid: result}, first fatal error)."""
-        work = _Round(len(ops), firm_id)
+        work = _Round(len(ops))
         with self.ready:
             if self.error is not None:
                 work.future.set_result(({}, self.error))
@@ -541,9 +541,10 @@ class _Sender:
                     # polling Redis, and the GIL churn of ten pollers can't delay a request that
                     # already holds its slot (QBO counts it when it arrives, ref §3).
                     with self.turn:
-                        left = len(self.queue)
-                        lease = self._slot(left) if left else None
-                        taken = self._take(BATCH_SIZE if lease is None or lease.batch else 1) if left else []
+                        if not self.queue:
+                            continue  # the threads ahead in turn took the last ones
+                        lease = self._slot(len(self.queue))
+                        taken = self._take(BATCH_SIZE if lease is None or lease.batch else 1)
                     if not taken:
                         if lease is not None:
                             lease.release()  # the run stopped meanwhile
@@ -551,7 +552,7 @@ class _Sender:
                     client = self._client(lease)
                     ops = [op for _, op in taken]
                     found = {ops[0].bid: _send_one(client, ops[0])} if len(ops) == 1 \
-                        else _send_batch(client, ops, taken[0][0].firm_id)
+                        else _send_batch(client, ops, self.firm_id)
                 except Exception as exc:  # RateLimited, ReconnectNeeded, or a bug: stop the run
                     self._stop(exc)
                     found = {}
@@ -606,8 +607,7 @@ _MISSING = object()  # sent without a readable answer (outcome unknown), or neve
 class _Round:
     """One round's operations: its future resolves when every one of them has an outcome."""
 
-    def __init__(self, size: int, firm_id: int):
-        self.firm_id = firm_id
+    def __init__(self, size: int):
         self.outstanding = size
         self.results: dict[str, object] = {}
         self.lock = threading.Lock()
