@@ -1,7 +1,7 @@
 """What invoices and credit memos share: lines, the customer, the memo, finding one again."""
 from __future__ import annotations
 
-from qbo.sync.context import carries_marker, marker, quote
+from qbo.sync.context import find_marked, marker, quote
 
 
 def dependencies(doc) -> list:
@@ -48,9 +48,5 @@ def base_payload(doc, ctx, record_type: str) -> dict:
 def find_existing(entity: str, record_type: str, doc, payload: dict, ctx) -> dict | None:
     """Find the document a create whose outcome was unknown may have made: by DocNumber when
     numbers are synced, otherwise by our marker among the customer's documents of that date."""
-    if payload.get("DocNumber"):
-        where = f"DocNumber = {quote(payload['DocNumber'])}"
-    else:
-        where = f"TxnDate = {quote(payload['TxnDate'])} AND CustomerRef = {quote(payload['CustomerRef']['value'])}"
-    found = ctx.client.query_all(entity, where)  # every page: a busy day has more than one
-    return next((f for f in found if carries_marker(f, record_type, doc.id)), None)
+    where = f"DocNumber = {quote(payload['DocNumber'])}" if payload.get("DocNumber") else None
+    return find_marked(entity, record_type, doc.id, payload, ctx, where=where)

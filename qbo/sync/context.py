@@ -40,10 +40,11 @@ def quote(value: str) -> str:
 
 
 def find_marked(entity: str, record_type: str, record_id: int, payload: dict, ctx,
-                party: str = "CustomerRef") -> dict | None:
-    """The record a create whose outcome was unknown may have made: the `entity` of the payload's
-    date and `party` (CustomerRef, or a Purchase's EntityRef) whose PrivateNote carries our marker."""
-    where = f"TxnDate = {quote(payload['TxnDate'])} AND {party} = {quote(payload[party]['value'])}"
+                party: str = "CustomerRef", where: str | None = None) -> dict | None:
+    """The record a create whose outcome was unknown may have made: the `entity` matching `where`
+    (by default, of the payload's date and `party`: CustomerRef, or a Purchase's EntityRef) whose
+    PrivateNote carries our marker."""
+    where = where or f"TxnDate = {quote(payload['TxnDate'])} AND {party} = {quote(payload[party]['value'])}"
     found = ctx.client.query_all(entity, where)  # every page: a busy day has more than one
     return next((f for f in found if carries_marker(f, record_type, record_id)), None)
 
