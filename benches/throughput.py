@@ -67,11 +67,12 @@ def _measure(app, emu, records, time_scale, baseline_records, slack_ms, profile)
     whole_run = h.per_qbo_minute(synced, cpu.wall, time_scale)
     # The figure is the steady rate, over the whole QBO minutes after the first (whose empty
     # windows let a run look faster than the limits allow); the whole run's rate is kept next to it.
-    rate = h.steady_rate([firm.id], started_at, ended_at, time_scale) or whole_run
+    steady = h.steady_rate([firm.id], started_at, ended_at, time_scale)
+    rate = steady or whole_run
     result = {
         "records_per_type": records, "record_writes": synced, "pending_at_start": pending,
         "time_scale": time_scale, "limiter_slack_ms": slack_ms, "writes_per_qbo_minute": round(rate),
-        "writes_per_qbo_minute_whole_run": round(whole_run),
+        "writes_per_qbo_minute_whole_run": round(whole_run), "steady_state": steady is not None,
         "throughput_share_of_ceiling": round(rate / h.CEILING, 3),
         "baseline_records": baseline_written, "baseline_writes_per_qbo_minute": round(baseline_rate),
         "throughput_vs_baseline": round(rate / baseline_rate, 2) if baseline_rate else None,
@@ -128,7 +129,8 @@ def _baseline(firm_id: int, time_scale: float, slack_ms: float) -> int:
 
 def summary(r: dict) -> str:
     return (f"throughput: {r['writes_per_qbo_minute']} record writes per QBO minute = "
-            f"{r['throughput_share_of_ceiling']:.0%} of the 1,660 ceiling in steady state "
+            f"{r['throughput_share_of_ceiling']:.0%} of the 1,660 ceiling "
+            f"{'in steady state' if r.get('steady_state') else '(run shorter than two QBO minutes: a burst)'} "
             f"({r['writes_per_qbo_minute_whole_run']} over the whole run), {r['throughput_vs_baseline']}x the "
             f"one-request-per-record baseline ({r['baseline_writes_per_qbo_minute']}/min); "
             f"{r['record_writes']} records, time scale {r['time_scale']:g}, 429s {r['emulator_429s']}, "
