@@ -117,6 +117,11 @@ def date(data, field, errors: Errors, *, required=False):
     return parsed
 
 
+# Record ids are INTEGER columns (4 bytes on PostgreSQL): a larger number can't name a record, and
+# comparing one with an id column makes PostgreSQL fail the statement ("integer out of range").
+MAX_RECORD_ID = 2**31 - 1
+
+
 def integer_id(data, field, errors: Errors, *, required=False):
     value = data.get(field)
     if _blank(value):
@@ -131,7 +136,7 @@ def integer_id(data, field, errors: Errors, *, required=False):
     except ValueError:
         errors.add(field, _("must be a record id"))
         return None
-    if number <= 0 or number > 2**62:
+    if number <= 0 or number > MAX_RECORD_ID:
         errors.add(field, _("must be a record id"))
         return None
     return number
