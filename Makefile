@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install chromium clean translations i18n-update
+.PHONY: run test bench install chromium clean translations i18n-update lint-imports
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ i18n-update: $(STAMP)
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations
 
 run: $(STAMP) translations
-	$(PY) -m qbo.devserver
+	$(PY) -m scripts.devserver
 
 # Browser tests drive Debian's Chromium; install it when it is missing and we may.
 chromium:
@@ -33,7 +33,11 @@ chromium:
 	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; \
 	  else echo "Chromium missing: run 'sudo apt-get install chromium'"; exit 1; fi; }
 
-test: $(STAMP) chromium translations
+# The package layout is the architecture: its import contracts (pyproject.toml [tool.importlinter]).
+lint-imports: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+test: $(STAMP) chromium translations lint-imports
 	$(PY) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL: every suite that touches the database (not the emulator's, the HTTP client's or the browser's) =="; \

@@ -14,7 +14,7 @@ from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-from qbo.db import db
+from qbo.core.db import db
 
 login_manager = LoginManager()
 babel = Babel()
@@ -42,7 +42,9 @@ def _fernet_key() -> str:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # INSTANCE_PATH: where the SQLite file and generated secrets live (tests give each app its own).
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or None
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     env = os.environ
@@ -105,6 +107,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = "Please sign in to continue."
 
+    import qbo.models  # noqa: F401  (every model, for Alembic and relationships across packages)
+    import qbo.quickbooks.sync.marking  # noqa: F401  (the sync hears the ledger's record_changed signal)
     from views import register_blueprints
 
     register_blueprints(app, csrf)
@@ -131,7 +135,7 @@ def select_locale() -> str:
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from qbo.models import User
+    from qbo.accounts.models import User
 
     try:
         return db.session.get(User, int(user_id))

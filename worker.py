@@ -19,13 +19,13 @@ from rq import Worker
 from rq.serializers import JSONSerializer
 
 from app import create_app
-from qbo.jobs import QUEUES, get_queue
+from qbo.core.queue import QUEUES, get_queue
 
 log = logging.getLogger("qbo.worker")
 
 
 def _run_schedule(app, every: float, stop: threading.Event) -> None:
-    from qbo.drift import enqueue_schedule
+    from qbo.quickbooks.jobs import enqueue_schedule
 
     with app.app_context():
         while not stop.wait(every):
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app()
     burst = "--burst" in argv
     with app.app_context():
-        from qbo.db import db
+        from qbo.core.db import db
 
         db.engine.dispose()  # nothing pooled crosses the fork
         stop = threading.Event()

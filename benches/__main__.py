@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     wanted = args.only or ["throughput", "detection", "desk", "workers"]
     quick = args.quick
     logging.disable(logging.INFO)  # the app's one line per request and per sync would drown the summaries
-    from qbo.devserver import embedded_redis
+    from scripts.devserver import embedded_redis
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() and args.only else {}
     lines = []

@@ -26,7 +26,7 @@ class Emulator:
     """`python -m emulator` in a child process on 127.0.0.1."""
 
     def __init__(self, time_scale: float, limits: bool = True):
-        from qbo.devserver import free_port, wait_for_port
+        from scripts.devserver import free_port, wait_for_port
 
         self.time_scale = time_scale
         self.port = free_port()
@@ -103,7 +103,7 @@ def postgres_url(server: str = "postgresql://postgres@127.0.0.1:5432/postgres"):
 
 def make_app(config: dict, create: bool = True):
     from app import create_app
-    from qbo.db import db
+    from qbo.core.db import db
 
     app = create_app(config)
     if create:
@@ -119,9 +119,9 @@ def settle(emulator: Emulator) -> None:
 
 def connected_firm(name: str, emulator: Emulator, realm_id: str | None = None, *, wait: bool = True):
     """A firm and owner connected to a company of the emulator through the real OAuth flow."""
-    from qbo.db import db
+    from qbo.accounts.models import Firm, User
+    from qbo.core.db import db
     from qbo.demo import connect_demo_firm
-    from qbo.models import Firm, User
 
     firm = Firm(name=name)
     db.session.add(firm)
@@ -142,7 +142,8 @@ def connect_with_realm(firm_id: int, user_id: int, realm_id: str) -> None:
     """connect_demo_firm, choosing the company on the emulator's picker."""
     from urllib.parse import parse_qs, urlsplit
 
-    from qbo.connection import finish_connect, start_connect
+    from qbo.quickbooks.connection import start_connect
+    from qbo.quickbooks.onboarding import finish_connect
 
     url, state = start_connect(firm_id, user_id)
     params = parse_qs(urlsplit(url).query)
@@ -159,9 +160,18 @@ def insert_ledger(firm_id: int, n: int, *, start: int = 0) -> dict:
     credit notes (one line), payments with a card fee (so a processor_fee each) and refunds."""
     from sqlalchemy import insert
 
-    from qbo.db import db
-    from qbo.models import (Account, CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment,
-                            PaymentAllocation, Refund, Service)
+    from qbo.core.db import db
+    from qbo.ledger.models import (
+        Account,
+        CreditNote,
+        CreditNoteLine,
+        Invoice,
+        InvoiceLine,
+        Payment,
+        PaymentAllocation,
+        Refund,
+        Service,
+    )
 
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     day = dt.date(2026, 11, 2)
@@ -201,9 +211,9 @@ def bench_client(firm_id: int, time_scale: float, slack_ms: float = 50, **kwargs
     """The engine's client with a limiter whose QBO minute matches the emulator's time scale.
     slack_ms 50 (the default 250 is for the internet): a request can sit tens of ms between its
     slot and the wire while the GIL is busy, and the emulator counts it on arrival."""
-    from qbo.connection import client_for_firm
-    from qbo.limiter import RealmLimiter
-    from qbo.redis_conn import get_redis
+    from qbo.core.redis import get_redis
+    from qbo.quickbooks.api.limiter import RealmLimiter
+    from qbo.quickbooks.connection import client_for_firm
 
     limiter = RealmLimiter(get_redis(decode=False), time_scale=time_scale, slack_ms=slack_ms)
     return client_for_firm(firm_id, limiter=limiter, **kwargs)
@@ -249,8 +259,8 @@ def steady_rate(firm_ids, started_at: float, ended_at: float, time_scale: float)
 
     from sqlalchemy import func, select
 
-    from qbo.db import db
-    from qbo.models import QboLink
+    from qbo.core.db import db
+    from qbo.quickbooks.models import QboLink
 
     minute = 60.0 / time_scale
     whole = int((ended_at - started_at) // minute) - 1

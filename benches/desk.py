@@ -49,14 +49,15 @@ def _on(db_url: str, redis_url: str, small: int, large: int, repeat: int) -> dic
 def _measure(app, n: int, repeat: int) -> dict:
     import datetime as dt
 
-    from sqlalchemy import text, insert
+    from sqlalchemy import insert, text
 
-    from qbo.db import db
-    from qbo.models import Firm, SyncError, User
-    from qbo.status import CATEGORIES, banner_state, error_counts, errors_query
+    from qbo.accounts.models import Firm, User
+    from qbo.core.db import db
+    from qbo.quickbooks.models import SyncError
+    from qbo.quickbooks.problems.counts import CATEGORIES, banner_state, error_counts, errors_query
 
     try:  # the capped counts proposed for the desk (qbo/status.py), when present
-        from qbo.status import banner_state_capped, error_counts_capped
+        from qbo.quickbooks.problems.counts import banner_state_capped, error_counts_capped
     except ImportError:
         banner_state_capped = error_counts_capped = None
 
@@ -128,7 +129,7 @@ if __name__ == "__main__":
     import argparse
     import json
 
-    from qbo.devserver import embedded_redis
+    from scripts.devserver import embedded_redis
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--large", type=int, default=100_000)

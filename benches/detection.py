@@ -14,7 +14,7 @@ from benches import _harness as h
 
 def run(redis_url: str, *, sizes=(1000, 10000, 50000), k: int = 20, time_scale: float = 3.0) -> dict:
     try:
-        from qbo.drift import poll_changes  # noqa: F401
+        from qbo.quickbooks.changes.cdc import poll_changes
     except ImportError:
         return {"pending": "qbo.drift.poll_changes does not exist yet", "detection_requests": "pending"}
     emu = h.Emulator(time_scale)
@@ -38,11 +38,12 @@ def _one(emu, n: int, k: int, time_scale: float) -> dict:
 
     from sqlalchemy import func, insert, select
 
-    from qbo.db import db
-    from qbo.drift import poll_changes
-    from qbo.engine import mark_all, sync_firm
-    from qbo.models import QboConnection, QboLink, SyncError
-    from qbo.status import error_counts
+    from qbo.core.db import db
+    from qbo.quickbooks.changes.cdc import poll_changes
+    from qbo.quickbooks.models import QboConnection, QboLink, SyncError
+    from qbo.quickbooks.problems.counts import error_counts
+    from qbo.quickbooks.sync.engine import sync_firm
+    from qbo.quickbooks.sync.marking import mark_all
 
     firm, _ = h.connected_firm(f"Detection {n}", emu, wait=False)  # a few requests: no need to settle
     real = max(k, 10)
@@ -94,7 +95,7 @@ if __name__ == "__main__":
     import argparse
     import json
 
-    from qbo.devserver import embedded_redis
+    from scripts.devserver import embedded_redis
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000")

@@ -27,9 +27,10 @@ def run(redis_url: str, *, records: int = 5000, time_scale: float = 10.0, baseli
 def _measure(app, emu, records, time_scale, baseline_records, slack_ms, profile) -> dict:
     from sqlalchemy import func, select
 
-    from qbo.db import db
-    from qbo.engine import mark_all, sync_firm
-    from qbo.models import QboLink, SyncError
+    from qbo.core.db import db
+    from qbo.quickbooks.models import QboLink, SyncError
+    from qbo.quickbooks.sync.engine import sync_firm
+    from qbo.quickbooks.sync.marking import mark_all
 
     # The baseline first, on its own company: one request per record, in sequence.
     base_firm, _ = h.connected_firm("Baseline firm", emu)
@@ -93,11 +94,12 @@ def _baseline(firm_id: int, time_scale: float, slack_ms: float) -> int:
     its own request, waiting for each answer (the same mapping code, the same limiter)."""
     from sqlalchemy import select
 
-    from qbo.client import request_id_for
-    from qbo.db import db
-    from qbo.models import Firm, QboLink
-    from qbo.sync import ORDER
-    from qbo.sync.context import LinkRef, SyncContext, Waiting
+    from qbo.accounts.models import Firm
+    from qbo.core.db import db
+    from qbo.quickbooks.api.client import request_id_for
+    from qbo.quickbooks.models import QboLink
+    from qbo.quickbooks.sync import ORDER
+    from qbo.quickbooks.sync.context import LinkRef, SyncContext, Waiting
 
     class _Refs(SyncContext):
         def __init__(self, firm, client):
@@ -141,7 +143,7 @@ if __name__ == "__main__":
     import argparse
     import json
 
-    from qbo.devserver import embedded_redis
+    from scripts.devserver import embedded_redis
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=500)

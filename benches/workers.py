@@ -13,7 +13,7 @@ def _worker(config: dict, firm_id: int, time_scale: float, slack_ms: float, star
     Returns (records created, when it started syncing, when it finished) on the wall clock."""
     app = h.make_app(config, create=False)
     with app.app_context():
-        from qbo.engine import sync_firm
+        from qbo.quickbooks.sync.engine import sync_firm
 
         client = h.bench_client(firm_id, time_scale, slack_ms)
         time.sleep(max(0.0, start_at - time.time()))  # every worker starts together, imports done
@@ -55,7 +55,7 @@ def run(redis_url: str, *, records: int = 200, realm_records: int = 100, time_sc
                              for workers in (1, 2, 4)}
                 several = {realms: [_firm_with_ledger(f"{realms} realms, firm {n}", emu, realm_records)
                                     for n in range(realms)] for realms in (1, 2, 4)}
-                from qbo.db import db
+                from qbo.core.db import db
 
                 db.session.remove()
             h.settle(emu)
@@ -78,8 +78,8 @@ def run(redis_url: str, *, records: int = 200, realm_records: int = 100, time_sc
 
 
 def _firm_with_ledger(name: str, emu, records: int) -> int:
-    from qbo.db import db
-    from qbo.engine import mark_all
+    from qbo.core.db import db
+    from qbo.quickbooks.sync.marking import mark_all
 
     firm, _ = h.connected_firm(name, emu, wait=False)
     h.insert_ledger(firm.id, records)
@@ -108,7 +108,7 @@ if __name__ == "__main__":
     import argparse
     import json
 
-    from qbo.devserver import embedded_redis
+    from scripts.devserver import embedded_redis
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100)

@@ -9,9 +9,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from qbo.db import db
-from qbo.models import Firm, User
-from qbo.permissions import ROLES
+from qbo.accounts.models import Firm, User
+from qbo.accounts.permissions import ROLES
+from qbo.core.db import db
 
 demo_cli = AppGroup("demo", help="The demo firm.")
 users_cli = AppGroup("users", help="People and API keys.")
@@ -117,7 +117,7 @@ def users_create(firm_name: str, email: str, role: str, password: str, name: str
 @click.option("--label", default="")
 def users_create_api_key(email: str, label: str) -> None:
     """Create an API key for a user and print it (shown only this once)."""
-    from qbo.auth import create_api_key
+    from qbo.accounts.auth import create_api_key
 
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
@@ -131,11 +131,12 @@ def users_create_api_key(email: str, label: str) -> None:
 @click.option("--firm", "firm_id", type=int, required=True)
 def jobs_recalculate(firm_id: int) -> None:
     """Enqueue the receivables recalculation for a firm and print its job id."""
-    from qbo import jobs
+    from qbo.core import queue
+    from qbo.ledger import jobs as ledger_jobs
 
     if db.session.get(Firm, firm_id) is None:
         raise click.ClickException(f"No firm with id {firm_id}.")
-    run = jobs.enqueue("recalculate-balances", jobs.recalculate_balances, firm_id)
+    run = queue.enqueue("recalculate-balances", ledger_jobs.recalculate_balances, firm_id)
     click.echo(run.id)
 
 
@@ -149,8 +150,10 @@ qbo_cli = AppGroup("qbo", help="QuickBooks Online sync.")
 @click.option("--wait", is_flag=True, help="Run the sync in this process and print its report.")
 def qbo_sync(firm_id: int, wait: bool) -> None:
     """Push everything pending for a firm (marks never-synced records first)."""
-    from qbo import jobs
-    from qbo.engine import mark_all, sync_firm
+
+    from qbo.quickbooks import jobs as quickbooks_jobs
+    from qbo.quickbooks.sync.engine import sync_firm
+    from qbo.quickbooks.sync.marking import mark_all
 
     if db.session.get(Firm, firm_id) is None:
         raise click.ClickException(f"No firm with id {firm_id}.")
@@ -162,7 +165,7 @@ def qbo_sync(firm_id: int, wait: bool) -> None:
         if report.paused:
             raise click.ClickException(report.paused)
         return
-    run = jobs.enqueue("sync", jobs.run_sync, firm_id)
+    run = quickbooks_jobs.enqueue_push(firm_id)
     click.echo(run.id)
 
 
@@ -171,7 +174,7 @@ def qbo_sync(firm_id: int, wait: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the same body as GET /api/v1/sync/status.")
 def qbo_status(firm_id: int, as_json: bool) -> None:
     """The firm's connection and open QuickBooks errors per category."""
-    from qbo.status import sync_status
+    from qbo.quickbooks.problems.counts import sync_status
 
     if db.session.get(Firm, firm_id) is None:
         raise click.ClickException(f"No firm with id {firm_id}.")

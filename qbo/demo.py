@@ -11,9 +11,10 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from sqlalchemy import select
 
-from qbo import ledger
-from qbo.db import db
-from qbo.models import Firm, Service, User
+from qbo.accounts.models import Firm, User
+from qbo.core.db import db
+from qbo.ledger import records as ledger
+from qbo.ledger.models import Service
 
 DEMO_FIRM = "Northwind Accounting (demo)"
 ROLES = ("owner", "admin", "staff", "viewer")
@@ -149,7 +150,8 @@ def connect_demo_firm(firm_id: int, user_id: int) -> str:
     as the owner who clicks Connect on QuickBooks' consent page. Returns the company name."""
     import requests
 
-    from qbo.connection import finish_connect, start_connect
+    from qbo.quickbooks.connection import start_connect
+    from qbo.quickbooks.onboarding import finish_connect
 
     url, state = start_connect(firm_id, user_id)
     page = requests.get(url, timeout=10)
@@ -191,10 +193,11 @@ class _Person:
 def play_history(firm_id: int, owner_id: int, base_url: str) -> dict:
     """Give the connected demo firm a past: a first sync with a few realistic problems, then people
     changing things in QuickBooks, then new work in the ledger. Returns the open error counts."""
-    from qbo.connection import get_connection
-    from qbo.engine import sync_firm
-    from qbo.models import Account, Firm, Invoice, Payment
-    from qbo.status import error_counts
+    from qbo.accounts.models import Firm
+    from qbo.ledger.models import Account, Invoice, Payment
+    from qbo.quickbooks.connection import get_connection
+    from qbo.quickbooks.problems.counts import error_counts
+    from qbo.quickbooks.sync.engine import sync_firm
 
     firm = db.session.get(Firm, firm_id)
     person = _Person(base_url, get_connection(firm_id).realm_id)
@@ -216,7 +219,7 @@ def play_history(firm_id: int, owner_id: int, base_url: str) -> dict:
     # Stripe charge ids are longer than the 21 characters QBO keeps in a payment's reference.
     for payment in db.session.scalars(select(Payment).where(Payment.firm_id == firm_id, Payment.processor == "stripe").limit(3)):
         payment.reference = f"ch_3Qx{payment.id:04d}Lk2eZvKYlo2C1a2b3c4d"
-        from qbo.engine import mark_record
+        from qbo.quickbooks.sync.marking import mark_record
 
         mark_record(payment)
     db.session.commit()
@@ -224,7 +227,7 @@ def play_history(firm_id: int, owner_id: int, base_url: str) -> dict:
 
     # Since then, people changed QuickBooks: a client's customer deleted (made inactive) and an
     # invoice paid by hand in QuickBooks.
-    from qbo.models import QboLink
+    from qbo.quickbooks.models import QboLink
 
     def qbo_id(record_type, record_id):
         return db.session.scalar(select(QboLink.qbo_id).where(QboLink.firm_id == firm_id, QboLink.record_type == record_type,

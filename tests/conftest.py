@@ -26,7 +26,7 @@ def redis_url():
     if os.environ.get("TEST_REDIS_URL"):
         yield os.environ["TEST_REDIS_URL"]
         return
-    from qbo.devserver import embedded_redis
+    from scripts.devserver import embedded_redis
 
     with embedded_redis() as url:
         yield url
@@ -56,7 +56,19 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app_config(database_url, redis_url, tmp_path_factory):
+def unanswered_url():
+    """An address on this machine that no server answers: a port bound here but never listened on,
+    so nothing else can take it (a running `make run` emulator on 5055 is never reached)."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url, redis_url, unanswered_url):
     return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -66,13 +78,15 @@ def app_config(database_url, redis_url, tmp_path_factory):
         "WTF_CSRF_ENABLED": False,
         # scrypt takes 0.15 s a hash and as long a check: most tests create users and sign in.
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # QuickBooks is the test's own emulator (fixture qbo_emulator) or nothing at all.
+        "QBO_BASE_URL": unanswered_url,
     }
 
 
 @pytest.fixture(scope="session")
 def _schema(app_config):
     from app import create_app
-    from qbo.db import db
+    from qbo.core.db import db
 
     app = create_app(app_config)
     with app.app_context():
@@ -91,12 +105,13 @@ def _wipe(db) -> None:
 
 
 @pytest.fixture
-def app(app_config, _schema):
+def app(app_config, _schema, tmp_path):
     from app import create_app
-    from qbo.db import db
-    from qbo.redis_conn import get_redis
+    from qbo.core.db import db
+    from qbo.core.redis import get_redis
 
-    app = create_app(app_config)
+    # Its own instance folder: nothing a test writes (demo logins, secrets) lands in the real instance/.
+    app = create_app({**app_config, "INSTANCE_PATH": str(tmp_path / "instance")})
     with app.app_context():
         yield app
         db.session.rollback()
@@ -159,13 +174,14 @@ def drain(app):
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    from qbo import jobs
-    from qbo.db import db
+    from qbo.core.db import db
+    from qbo.core.queue import get_queue
+    from qbo.quickbooks import jobs as quickbooks_jobs
 
     def run(firm_id=None):
         if firm_id is not None:
-            jobs.enqueue_sync(firm_id)
-        queue = jobs.get_queue()
+            quickbooks_jobs.enqueue_sync(firm_id)
+        queue = get_queue()
         SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
         db.session.expire_all()
 

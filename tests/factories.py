@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from qbo import ledger
-from qbo.auth import create_api_key
-from qbo.db import db
-from qbo.models import Firm, User
+from qbo.accounts.auth import create_api_key
+from qbo.accounts.models import Firm, User
+from qbo.core.db import db
+from qbo.ledger import records as ledger
 
 PASSWORD = "correct horse battery"
 _n = itertools.count(1)

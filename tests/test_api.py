@@ -1,8 +1,8 @@
 import pytest
-
-from qbo.db import db
-from qbo.models import Invoice, Payment
 from sqlalchemy import func, select
+
+from qbo.core.db import db
+from qbo.ledger.models import Invoice, Payment
 from tests.factories import make_account, make_api_key, make_invoice, make_service, make_user
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from qbo.auth import safe_next
+from qbo.accounts.auth import safe_next
 from tests.factories import PASSWORD, make_user, sign_in
 
 
@@ -73,7 +73,7 @@ def test_it_sets_safe_session_cookie_flags(client, app):
 
 def test_it_hashes_passwords_with_scrypt_unless_a_test_config_says_otherwise(app_config):
     from app import create_app
-    from qbo.models import User
+    from qbo.accounts.models import User
 
     settings = {k: v for k, v in app_config.items() if k != "PASSWORD_HASH_METHOD"}
     with create_app(settings).app_context():

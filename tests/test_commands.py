@@ -2,8 +2,9 @@ import json
 
 from sqlalchemy import func, select
 
-from qbo.db import db
-from qbo.models import Account, Firm, Invoice, Payment, Refund, User
+from qbo.accounts.models import Firm, User
+from qbo.core.db import db
+from qbo.ledger.models import Account, Invoice, Payment, Refund
 
 
 def test_it_seeds_the_demo_firm_with_four_users_and_a_ledger(runner, app):

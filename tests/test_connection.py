@@ -7,10 +7,12 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from qbo import connection as qconn
-from qbo.db import db
-from qbo.errors import ReconnectNeeded
-from qbo.models import QboConnection, QboLink, utcnow
+from qbo.core.db import db
+from qbo.core.models import utcnow
+from qbo.quickbooks import connection as qconn
+from qbo.quickbooks import onboarding
+from qbo.quickbooks.api.errors import ReconnectNeeded
+from qbo.quickbooks.models import QboConnection, QboLink
 from tests.factories import make_account, make_user, sign_in
 
 
@@ -42,7 +44,7 @@ def test_it_stores_tokens_encrypted_and_never_logs_them(app, qbo_emulator, caplo
 def test_it_refuses_a_callback_with_a_foreign_state(app, qbo_emulator):
     owner = make_user(role="owner")
     with pytest.raises(qconn.ConnectError, match="expired or was not started here"):
-        qconn.finish_connect(owner.firm_id, owner.id, state="forged", code="x", realm_id="1")
+        onboarding.finish_connect(owner.firm_id, owner.id, state="forged", code="x", realm_id="1")
 
 
 def test_it_refuses_connect_for_a_viewer_and_staff(client, app, qbo_emulator):
@@ -174,7 +176,7 @@ def _connect_to(user, realm_id, *, confirm):
     answer = requests.post(url.split("?")[0], data={**params, "realm_id": realm_id, "decision": "allow"},
                            allow_redirects=False, timeout=10)
     callback = {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
-    return qconn.finish_connect(user.firm_id, user.id, state=callback["state"], code=callback["code"],
+    return onboarding.finish_connect(user.firm_id, user.id, state=callback["state"], code=callback["code"],
                                 realm_id=callback["realmId"])
 
 

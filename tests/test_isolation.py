@@ -1,8 +1,17 @@
 """A user or API key of firm A gets 404 for firm B's records, by page and by API."""
 import pytest
 
-from tests.factories import (make_account, make_api_key, make_firm, make_invoice, make_payment, make_service,
-                             make_user, sign_in, make)
+from tests.factories import (
+    make,
+    make_account,
+    make_api_key,
+    make_firm,
+    make_invoice,
+    make_payment,
+    make_service,
+    make_user,
+    sign_in,
+)
 
 
 @pytest.fixture
@@ -47,9 +56,10 @@ def test_it_refuses_to_reference_another_firms_account(client, other_firms_recor
 
 
 def test_it_hides_another_firms_job(client, app):
-    from qbo import jobs
+    from qbo.core import queue
+    from qbo.ledger import jobs as ledger_jobs
 
     firm_b = make_firm(name="Firm B")
-    run = jobs.enqueue("recalculate-balances", jobs.recalculate_balances, firm_b.id)
+    run = queue.enqueue("recalculate-balances", ledger_jobs.recalculate_balances, firm_b.id)
     headers = make_api_key(make_user(make_firm(name="Firm A"), "owner"))
     assert client.get(f"/api/v1/jobs/{run.id}", headers=headers).status_code == 404

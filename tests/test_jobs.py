@@ -6,21 +6,22 @@ import sys
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from qbo import jobs
-from qbo.db import db
-from qbo.models import JobRun
+from qbo.core.db import db
+from qbo.core.models import JobRun
+from qbo.core.queue import get_queue
+from qbo.ledger import jobs as ledger_jobs
 from tests.factories import make_api_key, make_payment, make_user, sign_in
 
 
 def _drain(app):
-    queue = jobs.get_queue()
+    queue = get_queue()
     SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
 
 
 def test_it_recalculates_balances_through_a_real_worker(app):
     user = make_user()
     make_payment(user.firm)
-    run = jobs.enqueue("recalculate-balances", jobs.recalculate_balances, user.firm_id, user_id=user.id)
+    run = ledger_jobs.enqueue_recalculation(user.firm_id, user.id)
     assert db.session.get(JobRun, run.id).status == "queued"
     _drain(app)
     db.session.expire_all()
@@ -31,9 +32,9 @@ def test_it_recalculates_balances_through_a_real_worker(app):
 
 def test_it_does_nothing_the_second_time(app):
     user = make_user()
-    run = jobs.enqueue("recalculate-balances", jobs.recalculate_balances, user.firm_id)
+    run = ledger_jobs.enqueue_recalculation(user.firm_id)
     _drain(app)
-    assert jobs.recalculate_balances(run.id) is None
+    assert ledger_jobs.recalculate_balances(run.id) is None
 
 
 def test_it_shows_job_progress_to_htmx_and_the_api(client, app):
@@ -51,7 +52,7 @@ def test_it_shows_job_progress_to_htmx_and_the_api(client, app):
 
 def test_it_runs_jobs_in_the_forking_worker_process(app, app_config):
     user = make_user()
-    run = jobs.enqueue("recalculate-balances", jobs.recalculate_balances, user.firm_id)
+    run = ledger_jobs.enqueue_recalculation(user.firm_id)
     env = {**os.environ, "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
            "REDIS_URL": app_config["REDIS_URL"], "SECRET_KEY": "x" * 32}
     result = subprocess.run([sys.executable, "worker.py", "--burst"], env=env, capture_output=True,

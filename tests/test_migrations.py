@@ -4,7 +4,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from sqlalchemy import create_engine
 
-from qbo.db import db
+from qbo.core.db import db
 
 
 def test_it_migrates_to_the_same_schema_as_the_models(app_config, tmp_path, request):

@@ -1,6 +1,6 @@
 import pytest
 
-from qbo import permissions as P
+from qbo.accounts import permissions as P
 from tests.factories import make_firm, make_user
 
 EXPECTED = {

@@ -5,16 +5,14 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask, csrf) -> None:
-    from views import api, auth, connection, desk, health, home, jobs, ledger, settings, webhooks
+    from views import activity, api, auth, health, home, jobs, ledger, quickbooks, webhooks
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(ledger.bp)
     app.register_blueprint(jobs.bp)
-    app.register_blueprint(settings.bp)
-    app.register_blueprint(connection.bp)
-    app.register_blueprint(desk.bp)
-    app.register_blueprint(desk.sync_bp)
+    app.register_blueprint(quickbooks.bp)
+    app.register_blueprint(activity.bp)
     app.register_blueprint(health.bp)
     from views import profile
 

@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from qbo import permissions
-from qbo.permissions import WHO_CAN, can
+from qbo.accounts import permissions
+from qbo.accounts.permissions import WHO_CAN, can
 
 
 def require(permission: str):
@@ -91,10 +91,21 @@ def date(value) -> str:
     return format_date(value, _DATE_FORMATS.get(str(get_locale()), "medium"))
 
 
+# A finished job's `result` keeps machine-readable keys (the API returns them); a page shows these.
+RESULT_LABELS = {
+    "invoices": _l("invoices"), "billed": _l("billed"), "paid": _l("paid"),
+    "outstanding": _l("outstanding"), "open_invoices": _l("open invoices"),
+    "payments_received": _l("payments received"), "outcome": _l("outcome"),
+    "processed": _l("processed"), "outcomes": _l("outcomes"), "still_open": _l("still open"),
+    "error_status": _l("error status"), "error": _l("error"), "accounts": _l("accounts"),
+    "payment_methods": _l("payment methods"), "numbers_used": _l("numbers used"),
+    "count": _l("count"), "highest": _l("highest"), "next_free": _l("next free"),
+    "recreated": _l("recreated"), "errors_closed": _l("errors closed"),
+}
+
+
 def job_result(result: dict | None) -> str:
     """A finished job's result, its keys in words and its amounts in the reader's locale."""
-    from qbo.jobs import RESULT_LABELS
-
     parts = []
     for key, value in (result or {}).items():
         label = RESULT_LABELS.get(key, key.replace("_", " "))
@@ -109,16 +120,16 @@ def role_label(role: str) -> str:
 
 
 def case_title(case_id: str) -> str:
-    from qbo.catalogue import CASES, localised
+    from qbo.quickbooks.problems.catalogue import CASES, localised
 
     return localised(case_id, str(get_locale())).title if case_id in CASES else case_id
 
 
 def explain_sync_error(error_id: int) -> str:
     """A stored SyncError explained in the reader's language (qbo.catalogue.explain_error)."""
-    from qbo.catalogue import explain_error
-    from qbo.db import db
-    from qbo.models import SyncError
+    from qbo.core.db import db
+    from qbo.quickbooks.models import SyncError
+    from qbo.quickbooks.problems.catalogue import explain_error
 
     error = db.session.get(SyncError, error_id)
     return explain_error(error, str(get_locale())) if error is not None else ""
@@ -142,7 +153,7 @@ def register_context(app) -> None:
     def _banner():
         if not current_user or not current_user.is_authenticated:
             return {"banner": None}
-        from qbo.status import banner_state_capped
+        from qbo.quickbooks.problems.counts import banner_state_capped
 
         return {"banner": banner_state_capped(current_user.firm_id)}
 

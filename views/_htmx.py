@@ -7,7 +7,11 @@ from flask import Response, make_response, request
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """A request htmx makes for a fragment. After a miss in its history cache htmx asks for the
+    whole page again, with HX-Request set too: that one gets the full page (django-htmx's
+    `history_restore_request`), or Back would show a bare fragment without header or nav."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def vary_on_htmx(response) -> Response:

@@ -8,16 +8,27 @@ from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 from sqlalchemy import func, select
 
-from qbo import jobs, ledger
-from qbo.auth import user_for_api_key
-from qbo.db import db
-from qbo.models import JobRun
-from qbo.permissions import EDIT_LEDGER, VIEW_LEDGER, can
-from qbo.scoping import NotFound, get_scoped, scoped
+from qbo.accounts.auth import user_for_api_key
+from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER, can
+from qbo.accounts.scoping import NotFound, get_scoped, scoped
+from qbo.core import queue
+from qbo.core.db import db
+from qbo.core.models import JobRun
+from qbo.desk import actions
+from qbo.desk import jobs as desk_jobs
+from qbo.ledger import records as ledger
+from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks import record_status
 from views._context import role_label
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
+
+
+
+def _record_json(kind, record) -> dict:
+    """A ledger record's JSON with its `quickbooks` block (status, QBO id, open errors)."""
+    return {**kind.to_json(record), "quickbooks": record_status.quickbooks_state(record)}
 
 
 @bp.before_request
@@ -87,7 +98,7 @@ def _save(kind, record=None):
         db.session.rollback()
         return jsonify(errors=failed.errors), 422
     db.session.commit()
-    jobs.after_ledger_change(g.api_user.firm_id)
+    quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
     return record
 
 
@@ -100,7 +111,7 @@ def index(slug):
     stmt = scoped(kind.model, g.api_user.firm_id)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(stmt.order_by(kind.model.id).limit(per_page).offset((page - 1) * per_page)).all()
-    return jsonify(data=[kind.to_json(r) for r in rows], page=page, per_page=per_page, total=total)
+    return jsonify(data=[_record_json(kind, r) for r in rows], page=page, per_page=per_page, total=total)
 
 
 @bp.post(f"/<{SLUGS}>")
@@ -109,7 +120,7 @@ def create(slug):
     result = _save(kind)
     if isinstance(result, tuple):
         return result
-    response = jsonify(kind.to_json(result))
+    response = jsonify(_record_json(kind, result))
     response.status_code = 201
     response.headers["Location"] = url_for("api.show", slug=slug, record_id=result.id)
     return response
@@ -118,7 +129,7 @@ def create(slug):
 @bp.get(f"/<{SLUGS}>/<int:record_id>")
 def show(slug, record_id):
     kind = _kind(slug)
-    return jsonify(kind.to_json(_record_or_404(kind, record_id)))
+    return jsonify(_record_json(kind, _record_or_404(kind, record_id)))
 
 
 @bp.patch(f"/<{SLUGS}>/<int:record_id>")
@@ -127,7 +138,7 @@ def update(slug, record_id):
     if not kind.updatable:
         abort(405)
     result = _save(kind, _record_or_404(kind, record_id))
-    return result if isinstance(result, tuple) else jsonify(kind.to_json(result))
+    return result if isinstance(result, tuple) else jsonify(_record_json(kind, result))
 
 
 @bp.delete(f"/<{SLUGS}>/<int:record_id>")
@@ -139,7 +150,7 @@ def destroy(slug, record_id):
         db.session.rollback()
         return jsonify(errors={"record": blockers}), 409
     db.session.commit()
-    jobs.after_ledger_change(g.api_user.firm_id)
+    quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
     return "", 204
 
 
@@ -156,15 +167,15 @@ def job(job_id):
 
 @bp.get("/sync/status")
 def sync_status():
-    from qbo.status import sync_status as status
+    from qbo.quickbooks.problems.counts import sync_status as status
 
     return jsonify(status(g.api_user.firm_id))
 
 
 @bp.get("/sync/errors")
 def sync_errors():
-    from qbo import actions, catalogue
-    from qbo.status import error_json, errors_query, load_records
+    from qbo.quickbooks.problems import catalogue
+    from qbo.quickbooks.problems.counts import error_json, errors_query, load_records
 
     category, case = request.args.get("category"), request.args.get("case")
     status = request.args.get("status", "open")
@@ -189,7 +200,7 @@ def sync_errors():
 
 @bp.post("/sync/errors/<int:error_id>/actions")
 def sync_error_action(error_id):
-    from qbo import actions
+
 
     error = actions.get_error(g.api_user.firm_id, error_id)
     if error is None:
@@ -198,7 +209,7 @@ def sync_error_action(error_id):
     if not isinstance(body, dict) or not isinstance(body.get("action"), str):
         return jsonify(errors={"action": [_("is required")]}), 422
     try:
-        run = actions.request_action(g.api_user, error, body["action"], body.get("qbo_id"))
+        run = desk_jobs.request_action(g.api_user, error, body["action"], body.get("qbo_id"))
     except PermissionError:
         return jsonify(error="forbidden", message=_("Your role may not act on QuickBooks errors.")), 403
     except actions.ActionRefused as refused:
@@ -208,13 +219,13 @@ def sync_error_action(error_id):
 
 @bp.post("/sync/bulk")
 def sync_bulk():
-    from qbo import actions
+
 
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("action"), str):
         return jsonify(errors={"action": [_("is required")]}), 422
     try:
-        run = actions.request_bulk(g.api_user, body["action"], body.get("case"))
+        run = desk_jobs.request_bulk(g.api_user, body["action"], body.get("case"))
     except PermissionError:
         return jsonify(error="forbidden", message=_("Only the owner approves bulk actions.")), 403
     except actions.ActionRefused as refused:
@@ -224,20 +235,20 @@ def sync_bulk():
 
 @bp.post("/sync/run")
 def sync_run():
-    from qbo.connection import get_connection
+    from qbo.quickbooks.connection import get_connection
 
     connection = get_connection(g.api_user.firm_id)
     if connection is None or connection.state != "connected":
         return jsonify(errors={"connection": [_("QuickBooks is not connected")]}), 409
-    run = jobs.enqueue("sync", jobs.run_sync, g.api_user.firm_id, user_id=g.api_user.id)
+    run = queue.enqueue("sync", quickbooks_jobs.run_sync, g.api_user.firm_id, user_id=g.api_user.id)
     return jsonify(job_id=run.id), 202
 
 
 @bp.get("/sync/customers")
 def sync_customers():
     """QBO customers whose name contains `q`, to pick one for Link to an existing customer."""
-    from qbo import actions
-    from qbo.errors import QboError
+
+    from qbo.quickbooks.api.errors import QboError
 
     try:
         found = actions.search_customers(g.api_user.firm_id, request.args.get("q", ""))
@@ -250,7 +261,7 @@ def sync_customers():
 @bp.put(f"/<{SLUGS}>/<int:record_id>/quickbooks")
 def quickbooks_exclusion(slug, record_id):
     """`{"do_not_sync": true|false}`: keep a record out of QuickBooks, or send it again."""
-    from qbo import actions
+
 
     kind = _kind(slug)
     record = _record_or_404(kind, record_id)
@@ -262,5 +273,5 @@ def quickbooks_exclusion(slug, record_id):
     except PermissionError:
         return jsonify(error="forbidden", message="Your role may not change what is synced."), 403
     db.session.commit()
-    jobs.after_ledger_change(g.api_user.firm_id)
-    return jsonify(kind.to_json(record))
+    quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
+    return jsonify(_record_json(kind, record))

@@ -2,8 +2,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from qbo.auth import SignInLocked, authenticate, safe_next
-from qbo.db import db
+from qbo.accounts.auth import SignInLocked, authenticate, safe_next
+from qbo.core.db import db
 
 bp = Blueprint("auth", __name__)
 

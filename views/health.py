@@ -2,8 +2,8 @@
 from flask import Blueprint
 from sqlalchemy import text
 
-from qbo.db import db
-from qbo.redis_conn import get_redis
+from qbo.core.db import db
+from qbo.core.redis import get_redis
 
 bp = Blueprint("health", __name__)
 

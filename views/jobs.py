@@ -3,10 +3,11 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from qbo import jobs
-from qbo.db import db
-from qbo.models import JobRun
-from qbo.permissions import EDIT_LEDGER, VIEW_LEDGER
+from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER
+from qbo.core import queue
+from qbo.core.db import db
+from qbo.core.models import JobRun
+from qbo.ledger import jobs as ledger_jobs
 from views._context import require
 from views._htmx import is_htmx
 
@@ -27,7 +28,7 @@ def show(job_id):
 @require(EDIT_LEDGER)
 def recalculate_balances():
     """Start the receivables recalculation; the page shows the job's status fragment."""
-    run = jobs.enqueue("recalculate-balances", jobs.recalculate_balances, current_user.firm_id,
+    run = queue.enqueue("recalculate-balances", ledger_jobs.recalculate_balances, current_user.firm_id,
                        user_id=current_user.id)
     if is_htmx():
         return render_template("jobs/_status.html", run=run), 202

@@ -11,11 +11,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from qbo import jobs, ledger
-from qbo.db import db
-from qbo.models import Account, CreditNote, Invoice, Payment, QboLink, Service
-from qbo.permissions import EDIT_LEDGER, VIEW_LEDGER
-from qbo.scoping import NotFound, get_scoped, scoped
+from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER
+from qbo.accounts.scoping import NotFound, get_scoped, scoped
+from qbo.core.db import db
+from qbo.ledger import records as ledger
+from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Service
+from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks import record_status
+from qbo.quickbooks.models import QboLink
 from views._context import date, money, require
 from views._htmx import is_htmx, vary_on_htmx
 
@@ -110,7 +113,7 @@ def index(slug):
 def show(slug, record_id):
     kind = _kind(slug)
     record = _get_record_or_404(kind, record_id)
-    state = ledger.quickbooks_state(record)
+    state = record_status.quickbooks_state(record)
     return render_template("ledger/show.html", kind=kind, record=record, data=kind.to_json(record),
                            qbo_label=QBO_STATUS_LABELS[state["status"]], qbo=state)
 
@@ -141,7 +144,7 @@ def _form(kind: ledger.RecordKind, record):
             errors = failed.errors
         else:
             db.session.commit()
-            jobs.after_ledger_change(current_user.firm_id)
+            quickbooks_jobs.after_ledger_change(current_user.firm_id)
             flash(_("%(what)s saved.", what=kind.label))
             return redirect(url_for("ledger.show", slug=kind.slug, record_id=record.id))
         values = data
@@ -191,6 +194,6 @@ def delete(slug, record_id):
         flash(_("%(what)s not deleted: %(why)s.", what=kind.label, why="; ".join(blockers)), "error")
         return redirect(url_for("ledger.show", slug=slug, record_id=record_id))
     db.session.commit()
-    jobs.after_ledger_change(current_user.firm_id)
+    quickbooks_jobs.after_ledger_change(current_user.firm_id)
     flash(_("%(what)s deleted.", what=kind.label))
     return redirect(url_for("ledger.index", slug=slug))

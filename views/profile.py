@@ -5,7 +5,7 @@ from flask_babel import refresh as refresh_locale
 from flask_login import current_user, login_required
 
 from app import LANGUAGES
-from qbo.db import db
+from qbo.core.db import db
 
 bp = Blueprint("profile", __name__, url_prefix="/profile")
 # Each language is named in itself, so a person can find theirs whatever the page speaks.

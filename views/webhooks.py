@@ -5,7 +5,7 @@ firm and is answered at once (Intuit wants a 200 within 3 s). No QuickBooks call
 """
 from flask import Blueprint, current_app, jsonify, request
 
-from qbo import drift
+from qbo.quickbooks.changes import webhooks
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 MAX_BODY = 1024 * 1024  # notifications carry ids only; anything this large is not Intuit's
@@ -17,9 +17,9 @@ def intuit():
         return jsonify(error="body too large"), 413
     raw = request.get_data(cache=False)
     try:
-        queued = drift.handle_webhook(raw, request.headers.get("intuit-signature"),
+        queued = webhooks.handle_webhook(raw, request.headers.get("intuit-signature"),
                                       current_app.config.get("QBO_WEBHOOK_VERIFIER"))
-    except drift.InvalidSignature:
+    except webhooks.InvalidSignature:
         return jsonify(error="invalid signature"), 401
     except ValueError:
         return jsonify(error="body is not a webhook notification"), 400

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from qbo.db import db
-from qbo.models import User
+from qbo.accounts.models import User
+from qbo.core.db import db
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from qbo.db import db
-from qbo.models import QboLink, SyncError
+from qbo.core.db import db
+from qbo.quickbooks.models import QboLink, SyncError
 from tests.factories import make_account, make_api_key, make_invoice, make_service, make_user
 
 pytestmark = pytest.mark.browser
@@ -135,7 +135,7 @@ def test_it_runs_the_bulk_creation_an_admin_asked_for_once_the_owner_approves(br
 
 
 def test_it_shows_a_viewer_no_controls_and_refuses_a_forced_post(page, sign_in, app):
-    from qbo import problems
+    from qbo.quickbooks.problems import rows as problems
 
     owner = make_user(role="owner")
     account = make_account(owner.firm, name="Vista Travel Co")
@@ -158,7 +158,7 @@ def test_it_shows_a_viewer_no_controls_and_refuses_a_forced_post(page, sign_in, 
 
 
 def test_it_names_the_invoice_deleted_in_quickbooks_and_resync_repairs_the_payment(page, sign_in, connected, qbo_emulator, drain):
-    from qbo import drift
+    from qbo.quickbooks import jobs as quickbooks_jobs
     from tests.factories import make_payment
 
     payment = make_payment(connected.firm, make_invoice(connected.firm, number="INV-0107"))
@@ -166,7 +166,7 @@ def test_it_names_the_invoice_deleted_in_quickbooks_and_resync_repairs_the_payme
     drain(connected.firm_id)
     invoice_qbo_id = db.session.scalar(select(QboLink.qbo_id).where(QboLink.record_type == "invoice"))
     _person(qbo_emulator, "DELETE", "Invoice", record_id=invoice_qbo_id)
-    drift.enqueue_poll(connected.firm_id)
+    quickbooks_jobs.enqueue_poll(connected.firm_id)
     drain()
     sign_in(page, connected, f"/payments/{payment.id}")
     page.get_by_label(f"More actions for {payment.label}").click()
@@ -190,7 +190,7 @@ def test_it_names_the_invoice_deleted_in_quickbooks_and_resync_repairs_the_payme
 
 
 def test_it_works_with_full_page_loads_when_javascript_is_off(browser, live_server, sign_in, app, drain):
-    from qbo import problems
+    from qbo.quickbooks.problems import rows as problems
 
     owner = make_user(role="owner")
     for name in ("Harbor View Cafe", "Acme Dental Group"):

@@ -57,14 +57,14 @@ def test_it_runs_a_background_job_and_shows_its_result(page, sign_in, app):
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    from qbo import jobs
+    from qbo.core.queue import get_queue
 
     user = make_user(role="staff")
     make_invoice(user.firm)
     sign_in(page, user)
     page.get_by_role("button", name="Recalculate balances").click()
     expect(page.locator("#job-status")).to_contain_text("Waiting for a worker")
-    queue = jobs.get_queue()
+    queue = get_queue()
     SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
     expect(page.locator("#job-status")).to_contain_text("Done.", timeout=10000)
     expect(page.locator("#job-status")).to_contain_text("outstanding: 300.00")

@@ -8,7 +8,7 @@ import pytest
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
-from qbo import catalogue
+from qbo.quickbooks.problems import catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 RO_PO = ROOT / "translations" / "ro" / "LC_MESSAGES" / "messages.po"
@@ -68,7 +68,7 @@ def test_it_explains_every_case_in_english_and_romanian(case_id):
 
 def test_it_writes_s_and_t_with_a_comma_below():
     assert not CEDILLA.findall(RO_PO.read_text(encoding="utf-8"))
-    assert not CEDILLA.findall((ROOT / "qbo" / "catalogue.py").read_text(encoding="utf-8"))
+    assert not CEDILLA.findall((ROOT / "qbo" / "quickbooks" / "problems" / "catalogue.py").read_text(encoding="utf-8"))
     for case_id in catalogue.CASES:
         case = catalogue.localised(case_id, "ro")
         assert not CEDILLA.search(case.title + case.explanation + case.fix), case_id

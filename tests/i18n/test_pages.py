@@ -6,10 +6,10 @@ from decimal import Decimal
 from flask import g
 from flask_babel import refresh
 
-from qbo import problems
-from qbo.db import db
-from views._context import date, job_result, money
+from qbo.core.db import db
+from qbo.quickbooks.problems import rows as problems
 from tests.factories import make_account, make_api_key, make_invoice, make_user, sign_in
+from views._context import date, job_result, money
 
 BAD_INVOICE = {"date": "2026-02-30", "lines-0-description": "Audit", "lines-0-quantity": "abc",
                "lines-0-rate": "10"}
@@ -163,7 +163,7 @@ def test_it_tells_a_missing_key_in_the_browsers_language(client, app):
 
 
 def test_it_reports_a_finished_job_in_the_users_language(client, app):
-    from qbo.models import JobRun
+    from qbo.core.models import JobRun
 
     user = _as(client, make_user(language="ro"))
     db.session.add(JobRun(id="recalculate-balances-1", firm_id=user.firm_id, kind="recalculate-balances",

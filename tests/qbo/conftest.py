@@ -5,7 +5,7 @@ import pytest
 import redis
 
 from emulator.testing import live_emulator
-from qbo.client import QboClient
+from qbo.quickbooks.api.client import QboClient
 from tests.qbo.qbo_testing import EmulatorTokens
 
 

@@ -7,9 +7,9 @@ import time
 import redis
 import requests
 
-from qbo.client import QboClient
-from qbo.errors import RateLimited, ReconnectNeeded
-from qbo.limiter import RealmLimiter
+from qbo.quickbooks.api.client import QboClient
+from qbo.quickbooks.api.errors import RateLimited, ReconnectNeeded
+from qbo.quickbooks.api.limiter import RealmLimiter
 
 
 class EmulatorTokens:

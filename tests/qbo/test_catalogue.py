@@ -3,10 +3,22 @@ import json
 import pytest
 
 from emulator import faults as F
-from qbo.catalogue import (BULK_ACTIONS, CASES, CATEGORIES, RECORD_CATEGORY, ROW_ACTIONS, Recognised,
-                           actions_for, category_for, explain, explain_error, localised, recognise)
-from qbo.errors import parse_fault
-from qbo.models import SyncError
+from qbo.quickbooks.api.errors import parse_fault
+from qbo.quickbooks.models import SyncError
+from qbo.quickbooks.problems.catalogue import (
+    BULK_ACTIONS,
+    CASES,
+    CATEGORIES,
+    RECORD_CATEGORY,
+    ROW_ACTIONS,
+    Recognised,
+    actions_for,
+    category_for,
+    explain,
+    explain_error,
+    localised,
+    recognise,
+)
 
 # Every id of error-cases.md, in its order.
 DOC_CASES = ["unsynced", "account-no-match", "duplicates-in-qbo", "duplicate-name", "customer-deleted",

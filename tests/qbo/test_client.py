@@ -4,9 +4,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from qbo.quickbooks.api.client import request_id_for
+from qbo.quickbooks.api.errors import AmbiguousWrite, DuplicateName, ObjectNotFound, QboError, StaleSyncToken
 from tests.qbo.qbo_testing import inject, records, requests_log
-from qbo.client import request_id_for
-from qbo.errors import AmbiguousWrite, DuplicateName, ObjectNotFound, QboError, StaleSyncToken
 
 PACIFIC = timezone(timedelta(hours=-8))
 

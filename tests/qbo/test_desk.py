@@ -2,9 +2,11 @@
 errors grouped behind one client account's missing QuickBooks customer."""
 from sqlalchemy import insert
 
-from qbo import desk, problems
-from qbo.db import db
-from qbo.models import SyncError, utcnow
+from qbo.core.db import db
+from qbo.core.models import utcnow
+from qbo.desk import tabs as desk
+from qbo.quickbooks.models import SyncError
+from qbo.quickbooks.problems import rows as problems
 from tests.factories import make_account, make_firm, make_invoice, make_payment, make_user
 
 

@@ -3,10 +3,18 @@ import json
 
 import pytest
 
+from qbo.quickbooks.api.client import QboClient
+from qbo.quickbooks.api.errors import (
+    AuthFailed,
+    Forbidden,
+    QboError,
+    RateLimited,
+    StaleSyncToken,
+    SubscriptionEnded,
+    TransientError,
+    ValidationError,
+)
 from tests.qbo.qbo_testing import inject
-from qbo.client import QboClient
-from qbo.errors import (AuthFailed, Forbidden, QboError, RateLimited, StaleSyncToken,
-                        SubscriptionEnded, TransientError, ValidationError)
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from qbo.client import QboClient
-from qbo.errors import LimiterTimeout
-from qbo.limiter import RealmLimiter
+from qbo.quickbooks.api.client import QboClient
+from qbo.quickbooks.api.errors import LimiterTimeout
+from qbo.quickbooks.api.limiter import RealmLimiter
 from tests.qbo.qbo_testing import hammer, requests_log
 
 
@@ -162,7 +162,7 @@ if __name__ == "__main__":
     import argparse
 
     from emulator.testing import live_emulator
-    from qbo.devserver import embedded_redis
+    from scripts.devserver import embedded_redis
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=3)

@@ -1,6 +1,6 @@
 import pytest
 
-from qbo.preflight import Problem, check, check_accounts, field_label
+from qbo.quickbooks.sync.preflight import Problem, check, check_accounts, field_label
 
 ACCOUNTS = {
     "1": {"Id": "1", "Name": "Checking", "AccountType": "Bank"},

@@ -4,12 +4,12 @@ import pytest
 from sqlalchemy import select, text
 
 from emulator import faults as F
-from qbo import problems
-from qbo.catalogue import recognise
-from qbo.db import db
-from qbo.errors import parse_fault
-from qbo.models import SyncError
-from qbo.preflight import check
+from qbo.core.db import db
+from qbo.quickbooks.api.errors import parse_fault
+from qbo.quickbooks.models import SyncError
+from qbo.quickbooks.problems import rows as problems
+from qbo.quickbooks.problems.catalogue import recognise
+from qbo.quickbooks.sync.preflight import check
 from tests.factories import make_firm, make_invoice, make_payment, make_user
 
 

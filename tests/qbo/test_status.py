@@ -1,7 +1,7 @@
 """qbo.status counts that stay cheap at any size: they read at most cap + 1 rows and say so."""
-from qbo import problems
-from qbo.db import db
-from qbo.status import banner_state_capped, capped_label, error_counts_capped
+from qbo.core.db import db
+from qbo.quickbooks.problems import rows as problems
+from qbo.quickbooks.problems.counts import banner_state_capped, capped_label, error_counts_capped
 from tests.factories import make_account, make_firm, make_invoice
 
 

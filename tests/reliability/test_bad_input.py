@@ -5,9 +5,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from qbo.db import db
+from qbo.core.db import db
 from tests.factories import make, make_api_key, make_invoice, make_payment, make_user, sign_in
-
 from views.api import _FIELDS as FIELDS  # noqa: E402  the API's own list of writable fields
 
 PATCHABLE = [s for s in FIELDS if s != "refunds"]

@@ -15,9 +15,9 @@ import time
 
 from sqlalchemy import func, select, update
 
-from qbo.db import db
-from qbo.models import QboLink
-from qbo.sync import ORDER
+from qbo.core.db import db
+from qbo.quickbooks.models import QboLink
+from qbo.quickbooks.sync import ORDER
 from tests.factories import make
 
 ENTITY_OF = {m.RECORD_TYPE: m.QBO_ENTITY for m in ORDER}
@@ -41,9 +41,9 @@ def _ledger(firm, n):
 
 
 def _client(firm_id, read_timeout=0.5):
-    from qbo.connection import client_for_firm
-    from qbo.limiter import RealmLimiter
-    from qbo.redis_conn import get_redis
+    from qbo.core.redis import get_redis
+    from qbo.quickbooks.api.limiter import RealmLimiter
+    from qbo.quickbooks.connection import client_for_firm
 
     limiter = RealmLimiter(get_redis(decode=False), time_scale=600, slack_ms=0)
     return client_for_firm(firm_id, timeout=(2, read_timeout), backoff=0.01, max_retries=3,
@@ -51,7 +51,7 @@ def _client(firm_id, read_timeout=0.5):
 
 
 def _sync_until_done(firm_id, rounds=12):
-    from qbo.engine import sync_firm
+    from qbo.quickbooks.sync.engine import sync_firm
 
     for _ in range(rounds):
         sync_firm(firm_id, client=_client(firm_id))
@@ -63,7 +63,7 @@ def _sync_until_done(firm_id, rounds=12):
 
 
 def _assert_exactly_once(firm, qbo_records):
-    from qbo.sync import BY_RECORD_TYPE
+    from qbo.quickbooks.sync import BY_RECORD_TYPE
 
     links = db.session.scalars(select(QboLink).where(QboLink.firm_id == firm.id)).all()
     problems = [(l.record_type, l.record_id, l.status, l.reason) for l in links if l.status != "synced" or not l.qbo_id]
@@ -140,7 +140,7 @@ def _sync_in_child(app_config, firm_id):
 
     app = create_app(app_config)
     with app.app_context():
-        from qbo.engine import sync_firm
+        from qbo.quickbooks.sync.engine import sync_firm
 
         sync_firm(firm_id, client=_client(firm_id, read_timeout=30))
 

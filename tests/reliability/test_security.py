@@ -7,10 +7,11 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from qbo import connection as qconn
-from qbo import problems
-from qbo.db import db
-from qbo.models import QboConnection, utcnow
+from qbo.core.db import db
+from qbo.core.models import utcnow
+from qbo.quickbooks import connection as qconn
+from qbo.quickbooks.models import QboConnection
+from qbo.quickbooks.problems import rows as problems
 from tests.factories import make_account, make_api_key, make_firm, make_user, sign_in
 
 
@@ -60,11 +61,12 @@ def test_it_refuses_each_page_action_to_a_role_without_the_right(client, app, ro
 
 
 def test_it_keeps_firm_bs_errors_and_jobs_from_firm_a(client, app):
-    from qbo import jobs
+    from qbo.core import queue
+    from qbo.ledger import jobs as ledger_jobs
 
     firm_b = make_firm(name="Firm B")
     error_b = _error(firm_b)
-    run_b = jobs.enqueue("recalculate-balances", jobs.recalculate_balances, firm_b.id)
+    run_b = queue.enqueue("recalculate-balances", ledger_jobs.recalculate_balances, firm_b.id)
     owner_a = make_user(make_firm(name="Firm A"), "owner")
     headers = make_api_key(owner_a)
     listed = client.get("/api/v1/sync/errors", headers=headers).get_json()["data"]
@@ -82,7 +84,7 @@ def test_it_keeps_firm_bs_errors_and_jobs_from_firm_a(client, app):
 
 def test_it_keeps_tokens_out_of_logs_and_the_database_through_a_sync_that_refreshes(app, qbo_emulator, caplog):
     from qbo.demo import connect_demo_firm
-    from qbo.engine import sync_firm
+    from qbo.quickbooks.sync.engine import sync_firm
 
     owner = make_user(role="owner")
     with caplog.at_level(logging.DEBUG):

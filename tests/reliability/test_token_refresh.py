@@ -3,9 +3,9 @@ one refresh among them, every call answered, and the rotated refresh token still
 (no invalid_grant). tests/test_connection.py covers the lock itself with `refreshed_after`."""
 import multiprocessing
 
-from qbo import connection as qconn
-from qbo.db import db
-from qbo.models import utcnow
+from qbo.core.db import db
+from qbo.core.models import utcnow
+from qbo.quickbooks import connection as qconn
 from tests.factories import make_user
 
 

@@ -3,9 +3,11 @@ through a real worker, check the error's case and category, apply the offered ac
 the error closed, QuickBooks ended right and nothing was duplicated."""
 from sqlalchemy import select
 
-from qbo import ledger
-from qbo.db import db
-from qbo.models import QboLink, SyncError
+from qbo.core.db import db
+from qbo.desk import jobs as desk_jobs
+from qbo.ledger import records as ledger
+from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks.models import QboLink, SyncError
 from tests.factories import make, make_account, make_api_key, make_invoice, make_service, make_user
 
 
@@ -143,10 +145,10 @@ def test_it_refuses_a_fee_card_account_that_is_not_a_credit_card(connected, drai
 
 
 def _resync_all(user, drain):
-    from qbo import actions
+
 
     for error in _open():
-        actions.request_action(user, error, "resync")
+        desk_jobs.request_action(user, error, "resync")
     drain()
 
 
@@ -222,9 +224,9 @@ def test_it_skips_an_error_until_the_record_changes(connected, drain, client):
 
 
 def _poll(firm_id, drain):
-    from qbo import drift
 
-    drift.enqueue_poll(firm_id)
+
+    quickbooks_jobs.enqueue_poll(firm_id)
     drain()
 
 

@@ -7,9 +7,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from qbo import drift
-from qbo.db import db
-from qbo.models import QboConnection, QboLink, SyncError
+from qbo.core.db import db
+from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks.changes import cdc
+from qbo.quickbooks.models import QboConnection, QboLink, SyncError
 from tests.factories import make, make_account, make_invoice, make_payment
 
 
@@ -32,7 +33,7 @@ def _person(qbo_emulator, method, entity, qbo_id, **body):
 
 
 def _poll(firm_id, drain):
-    drift.enqueue_poll(firm_id)
+    quickbooks_jobs.enqueue_poll(firm_id)
     drain()
 
 
@@ -60,7 +61,7 @@ def test_it_marks_an_invoice_deleted_in_quickbooks(connected, drain, qbo_emulato
     _person(qbo_emulator, "DELETE", "Invoice", link.qbo_id)
     _poll(connected.firm_id, drain)
     assert link.status == "unsynced" and "deleted" in link.reason
-    assert _errors(drift.SELF_DELETED_CASE["invoice"]) == {("invoice", invoice.id)}
+    assert _errors(cdc.SELF_DELETED_CASE["invoice"]) == {("invoice", invoice.id)}
     _poll(connected.firm_id, drain)  # the next window overlaps: nothing is counted twice
     assert [e.occurrences for e in db.session.scalars(select(SyncError))] == [1]
 
@@ -105,7 +106,7 @@ def test_it_reports_no_drift_for_our_own_sync(connected, drain, qbo_records):
     drain(connected.firm_id)
     # Our payment moved the invoice's SyncToken past the one our own write stored.
     assert qbo_records("Invoice")[0]["SyncToken"] != _link("invoice", invoice.id).sync_token
-    report = drift.poll_changes(connected.firm_id)
+    report = cdc.poll_changes(connected.firm_id)
     assert report.changes >= 7 and (report.unsynced, report.modified, report.duplicates) == (0, 0, 0)
     assert db.session.scalars(select(SyncError).where(SyncError.severity == "error")).all() == []
     assert {l.status for l in db.session.scalars(select(QboLink))} == {"synced"}
@@ -129,7 +130,7 @@ def test_it_reports_a_payment_entered_by_hand_before_ours_was_pushed(connected, 
     customer = _link("account", invoice.account_id).qbo_id
     _person(qbo_emulator, "POST", "Payment", None, CustomerRef={"value": customer}, TotalAmt=300.00,
             TxnDate="2026-11-10")
-    drift.poll_changes(connected.firm_id)
+    cdc.poll_changes(connected.firm_id)
     # The hand-made entry falls out of the next window; ours lands in it.
     connection = db.session.scalar(select(QboConnection))
     connection.cdc_checked_at += dt.timedelta(minutes=5)
@@ -137,7 +138,7 @@ def test_it_reports_a_payment_entered_by_hand_before_ours_was_pushed(connected, 
     qbo_emulator.control("POST", "/clock", json={"advance_seconds": 600}).raise_for_status()
     payment = make_payment(connected.firm, invoice, processor=None, processor_fee=None, method="check")
     drain(connected.firm_id)
-    report = drift.poll_changes(connected.firm_id)
+    report = cdc.poll_changes(connected.firm_id)
     assert report.duplicates == 1 and report.requests == 2  # CDC, then one query by date
     assert _errors("duplicates-in-qbo") == {("payment", payment.id)}
     error = db.session.scalar(select(SyncError).where(SyncError.case == "duplicates-in-qbo"))
@@ -151,7 +152,7 @@ def test_it_reads_changes_in_requests_independent_of_the_ledger_size(connected, 
             make_account(connected.firm)
         drain(connected.firm_id)
         last = max((r["seq"] for r in _requests(qbo_emulator)), default=0)
-        report = drift.poll_changes(connected.firm_id)
+        report = cdc.poll_changes(connected.firm_id)
         counts.append((report.changes, len(_requests(qbo_emulator, last))))
     (seen_5, requests_5), (seen_40, requests_40) = counts
     assert seen_40 - seen_5 == 35 and requests_5 == requests_40 == 1
@@ -164,8 +165,8 @@ def test_it_misses_nothing_when_an_answer_is_capped(connected, drain, qbo_emulat
     _person(qbo_emulator, "DELETE", "Invoice", gone.qbo_id)
     edited = _link("account", invoices[1].account_id)
     _person(qbo_emulator, "PATCH", "Customer", edited.qbo_id, DisplayName="Renamed by hand")
-    monkeypatch.setattr(drift, "CDC_CAP", 3)  # every answer of 3 or more counts as cut off
-    report = drift.poll_changes(connected.firm_id)
+    monkeypatch.setattr(cdc, "CDC_CAP", 3)  # every answer of 3 or more counts as cut off
+    report = cdc.poll_changes(connected.firm_id)
     assert report.capped and (gone.status, edited.status) == ("unsynced", "modified_in_qbo")
 
 
@@ -175,24 +176,24 @@ def test_it_advances_the_window_only_after_a_successful_poll(connected, drain, q
     qbo_emulator.control("POST", "/faults", json={"match": {"entity": "cdc"}, "times": 1, "code": "10000"})
     connection = db.session.scalar(select(QboConnection))
     with pytest.raises(Exception):
-        drift.poll_changes(connected.firm_id, client=_no_retry_client(connected.firm_id))
+        cdc.poll_changes(connected.firm_id, client=_no_retry_client(connected.firm_id))
     db.session.rollback()
     assert connection.cdc_checked_at is None
-    drift.poll_changes(connected.firm_id)
+    cdc.poll_changes(connected.firm_id)
     assert connection.cdc_checked_at is not None
 
 
 def _no_retry_client(firm_id):
-    from qbo.connection import client_for_firm
+    from qbo.quickbooks.connection import client_for_firm
 
     return client_for_firm(firm_id, max_retries=0)
 
 
 def test_it_schedules_a_poll_only_for_firms_that_are_due(connected, drain):
-    assert drift.due_firms() == [connected.firm_id]
-    assert drift.schedule_polls() == 1 and drift.schedule_polls() == 0  # one queued poll per firm
+    assert quickbooks_jobs.due_firms() == [connected.firm_id]
+    assert quickbooks_jobs.schedule_polls() == 1 and quickbooks_jobs.schedule_polls() == 0  # one queued poll per firm
     drain()
-    assert drift.due_firms() == []
+    assert quickbooks_jobs.due_firms() == []
     assert db.session.scalar(select(QboConnection)).cdc_checked_at is not None
 
 
@@ -200,7 +201,7 @@ def test_it_queues_the_schedule_from_the_worker_loop(app):
     import threading
 
     import worker
-    from qbo.jobs import get_queue
+    from qbo.core.queue import get_queue
 
     stop = threading.Event()
     loop = threading.Thread(target=worker._run_schedule, args=(app, 0.05, stop))

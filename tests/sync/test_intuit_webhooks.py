@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from qbo import drift
-from qbo.db import db
-from qbo.jobs import get_queue
-from qbo.models import QboLink
+from qbo.core.db import db
+from qbo.core.queue import get_queue
+from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks.changes import webhooks
+from qbo.quickbooks.models import QboLink
 from tests.factories import make_invoice
 
 VERIFIER = "test-verifier-token"
@@ -60,7 +61,7 @@ def test_it_polls_after_a_signed_webhook_from_quickbooks(fmt, connected, drain, 
                                                    "format": fmt}).raise_for_status()
     qbo_emulator.control("DELETE", f"/companies/{qbo_emulator.realm_id}/Invoice/{link.qbo_id}").raise_for_status()
     _delivered(qbo_emulator)
-    assert _drift_jobs() == [drift.poll_job_id(connected.firm_id)]
+    assert _drift_jobs() == [quickbooks_jobs.poll_job_id(connected.firm_id)]
     drain()
     assert link.status == "unsynced" and link.record_id == invoice.id
 
@@ -76,7 +77,7 @@ def test_it_refuses_a_missing_or_bad_signature(headers, connected, client, qbo_e
 def test_it_refuses_everything_without_a_verifier_token(connected, client, qbo_emulator):
     client.application.config["QBO_WEBHOOK_VERIFIER"] = ""
     body = _legacy(qbo_emulator.realm_id)
-    response = client.post("/webhooks/intuit", data=body, headers={"intuit-signature": drift.signature_for(body, "")})
+    response = client.post("/webhooks/intuit", data=body, headers={"intuit-signature": webhooks.signature_for(body, "")})
     assert response.status_code == 401 and _drift_jobs() == []
 
 
@@ -85,9 +86,9 @@ def test_it_queues_one_poll_for_a_burst_of_webhooks(connected, client, qbo_emula
     body = _legacy(qbo_emulator.realm_id)
     for _ in range(3):
         response = client.post("/webhooks/intuit", data=body,
-                               headers={"intuit-signature": drift.signature_for(body, VERIFIER)})
+                               headers={"intuit-signature": webhooks.signature_for(body, VERIFIER)})
         assert response.status_code == 200
-    assert response.json == {"queued": 1} and _drift_jobs() == [drift.poll_job_id(connected.firm_id)]
+    assert response.json == {"queued": 1} and _drift_jobs() == [quickbooks_jobs.poll_job_id(connected.firm_id)]
 
 
 def test_it_ignores_realms_it_does_not_know(connected, client):
@@ -95,7 +96,7 @@ def test_it_ignores_realms_it_does_not_know(connected, client):
     body = json.dumps([{"specversion": "1.0", "type": "qbo.invoice.updated.v1", "intuitentityid": "1",
                         "intuitaccountid": "999999"}]).encode()
     response = client.post("/webhooks/intuit", data=body,
-                           headers={"intuit-signature": drift.signature_for(body, VERIFIER)})
+                           headers={"intuit-signature": webhooks.signature_for(body, VERIFIER)})
     assert response.status_code == 200 and response.json == {"queued": 0} and _drift_jobs() == []
 
 
@@ -103,5 +104,5 @@ def test_it_answers_400_to_a_signed_body_that_is_not_json(client):
     client.application.config["QBO_WEBHOOK_VERIFIER"] = VERIFIER
     body = b"not json"
     response = client.post("/webhooks/intuit", data=body,
-                           headers={"intuit-signature": drift.signature_for(body, VERIFIER)})
+                           headers={"intuit-signature": webhooks.signature_for(body, VERIFIER)})
     assert response.status_code == 400

@@ -1,9 +1,9 @@
 """Pushing the ledger to QuickBooks (the emulator, over real HTTP) through a real RQ worker."""
 from sqlalchemy import select
 
-from qbo import jobs
-from qbo.db import db
-from qbo.models import QboLink, SyncError
+from qbo.core.db import db
+from qbo.ledger import records as ledger
+from qbo.quickbooks.models import QboLink, SyncError
 from tests.factories import make, make_account, make_invoice, make_payment, make_service
 
 
@@ -60,7 +60,7 @@ def test_it_links_an_existing_customer_with_the_exact_name(connected, drain, qbo
 def test_it_sends_a_local_edit_as_a_sparse_update(connected, drain, qbo_records):
     account = make_account(connected.firm, name="Old Name LLC")
     drain(connected.firm_id)
-    from qbo import ledger
+
 
     ledger.save(ledger.KINDS["accounts"], connected.firm, {"name": "New Name LLC"}, record=account)
     db.session.commit()
@@ -72,7 +72,7 @@ def test_it_sends_a_local_edit_as_a_sparse_update(connected, drain, qbo_records)
 def test_it_deletes_the_counterpart_of_a_locally_deleted_invoice(connected, drain, qbo_records):
     invoice = make_invoice(connected.firm)
     drain(connected.firm_id)
-    from qbo import ledger
+
 
     ledger.delete(ledger.KINDS["invoices"], connected.firm, invoice)
     db.session.commit()
@@ -104,7 +104,7 @@ def test_it_pushes_more_than_one_batch_of_thirty(connected, drain, qbo_records, 
 
 def test_it_finds_a_lost_create_by_its_own_marker_only():
     """Payment 4's marker is inside payment 42's note: looking 4 up must not link 42's QBO record."""
-    from qbo.sync.context import carries_marker, marker
+    from qbo.quickbooks.sync.context import carries_marker, marker
 
     assert carries_marker({"PrivateNote": marker("payment", 4)}, "payment", 4)
     assert carries_marker({"PrivateNote": f"Paid by card. {marker('payment', 4)}, thanks"}, "payment", 4)

@@ -3,8 +3,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from qbo.db import db
-from qbo.models import QboLink, SyncError
+from qbo.core.db import db
+from qbo.quickbooks.models import QboLink, SyncError
 from tests.factories import make_account, make_api_key, make_invoice, make_user
 
 

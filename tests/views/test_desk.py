@@ -6,9 +6,12 @@ import io
 import pytest
 from sqlalchemy import func, insert, select
 
-from qbo import problems
-from qbo.db import db
-from qbo.models import BulkRequest, JobRun, SyncError, utcnow
+from qbo.core.db import db
+from qbo.core.models import JobRun, utcnow
+from qbo.core.queue import get_queue
+from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks.models import BulkRequest, SyncError
+from qbo.quickbooks.problems import rows as problems
 from tests.factories import make_account, make_invoice, make_payment, make_user, sign_in
 
 SETTINGS = "/settings/integrations/quickbooks"
@@ -207,7 +210,7 @@ def test_it_lets_the_owner_decline_a_bulk_request(client, app):
 
 
 def test_it_renders_the_banner_partial_with_the_api_count(client, app):
-    from qbo.status import sync_status
+    from qbo.quickbooks.problems.counts import sync_status
 
     user = _signed_in(client)
     _error(user.firm)
@@ -244,7 +247,7 @@ def test_it_offers_the_sync_menu_on_invoices(client, app):
 
 def test_it_filters_the_history(client, app):
     user = _signed_in(client)
-    from qbo.ledger import audit
+    from qbo.core.audit import audit
 
     audit(user.firm_id, user.id, "quickbooks.skip", None, outcome="skipped")
     audit(user.firm_id, user.id, "settings.updated", None, fields=["x"])
@@ -266,7 +269,7 @@ def test_it_lists_failed_jobs_for_admins_only(client, app):
 
 
 def test_it_refuses_an_account_of_the_wrong_type_in_settings(client, app):
-    from qbo import company_cache
+    from qbo.quickbooks import company_cache
 
     user = _signed_in(client)
     company_cache.store(user.firm_id, {"accounts": [{"id": "35", "name": "Checking", "type": "Bank"},
@@ -328,19 +331,19 @@ def test_it_reads_the_company_accounts_in_a_job_and_offers_them_by_type(client, 
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    from qbo import company_cache, jobs
     from qbo.demo import connect_demo_firm
+    from qbo.quickbooks import company_cache
 
     user = _signed_in(client)
     connect_demo_firm(user.firm_id, user.id)
     make_invoice(user.firm, number="INV-0007")
     client.get(SETTINGS)  # the page asks for the company's facts; the request itself never calls QBO
     assert company_cache.get(user.firm_id) is None
-    jobs.enqueue_sync(user.firm_id)
-    queue = jobs.get_queue()
+    quickbooks_jobs.enqueue_sync(user.firm_id)
+    queue = get_queue()
     SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
     company_cache.forget_lock(user.firm_id)
-    company_cache.request_refresh(user.firm_id)
+    quickbooks_jobs.request_company_refresh(user.firm_id)
     SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
     page = client.get(SETTINGS).get_data(as_text=True)
     assert ">Visa Card (Credit Card)</option>" in page and ">Checking (Bank)</option>" in page
@@ -352,11 +355,11 @@ def test_it_retries_a_failed_job_from_the_jobs_page(client, app):
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    from qbo import company_cache, jobs
+    from qbo.quickbooks import company_cache
 
     owner = _signed_in(client)
-    run = company_cache.request_refresh(owner.firm_id, owner.id)  # fails: QuickBooks is not connected
-    queue = jobs.get_queue()
+    run = quickbooks_jobs.request_company_refresh(owner.firm_id, owner.id)  # fails: QuickBooks is not connected
+    queue = get_queue()
     SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
     db.session.expire_all()
     assert db.session.get(JobRun, run.id).status == "failed"
@@ -375,24 +378,25 @@ def test_it_makes_a_customer_deleted_in_quickbooks_active_again_on_resync(client
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    from qbo import drift, jobs
+    from qbo.core.queue import get_queue
     from qbo.demo import connect_demo_firm
-    from qbo.models import QboLink
+    from qbo.quickbooks import jobs as quickbooks_jobs
+    from qbo.quickbooks.models import QboLink
 
     def drain():
-        queue = jobs.get_queue()
+        queue = get_queue()
         SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer).work(burst=True)
         db.session.expire_all()
 
     user = _signed_in(client)
     connect_demo_firm(user.firm_id, user.id)
     invoice = make_invoice(user.firm, account=make_account(user.firm, name="Orchard Pediatrics"))
-    jobs.enqueue_sync(user.firm_id)
+    quickbooks_jobs.enqueue_sync(user.firm_id)
     drain()
     customer_id = db.session.scalar(select(QboLink.qbo_id).where(QboLink.record_type == "account"))
     qbo_emulator.control("DELETE", f"/companies/{qbo_emulator.realm_id}/Customer/{customer_id}",
                          params={"force": "true"}).raise_for_status()
-    drift.enqueue_poll(user.firm_id)
+    quickbooks_jobs.enqueue_poll(user.firm_id)
     drain()
     panel = client.get(f"/quickbooks/records/invoice/{invoice.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Deleted in QuickBooks: account “Orchard Pediatrics”" in panel

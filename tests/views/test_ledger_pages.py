@@ -1,8 +1,10 @@
 import re
 
-from qbo.db import db
-from qbo.models import Invoice
+import pytest
 from sqlalchemy import func, select
+
+from qbo.core.db import db
+from qbo.ledger.models import Invoice
 from tests.factories import make_account, make_invoice, make_service, make_user, sign_in
 
 
@@ -26,6 +28,14 @@ def test_it_returns_only_the_table_fragment_to_htmx(client, app):
     body = response.get_data(as_text=True)
     assert body.lstrip().startswith('<div id="ledger-table">') and "<html" not in body
     assert "HX-Request" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("path", ["/invoices/", "/settings/integrations/quickbooks", "/quickbooks/history"])
+def test_it_gives_the_full_page_to_a_history_restore(client, app, path):
+    _owner(client)
+    # htmx missed its history cache: it asks again with both headers and must get header and nav.
+    body = client.get(path, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}).get_data(as_text=True)
+    assert "<html" in body and "<nav" in body
 
 
 def test_it_creates_an_invoice_through_the_form(client, app):

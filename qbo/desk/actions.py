@@ -1,0 +1,269 @@
+"""What a person can do about a QuickBooks error: Skip, Resync, Recreate, Create new customer,
+Link to an existing QBO customer, and the two bulk actions an owner approves.
+
+`request_*` checks the right and the case, records a JobRun and enqueues; the `run_*` functions
+are the RQ jobs (ids in, safe to run twice) and write an audit event with the result.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from qbo.accounts.models import User
+from qbo.accounts.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
+from qbo.core.audit import audit
+from qbo.core.db import db
+from qbo.core.models import JobRun
+from qbo.ledger.models import Account
+from qbo.quickbooks.api.client import request_id_for
+from qbo.quickbooks.api.errors import QboError
+from qbo.quickbooks.connection import client_for_firm
+from qbo.quickbooks.models import QboLink, SyncError
+from qbo.quickbooks.problems import catalogue
+from qbo.quickbooks.problems import rows as problems
+from qbo.quickbooks.sync import BY_RECORD_TYPE, customers, engine, marking
+
+BULK_ACTIONS = ("create_missing_customers", "resync_case")
+
+
+class ActionRefused(Exception):
+    """The action does not apply (wrong case, closed error, bad input); the message says why."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+def allowed_actions(user: User, error: SyncError) -> tuple[str, ...]:
+    """The row actions this person may run on this error: nothing a person may not do is shown."""
+    if error.status != "open" or not can(user, ACT_ON_ERRORS):
+        return ()
+    return tuple(a for a in catalogue.actions_for(error.case, error.record_type) if a not in BULK_ACTIONS)
+
+
+def get_error(firm_id: int, error_id) -> SyncError | None:
+    try:
+        error_id = int(error_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalar(select(SyncError).where(SyncError.id == error_id, SyncError.firm_id == firm_id))
+
+
+def check_action(user: User, error: SyncError, action: str, qbo_id: str | None = None) -> str | None:
+    """May `user` take `action` on this error now? Raises ActionRefused (422) or PermissionError
+    (403); returns the QuickBooks id the action needs, if any."""
+    if not can(user, ACT_ON_ERRORS):
+        raise PermissionError(action)
+    if error.status != "open":
+        raise ActionRefused("This error is no longer open.")
+    if action not in allowed_actions(user, error):
+        raise ActionRefused(f"\"{action}\" is not an action for this error.")
+    if action == "link_customer":
+        if not qbo_id or not str(qbo_id).isdigit() or len(str(qbo_id)) > 20:
+            raise ActionRefused("Choose the QuickBooks customer to link (qbo_id).")
+    return str(qbo_id) if qbo_id else None
+
+
+def check_bulk(user: User, action: str, case: str | None = None) -> None:
+    """May `user` run this bulk action now? Raises ActionRefused (422) or PermissionError (403)."""
+    if not can(user, APPROVE_BULK):
+        raise PermissionError(action)
+    if action not in BULK_ACTIONS:
+        raise ActionRefused(f"Unknown bulk action \"{action}\".")
+    if action == "resync_case" and case not in catalogue.CASES:
+        raise ActionRefused("Choose the case to resync (case).")
+
+
+# --- what the jobs do (qbo.desk.jobs) -------------------------------------------------------------
+
+
+def perform_action(run: JobRun, error_id: int, action: str, qbo_id: str | None) -> dict:
+    error = get_error(run.firm_id, error_id)
+    if error is None or error.status != "open":
+        return {"outcome": "nothing to do: the error is already closed"}
+    outcome = _ACTIONS[action](run, error, qbo_id)
+    audit(run.firm_id, run.requested_by_id, f"quickbooks.{action}", None, error_id=error.id,
+          record_type=error.record_type, record_id=error.record_id, outcome=outcome)
+    return {"outcome": outcome, **_after(run.firm_id, error)}
+
+
+def perform_bulk(run: JobRun, action: str, case: str | None) -> dict:
+    if action == "create_missing_customers":
+        case = "account-no-match"
+    errors = db.session.scalars(select(SyncError).where(
+        SyncError.firm_id == run.firm_id, SyncError.status == "open", SyncError.case == case)).all()
+    run.total = len(errors)
+    db.session.commit()
+    outcomes: dict[str, int] = {}
+    for n, error in enumerate(errors, 1):
+        step = "create_customer" if action == "create_missing_customers" else "resync"
+        if error.record_type != "account" and step == "create_customer":
+            continue
+        outcome = _ACTIONS[step](run, error, None)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        run.done = n
+        db.session.commit()
+    if action == "resync_case":
+        engine.sync_firm(run.firm_id)
+    audit(run.firm_id, run.requested_by_id, f"quickbooks.bulk.{action}", None, case=case, count=len(errors))
+    still_open = db.session.scalar(select(db.func.count()).select_from(SyncError).where(
+        SyncError.firm_id == run.firm_id, SyncError.status == "open", SyncError.case == case))
+    return {"processed": len(errors), "outcomes": outcomes, "still_open": still_open}
+
+
+def _after(firm_id: int, error: SyncError) -> dict:
+    db.session.refresh(error)
+    return {"error_status": error.status}
+
+
+def _link_of(record_type: str, record_id: int, firm_id: int) -> QboLink:
+    return marking.mark_pending(firm_id, record_type, record_id)
+
+
+def _skip(run: JobRun, error: SyncError, qbo_id) -> str:
+    problems.skip(error, run.requested_by_id)
+    link = marking.find_link(error.firm_id, error.record_type, error.record_id)
+    if link is not None and link.status in ("error", "modified_in_qbo", "unsynced") and not problems.open_errors(
+            error.firm_id, error.record_type, error.record_id):
+        link.status, link.reason = "skipped", "An error was skipped; it is sent again when it changes"
+    db.session.commit()
+    return "skipped"
+
+
+def _forget_deleted(firm_id: int, record_type: str, record_id: int, seen=None) -> None:
+    """Prepare a record and everything it depends on to be pushed again (error case `unsynced`:
+    dependencies first). A transaction deleted in QBO is created anew; a name-list record (a
+    customer or item "deleted" in QBO is only inactive) keeps its id and is updated, which makes it
+    active again; what is in QBO already is re-sent as it is in the ledger."""
+    seen = set() if seen is None else seen
+    if (record_type, record_id) in seen:
+        return
+    seen.add((record_type, record_id))
+    module = BY_RECORD_TYPE[record_type]
+    link = marking.find_link(firm_id, record_type, record_id)
+    deleted_in_qbo = link is not None and link.status == "unsynced"
+    link = _link_of(record_type, record_id, firm_id)
+    if deleted_in_qbo and not module.NAME_LIST:
+        # A new create needs a new requestid: QBO would replay the first create's answer (ref §1).
+        link.pending_request_id = request_id_for(firm_id, record_type, record_id, "recreate", link.qbo_id)
+        link.qbo_id = link.sync_token = None
+    link.pushed_hash = None
+    link.status = "pending"
+    record = db.session.get(module.MODEL, record_id)
+    if record is None:
+        return
+    for dep_type, dep_id in module.dependencies(record):
+        _forget_deleted(firm_id, dep_type, dep_id, seen)
+
+
+def _dependents_hit_by(firm_id: int, record_type: str, record_id: int) -> list[tuple[str, int]]:
+    """Records with an open `unsynced` error because this record was deleted in QBO."""
+    out = []
+    for error in db.session.scalars(select(SyncError).where(
+            SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.case == "unsynced")):
+        module = BY_RECORD_TYPE[error.record_type]
+        record = db.session.get(module.MODEL, error.record_id)
+        if record is not None and (record_type, record_id) in module.dependencies(record):
+            out.append((error.record_type, error.record_id))
+    return out
+
+
+def _resync(run: JobRun, error: SyncError, qbo_id) -> str:
+    """Send the record again, dependencies first; fixing a root also re-sends what it broke."""
+    seen: set = set()
+    _forget_deleted(error.firm_id, error.record_type, error.record_id, seen)
+    for dep_type, dep_id in _dependents_hit_by(error.firm_id, error.record_type, error.record_id):
+        _forget_deleted(error.firm_id, dep_type, dep_id, seen)
+    db.session.commit()
+    report = engine.sync_firm(error.firm_id)
+    return "paused: " + report.paused if report.paused else "resynced"
+
+
+def _account_for(error: SyncError) -> Account:
+    module = BY_RECORD_TYPE[error.record_type]
+    record = db.session.get(module.MODEL, error.record_id)
+    if isinstance(record, Account):
+        return record
+    account = getattr(record, "account", None)
+    if account is None:
+        raise ActionRefused("This record has no client account.")
+    return account
+
+
+def _create_customer(run: JobRun, error: SyncError, qbo_id) -> str:
+    """Create the account's customer in QBO even when automatic creation is off."""
+    account = _account_for(error)
+    client = client_for_firm(error.firm_id)
+    payload = customers.to_qbo(account, None)
+    link = _link_of("account", account.id, error.firm_id)
+    try:
+        created = client.create("Customer", payload, request_id=request_id_for(
+            error.firm_id, "account", account.id, "create-customer", error.id))
+    except QboError as fault:
+        recognised = catalogue.recognise(fault, record_type="account")
+        problems.record_fault(error.firm_id, "account", account.id, recognised)
+        link.status, link.reason = "error", recognised.message[:300]
+        db.session.commit()
+        return f"refused by QuickBooks ({recognised.case})"
+    engine.link_result(link, created, engine.payload_hash(payload))
+    _retry_dependents(error)
+    return "customer created"
+
+
+def _link_customer(run: JobRun, error: SyncError, qbo_id: str) -> str:
+    account = _account_for(error)
+    client = client_for_firm(error.firm_id)
+    try:
+        customer = client.read("Customer", qbo_id)
+    except QboError:
+        return f"no QuickBooks customer with id {qbo_id}"
+    if customer.get("Active") is False:
+        return "that QuickBooks customer is inactive (deleted); choose an active one"
+    link = _link_of("account", account.id, error.firm_id)
+    engine.link_result(link, customer, None)
+    _retry_dependents(error)
+    return "linked"
+
+
+def _retry_dependents(error: SyncError) -> None:
+    """After the customer is fixed, the record that raised the error (and anything waiting) is retried."""
+    if error.record_type != "account":
+        _link_of(error.record_type, error.record_id, error.firm_id)
+    problems.resolve(error.firm_id, error.record_type, error.record_id, cases=[error.case], resolution="fixed")
+    db.session.commit()
+    engine.sync_firm(error.firm_id)
+
+
+_ACTIONS = {"skip": _skip, "resync": _resync, "recreate": _resync, "create_customer": _create_customer,
+            "link_customer": _link_customer}
+
+
+def search_customers(firm_id: int, text: str, limit: int = 20) -> list[dict]:
+    """QBO customers whose display name contains `text` (for Link to an existing customer)."""
+    from qbo.quickbooks.sync.context import quote
+
+    text = (text or "").strip()[:100]
+    if len(text) < 2:
+        return []
+    client = client_for_firm(firm_id)
+    found = client.query(f"SELECT * FROM Customer WHERE DisplayName LIKE {quote('%' + text + '%')} MAXRESULTS {limit}")
+    return [{"id": c["Id"], "name": c.get("DisplayName"), "email": (c.get("PrimaryEmailAddr") or {}).get("Address")}
+            for c in found]
+
+
+def set_do_not_sync(user: User, record, do_not_sync: bool) -> QboLink:
+    """A record's "Do not sync": it stays out of QuickBooks and its errors are silenced (unlike
+    Skip, which sets one error aside until the record changes). Turning it off sends it again."""
+    if not can(user, ACT_ON_ERRORS):
+        raise PermissionError("do_not_sync")
+    link = marking.find_link(record.firm_id, record.record_type, record.id)
+    if link is None:
+        link = QboLink(firm_id=record.firm_id, record_type=record.record_type, record_id=record.id)
+        db.session.add(link)
+    link.excluded = do_not_sync
+    if do_not_sync:
+        link.status, link.reason = "not_synced", "Do not sync: excluded from QuickBooks by a person"
+        problems.resolve(record.firm_id, record.record_type, record.id, resolution="excluded", user_id=user.id)
+    else:
+        link.status, link.reason = "pending", None
+    audit(record.firm_id, user.id, "quickbooks.do_not_sync" if do_not_sync else "quickbooks.sync_again", record)
+    return link

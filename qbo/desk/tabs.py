@@ -1,0 +1,485 @@
+"""The errors desk: tabs and rows, errors grouped under a shared root cause, the Submit of a tab's
+chosen actions, CSV export, and bulk actions that wait for the owner's approval.
+
+Views call these; the actions themselves are `qbo.actions` jobs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, literal, or_, select, union_all
+
+from qbo.accounts.models import User
+from qbo.accounts.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
+from qbo.core.audit import audit
+from qbo.core.db import db
+from qbo.core.models import JobRun, utcnow
+from qbo.desk import actions
+from qbo.desk import jobs as desk_jobs
+from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Refund
+from qbo.ledger.record_types import RECORD_TYPES
+from qbo.quickbooks.models import BulkRequest, SyncError
+from qbo.quickbooks.problems import catalogue
+from qbo.quickbooks.problems.counts import COUNT_CAP, DESK_ORDER, capped_counts, load_records, record_label
+
+CATEGORY_LABELS = {"accounts": _l("Accounts"), "invoices": _l("Invoices"), "payments": _l("Payments"),
+                   "refunds": _l("Refunds"), "expenses": _l("Expenses"), "services": _l("Services")}
+ACTION_LABELS = {"skip": _l("Skip"), "resync": _l("Resync"), "create_customer": _l("Create new customer"),
+                 "link_customer": _l("Link to an existing customer"), "recreate": _l("Recreate in QuickBooks")}
+BULK_LABELS = {"create_missing_customers": _l("Create new customer in QuickBooks for all accounts missing in QuickBooks"),
+               "resync_case": _l("Resync for all entities with this error")}
+# A record type as a person reads it (templates lower-case it inside a sentence).
+RECORD_TYPE_LABELS = {key: t.label for key, t in RECORD_TYPES.items()}
+# A job run's status (JobRun.status) in words.
+JOB_STATUS_LABELS = {"queued": _l("queued"), "started": _l("started"), "finished": _l("finished"),
+                     "failed": _l("failed")}
+# What a job does, as the progress list names it (lower case: it starts a list item's line).
+_JOB_ACTION_LABELS = {"skip": _l("skip"), "resync": _l("resync"), "create_customer": _l("create customer"),
+                      "link_customer": _l("link customer"), "recreate": _l("recreate")}
+_JOB_BULK_LABELS = {"create_missing_customers": _l("create missing customers"), "resync_case": _l("resync case")}
+# The ledger page of each record type (a processor fee lives on its payment).
+RECORD_SLUGS = {key: t.slug for key, t in RECORD_TYPES.items()}
+PER_PAGE = 25
+# Cases whose root is the client account's QuickBooks customer.
+CUSTOMER_ROOT_CASES = ("customer-deleted", "unsynced", "account-no-match", "invalid-item-ref")
+
+
+@dataclass
+class Row:
+    error: SyncError
+    record: object
+    label: str
+    slug: str
+    actions: tuple[str, ...]
+    case: catalogue.Case
+    explanation: str
+    group: str | None = None
+
+
+@dataclass
+class Group:
+    """Several open errors behind one root cause: a client account whose customer is missing."""
+    key: str
+    account_id: int
+    account_name: str
+    errors: list[SyncError] = field(default_factory=list)
+    root: SyncError | None = None
+
+    @property
+    def size(self) -> int:
+        """How many open errors it holds, capped like the desk's counts (COUNT_CAP + 1 says "999+")."""
+        return min(len(self.errors), COUNT_CAP + 1)
+
+    @property
+    def others(self) -> int:
+        """How many besides the root, capped the same way."""
+        return min(len(self.errors) - 1, COUNT_CAP + 1)
+
+
+def language_of(user: User | None = None, language: str | None = None) -> str:
+    """The language desk texts come in: `language` if given (views pass the request's locale),
+    else the user's own choice, else English."""
+    language = language or getattr(user, "language", None) or "en"
+    return language if language in catalogue.LANGUAGES else "en"
+
+
+def job_label(kind: str) -> str:
+    """A job run's kind (`action-resync`, `bulk-resync_case`, `resync-invoice`, ...) in words."""
+    if kind.startswith("action-") and kind[len("action-"):] in _JOB_ACTION_LABELS:
+        return str(_JOB_ACTION_LABELS[kind[len("action-"):]])
+    if kind.startswith("bulk-") and kind[len("bulk-"):] in _JOB_BULK_LABELS:
+        return _("bulk: %(action)s", action=_JOB_BULK_LABELS[kind[len("bulk-"):]])
+    if kind.startswith("resync-") and kind[len("resync-"):] in RECORD_TYPE_LABELS:
+        return _("resync %(record)s", record=str(RECORD_TYPE_LABELS[kind[len("resync-"):]]).lower())
+    return kind.replace("_", " ")
+
+
+def _open_stmt(firm_id: int, category=None, case=None):
+    stmt = select(SyncError).where(SyncError.firm_id == firm_id, SyncError.status == "open")
+    if category:
+        stmt = stmt.where(SyncError.category == category)
+    if case:
+        stmt = stmt.where(SyncError.case == case)
+    return stmt.order_by(*DESK_ORDER)
+
+
+def cases_in(firm_id: int, category: str) -> list[tuple[str, int]]:
+    """The cases open in a tab, with their counts capped at COUNT_CAP + 1, for the filter, the bulk
+    actions and the page's total: a loose index scan lists the cases present, then one statement
+    counts each of them, so the cost follows the cases present, not the errors open."""
+    present = _present_cases(firm_id, category)
+    counts = capped_counts({c: _open_stmt(firm_id, category, c) for c in present})
+    return [(c, counts[c]) for c in present]
+
+
+def _present_cases(firm_id: int, category: str) -> list[str]:
+    """The distinct cases open in a tab, in order, by a skip-scan of ix_sync_errors_desk_case: each
+    step asks the index for the first case after the previous one (one probe per case present),
+    where SELECT DISTINCT would read every open error of the tab."""
+    in_tab = (SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.category == category)
+    first = select(SyncError.case).where(*in_tab).order_by(SyncError.case).limit(1).subquery()
+    present = select(first.c.case).cte("present", recursive=True)
+    after = (select(SyncError.case).where(*in_tab, SyncError.case > present.c.case)
+             .order_by(SyncError.case).limit(1).scalar_subquery())
+    present = present.union_all(select(after).where(present.c.case.is_not(None)))
+    return list(db.session.scalars(select(present.c.case).where(present.c.case.is_not(None))))
+
+
+@dataclass
+class Page:
+    """A page of a tab without counting every row: `total` stops at COUNT_CAP + 1, and "Next" is
+    known from one row read past the page, so every page stays reachable at any size."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+    more: bool
+
+    @property
+    def pages(self) -> int | None:
+        return None if self.total > COUNT_CAP else max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.more
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def tab_page(user: User, category: str, *, case: str | None = None, page: int = 1,
+             language: str | None = None, cases: list[tuple[str, int]] | None = None):
+    """One page of a tab: (rows, pagination, root-cause groups of its rows), the rows carrying what
+    the template shows, case texts and explanation in `language` (the request's locale; else the
+    user's language). `cases` is the tab's cases_in when the caller has it already."""
+    language = language_of(user, language)
+    counts = dict(cases if cases is not None else cases_in(user.firm_id, category))
+    # Every open error has one case, so the tab's (capped) total is the sum of its cases' counts.
+    total = min(counts.get(case, 0) if case else sum(counts.values()), COUNT_CAP + 1)
+    if total <= COUNT_CAP:
+        page = min(page, max(1, -(-total // PER_PAGE)))
+    stmt = _open_stmt(user.firm_id, category, case)
+    items = db.session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
+    pagination = Page(items[:PER_PAGE], page, PER_PAGE, total, more=len(items) > PER_PAGE)
+    records = load_records(pagination.items)
+    groups = root_groups(user.firm_id, pagination.items, records)
+    group_of = {e.id: g.key for g in groups.values() for e in g.errors}
+    return [_row(user, e, records, group_of.get(e.id), language) for e in pagination.items], pagination, groups
+
+
+def _row(user: User, error: SyncError, records: dict, group: str | None, language: str = "en") -> Row:
+    record = records.get((error.record_type, error.record_id))
+    case = catalogue.localised(error.case, language)
+    return Row(error=error, record=record, label=record_label(error.record_type, record),
+               slug=RECORD_SLUGS.get(error.record_type, "accounts"),
+               actions=actions.allowed_actions(user, error), case=case,
+               explanation=_lead(catalogue.explain_error(error, language), case), group=group)
+
+
+def _lead(text: str, case: catalogue.Case) -> str:
+    """What this row's facts say; the case's general explanation stays behind "Why this happens"."""
+    lead = text.replace(case.explanation, "").strip()
+    if lead:
+        return lead
+    return case.explanation.split(". ")[0].rstrip(".") + "."
+
+
+def _account_id_of(error: SyncError, records: dict) -> int | None:
+    record = records.get((error.record_type, error.record_id))
+    if record is None:
+        return None
+    if error.record_type == "account":
+        return record.id
+    if error.record_type == "refund":
+        return record.payment.account_id
+    return getattr(record, "account_id", None)
+
+
+ROOT_CASES = ("customer-deleted", "unsynced", "account-no-match")
+# The errors a missing customer is behind: its invoices and payments lost their customer, or the
+# account itself has no customer in QuickBooks.
+_CUSTOMER_ROOT = or_(
+    SyncError.case == "customer-deleted",
+    and_(SyncError.case == "unsynced", or_(SyncError.record_type == "account", SyncError.element == "CustomerRef")),
+    and_(SyncError.case == "account-no-match", SyncError.record_type == "account"))
+# The errors of a group a page reads: enough for its size and "the N others" to say "999+".
+GROUP_CAP = COUNT_CAP + 2
+
+
+def root_groups(firm_id: int, errors, records: dict) -> dict[str, Group]:
+    """The root causes behind these errors (a page of a tab): for each client account among them
+    whose missing QuickBooks customer is behind two or more open errors (in any tab), a Group of
+    them keyed `account-<id>`, holding at most GROUP_CAP, so a page costs the same at any size."""
+    account_ids = {_account_id_of(e, records) for e in errors if e.case in ROOT_CASES}
+    account_ids.discard(None)
+    return account_groups(firm_id, account_ids, GROUP_CAP)
+
+
+def group_by_key(firm_id: int, key: str) -> Group | None:
+    """The group `account-<id>` with every open error behind it (what its fix acts on), or None."""
+    found = re.fullmatch(r"account-(\d{1,12})", key or "")
+    return account_groups(firm_id, {int(found.group(1))}).get(key) if found else None
+
+
+def account_groups(firm_id: int, account_ids, cap: int | None = None) -> dict[str, Group]:
+    """The groups of these client accounts that have two or more open errors behind their
+    customer: the account's own error first (the root), then the desk's order; `cap` per group."""
+    if not account_ids:
+        return {}
+    owned = _records_of(account_ids)
+    ranked = (select(SyncError.id, owned.c.account_id, func.row_number().over(
+        partition_by=owned.c.account_id,
+        order_by=(SyncError.record_type != "account", *DESK_ORDER)).label("n"))
+        .join(owned, and_(SyncError.record_type == owned.c.record_type, SyncError.record_id == owned.c.record_id))
+        .where(SyncError.firm_id == firm_id, SyncError.status == "open", _CUSTOMER_ROOT)).subquery()
+    stmt = select(SyncError, ranked.c.account_id).join(ranked, SyncError.id == ranked.c.id) \
+        .order_by(ranked.c.account_id, ranked.c.n)
+    if cap is not None:
+        stmt = stmt.where(ranked.c.n <= cap)
+    names = dict(db.session.execute(select(Account.id, Account.name).where(
+        Account.firm_id == firm_id, Account.id.in_(account_ids))).all())
+    groups: dict[str, Group] = {}
+    for error, account_id in db.session.execute(stmt):
+        key = f"account-{account_id}"
+        if key not in groups:
+            groups[key] = Group(key, account_id, names.get(account_id) or _("Account %(id)s", id=account_id),
+                                root=error)
+        groups[key].errors.append(error)
+    return {k: g for k, g in groups.items() if g.size >= 2}
+
+
+def _records_of(account_ids):
+    """(record_type, record_id, account_id) of these client accounts and of the ledger records that
+    point at their QuickBooks customer: invoices, credit notes, payments with their fees, refunds."""
+    ids = list(account_ids)
+    owned = [select(literal("account").label("record_type"), Account.id.label("record_id"),
+                    Account.id.label("account_id")).where(Account.id.in_(ids))]
+    for record_type, model in (("invoice", Invoice), ("credit_note", CreditNote), ("payment", Payment),
+                               ("processor_fee", Payment)):
+        owned.append(select(literal(record_type), model.id, model.account_id).where(model.account_id.in_(ids)))
+    owned.append(select(literal("refund"), Refund.id, Payment.account_id)
+                 .join(Payment, Refund.payment_id == Payment.id).where(Payment.account_id.in_(ids)))
+    return union_all(*owned).subquery()
+
+
+def group_actions(user: User, group: Group) -> tuple[str, ...]:
+    """What fixing the root offers: the root error's own actions except Skip (skip rows one by one)."""
+    return tuple(a for a in actions.allowed_actions(user, group.root) if a != "skip")
+
+
+class SubmitRefused(Exception):
+    """Some chosen actions can't run; nothing was enqueued. `problems` maps error id -> reason."""
+
+    def __init__(self, problems: dict[int, str]):
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
+def submit(user: User, form) -> list[JobRun]:
+    """Enqueue the chosen action of every row (and every group) in `form`: one job per row.
+
+    Form fields: `action-<error id>` (+ `qbo_id-<error id>`), `group-<key>` (+ `group_qbo_id-<key>`).
+    Everything is checked first, so a refused choice enqueues nothing (PermissionError for a role
+    that may not act)."""
+    if not can(user, ACT_ON_ERRORS):
+        raise PermissionError("act_on_errors")
+    plan: list[tuple[SyncError, str, str | None]] = []
+    problems: dict[int, str] = {}
+    planned: set[int] = set()
+    for name, value in form.items():
+        if not value:
+            continue
+        if name.startswith("group-"):
+            group = group_by_key(user.firm_id, name[len("group-"):])
+            if group is None:
+                problems[0] = _("That group of errors is already fixed; reload the page.")
+                continue
+            qbo_id = form.get(f"group_qbo_id-{group.key}") or None
+            if value not in group_actions(user, group):
+                problems[group.root.id] = _("\"%(action)s\" is not an action for this group.",
+                                            action=ACTION_LABELS.get(value, value))
+                continue
+            if value == "link_customer" and not _valid_qbo_id(qbo_id):
+                problems[group.root.id] = _("Choose the QuickBooks customer to link.")
+                continue
+            # The root first, then its dependents are resynced (one worker runs them in order).
+            plan.append((group.root, value, qbo_id))
+            planned.add(group.root.id)
+            for error in group.errors:
+                if error.id != group.root.id and "resync" in actions.allowed_actions(user, error):
+                    plan.append((error, "resync", None))
+                    planned.add(error.id)
+    for name, value in form.items():
+        if not name.startswith("action-") or not value:
+            continue
+        error = actions.get_error(user.firm_id, name[len("action-"):])
+        if error is None:
+            continue
+        if error.id in planned:
+            continue  # its group's fix covers it
+        qbo_id = form.get(f"qbo_id-{error.id}") or None
+        if error.status != "open":
+            problems[error.id] = _("This error is no longer open.")
+        elif value not in actions.allowed_actions(user, error):
+            problems[error.id] = _("\"%(action)s\" is not an action for this error.",
+                                       action=ACTION_LABELS.get(value, value))
+        elif value == "link_customer" and not _valid_qbo_id(qbo_id):
+            problems[error.id] = _("Search for the QuickBooks customer and choose one to link.")
+        else:
+            plan.append((error, value, qbo_id))
+    if problems:
+        raise SubmitRefused(problems)
+    return [desk_jobs.request_action(user, error, action, qbo_id) for error, action, qbo_id in plan]
+
+
+def _valid_qbo_id(qbo_id) -> bool:
+    return bool(qbo_id) and str(qbo_id).isdigit() and len(str(qbo_id)) <= 20
+
+
+def job_runs(firm_id: int, ids) -> list[JobRun]:
+    ids = [i for i in ids if i][:200]
+    if not ids:
+        return []
+    found = {r.id: r for r in db.session.scalars(select(JobRun).where(JobRun.firm_id == firm_id,
+                                                                      JobRun.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ("id", "category", "case", "title", "severity", "record_type", "record_id", "record",
+               "qbo_code", "message", "element", "first_seen", "last_seen", "occurrences")
+
+
+def export_csv(user: User, category: str, case: str | None = None) -> str:
+    """The open errors of a tab as CSV (spreadsheet-safe: no cell starts with a formula sign)."""
+    errors = db.session.scalars(_open_stmt(user.firm_id, category, case)).all()
+    records = load_records(errors)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for e in errors:
+        row = (e.id, e.category, e.case, catalogue.CASES[e.case].title, e.severity, e.record_type,
+               e.record_id, record_label(e.record_type, records.get((e.record_type, e.record_id))),
+               e.qbo_code or "", e.message, e.element or "", _iso(e.first_seen), _iso(e.last_seen),
+               e.occurrences)
+        writer.writerow([_safe_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _iso(d) -> str:
+    return d.isoformat() + "Z" if d else ""
+
+
+def _safe_cell(value):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# --- bulk actions ----------------------------------------------------------------------------------
+
+
+def bulk_choices(firm_id: int, category: str, language: str = "en",
+                 cases: list[tuple[str, int]] | None = None) -> list[tuple[str, str | None, str, int]]:
+    """The bulk actions a tab offers: (action, case, label, how many errors, capped like cases_in),
+    case titles in `language`; `cases` is the tab's cases_in when the caller has it already."""
+    language = language_of(None, language)
+    out = []
+    for case_id, n in cases if cases is not None else cases_in(firm_id, category):
+        case = catalogue.CASES.get(case_id)
+        if case is None:
+            continue
+        if case_id == "account-no-match" and category == "accounts":
+            out.append(("create_missing_customers", None, BULK_LABELS["create_missing_customers"], n))
+        if "resync_case" in case.actions:
+            out.append(("resync_case", case_id, _("%(action)s: %(case)s", action=BULK_LABELS["resync_case"],
+                                                 case=catalogue.localised(case_id, language).title), n))
+    return out
+
+
+def request_bulk(user: User, action: str, case: str | None) -> tuple[BulkRequest | None, JobRun | None]:
+    """An owner's bulk action runs now; anyone else who may act asks, and the request waits."""
+    if not can(user, ACT_ON_ERRORS):
+        raise PermissionError(action)
+    if action not in actions.BULK_ACTIONS:
+        raise actions.ActionRefused(_("Unknown bulk action \"%(action)s\".", action=action))
+    if action == "resync_case" and case not in catalogue.CASES:
+        raise actions.ActionRefused(_("Choose the case to resync."))
+    if action == "create_missing_customers":
+        case = None
+    if can(user, APPROVE_BULK):
+        return None, desk_jobs.request_bulk(user, action, case)
+    existing = db.session.scalar(select(BulkRequest).where(
+        BulkRequest.firm_id == user.firm_id, BulkRequest.status == "pending",
+        BulkRequest.action == action, BulkRequest.case.is_(None) if case is None else BulkRequest.case == case))
+    if existing is not None:
+        return existing, None
+    request = BulkRequest(firm_id=user.firm_id, action=action, case=case, requested_by_id=user.id)
+    db.session.add(request)
+    audit(user.firm_id, user.id, "quickbooks.bulk.requested", None, bulk_action=action, case=case)
+    db.session.commit()
+    return request, None
+
+
+def pending_bulk_requests(firm_id: int) -> list[BulkRequest]:
+    return db.session.scalars(select(BulkRequest).where(
+        BulkRequest.firm_id == firm_id, BulkRequest.status == "pending").order_by(BulkRequest.created_at)).all()
+
+
+def get_bulk_request(firm_id: int, request_id) -> BulkRequest | None:
+    try:
+        request_id = int(request_id)
+    except (TypeError, ValueError):
+        return None
+    return db.session.scalar(select(BulkRequest).where(BulkRequest.id == request_id,
+                                                       BulkRequest.firm_id == firm_id))
+
+
+def run_approved_bulk(owner: User, request: BulkRequest) -> JobRun:
+    """The owner approves a waiting bulk request: it runs as the owner's job (qbo.actions.run_bulk)."""
+    if not can(owner, APPROVE_BULK):
+        raise PermissionError("approve_bulk")
+    if request.status != "pending":
+        raise actions.ActionRefused(_("This request was already decided."))
+    run = desk_jobs.request_bulk(owner, request.action, request.case)
+    request.status, request.decided_by_id, request.decided_at = "approved", owner.id, utcnow()
+    request.job_run_id = run.id
+    audit(owner.firm_id, owner.id, "quickbooks.bulk.approved", None, request_id=request.id,
+          bulk_action=request.action, case=request.case, requested_by=request.requested_by_id, job_id=run.id)
+    db.session.commit()
+    return run
+
+
+def decline_bulk(owner: User, request: BulkRequest) -> None:
+    if not can(owner, APPROVE_BULK):
+        raise PermissionError("approve_bulk")
+    if request.status != "pending":
+        raise actions.ActionRefused(_("This request was already decided."))
+    request.status, request.decided_by_id, request.decided_at = "declined", owner.id, utcnow()
+    audit(owner.firm_id, owner.id, "quickbooks.bulk.declined", None, request_id=request.id,
+          bulk_action=request.action, case=request.case, requested_by=request.requested_by_id)
+    db.session.commit()
+
+
+_PICKER_FIELD = re.compile(r"^(qbo_id-\d{1,12}|group_qbo_id-account-\d{1,12})$")
+
+
+def valid_picker_field(name: str) -> bool:
+    """The radio name a customer search answers for: a row's or a group's qbo_id field."""
+    return bool(_PICKER_FIELD.match(name or ""))

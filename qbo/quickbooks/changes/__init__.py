@@ -1,0 +1,1 @@
+"""Noticing what changed in QuickBooks: CDC polls, Intuit webhooks, duplicates found there."""

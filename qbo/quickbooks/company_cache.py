@@ -1,0 +1,86 @@
+"""What the settings page needs to know about the firm's QuickBooks company (its accounts, payment
+methods and the document numbers already used), kept in Redis and refreshed by a job, since a
+request never calls QuickBooks (style.md)."""
+from __future__ import annotations
+
+import json
+
+from qbo.core.models import utcnow
+from qbo.core.redis import get_redis
+from qbo.quickbooks.connection import client_for_firm
+
+TTL_SECONDS = 7 * 24 * 3600
+REFRESH_LOCK_SECONDS = 120
+DOC_ENTITIES = ("Invoice", "CreditMemo")
+
+# The account types each setting accepts (QBO AccountType values).
+ACCOUNT_TYPES = {
+    "deposit_account_qbo_id": ("Bank", "Other Current Asset"),
+    "card_account_qbo_id": ("Credit Card",),
+    "fee_expense_account_qbo_id": ("Expense", "Other Expense", "Cost of Goods Sold"),
+}
+
+
+def _key(firm_id: int) -> str:
+    return f"qbo:company:{firm_id}"
+
+
+def get(firm_id: int) -> dict | None:
+    """The cached company facts, or None when they were never loaded."""
+    raw = get_redis().get(_key(firm_id))
+    return json.loads(raw) if raw else None
+
+
+def store(firm_id: int, facts: dict) -> None:
+    get_redis().set(_key(firm_id), json.dumps(facts), ex=TTL_SECONDS)
+
+
+def forget(firm_id: int) -> None:
+    get_redis().delete(_key(firm_id))
+
+
+def accounts_of_type(facts: dict | None, setting: str) -> list[dict]:
+    """The company's active accounts a setting may point at, by name."""
+    wanted = ACCOUNT_TYPES[setting]
+    return sorted((a for a in (facts or {}).get("accounts", []) if a.get("type") in wanted),
+                  key=lambda a: a["name"].lower())
+
+
+def used_numbers(facts: dict | None, prefix: str) -> dict:
+    """The highest number used in QuickBooks after `prefix`, and the next one free."""
+    highest = 0
+    count = 0
+    for number in (facts or {}).get("doc_numbers", []):
+        if prefix and not number.startswith(prefix):
+            continue
+        tail = number[len(prefix):] if prefix else number
+        if tail.isdigit():
+            highest = max(highest, int(tail))
+            count += 1
+    return {"count": count, "highest": highest, "next_free": highest + 1}
+
+
+def take_refresh_lock(firm_id: int) -> bool:
+    """True unless a refresh was asked for in the last two minutes."""
+    return bool(get_redis().set(f"{_key(firm_id)}:refreshing", "1", nx=True, ex=REFRESH_LOCK_SECONDS))
+
+
+def refresh(firm_id: int) -> dict:
+    """Read the chart of accounts, payment methods and used DocNumbers from QuickBooks."""
+    client = client_for_firm(firm_id)
+    accounts = [{"id": a["Id"], "name": a.get("FullyQualifiedName") or a.get("Name"),
+                 "type": a.get("AccountType"), "subtype": a.get("AccountSubType")}
+                for a in client.accounts()]
+    methods = [{"id": m["Id"], "name": m.get("Name"), "type": m.get("Type")}
+               for m in client.payment_methods()]
+    numbers = sorted({d["DocNumber"] for entity in DOC_ENTITIES
+                      for d in client.query_all(entity) if d.get("DocNumber")})
+    store(firm_id, {"accounts": accounts, "payment_methods": methods, "doc_numbers": numbers,
+                    "refreshed_at": utcnow().isoformat() + "Z"})
+    get_redis().delete(f"{_key(firm_id)}:refreshing")
+    return {"accounts": len(accounts), "payment_methods": len(methods), "numbers_used": len(numbers)}
+
+
+def forget_lock(firm_id: int) -> None:
+    """A person's explicit refresh is not held back by the automatic one's lock."""
+    get_redis().delete(f"{_key(firm_id)}:refreshing")

@@ -1,0 +1,116 @@
+"""What ties the ledger to QuickBooks Online: the connection, one link per record, the errors the
+desk shows, and bulk requests waiting for the owner."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qbo.core.db import db
+from qbo.core.models import TimestampMixin, utcnow
+
+
+class QboConnection(TimestampMixin, db.Model):
+    __tablename__ = "qbo_connections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"), unique=True)
+    realm_id: Mapped[str | None] = mapped_column(String(40))
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    # Fernet ciphertexts: tokens never sit in the database in clear.
+    access_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    access_token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    refresh_token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    state: Mapped[str] = mapped_column(String(20), default="disconnected")
+    state_reason: Mapped[str | None] = mapped_column(String(500))
+    connected_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    connected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_call_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    cdc_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class QboLink(db.Model):
+    """One per ledger record that has (or should have) a QBO counterpart."""
+
+    __tablename__ = "qbo_links"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "record_type", "record_id"),
+        Index("ix_qbo_links_firm_status", "firm_id", "status"),
+        Index("ix_qbo_links_qbo", "firm_id", "qbo_type", "qbo_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"))
+    record_type: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[int] = mapped_column(Integer)
+    qbo_type: Mapped[str | None] = mapped_column(String(30))
+    qbo_id: Mapped[str | None] = mapped_column(String(40))
+    sync_token: Mapped[str | None] = mapped_column(String(20))
+    pushed_hash: Mapped[str | None] = mapped_column(String(64))
+    # pending, synced, error, unsynced, modified_in_qbo, skipped, not_synced
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # Why the record is not (yet) in QuickBooks, in plain words; None once synced.
+    reason: Mapped[str | None] = mapped_column(String(300))
+    # "Do not sync": the record stays out of QuickBooks and its errors are silenced.
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A worker claims rows with a conditional UPDATE so two workers never push the same record.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Set (and committed) before a create is sent; still set on the next run means the outcome
+    # was unknown (timeout, dropped connection, killed worker): look the record up in QBO first.
+    pending_request_id: Mapped[str | None] = mapped_column(String(50))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_pushed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SyncError(db.Model):
+    """What the desk calls a QuickBooks error: one problem on one record, by case id."""
+
+    __tablename__ = "sync_errors"
+    __table_args__ = (
+        # The desk's order, errors first then newest (severity_rank DESC, last_seen DESC, id DESC),
+        # read backwards along these, so a page and its capped counts cost the same at 100,000.
+        Index("ix_sync_errors_desk", "firm_id", "status", "category", "severity_rank", "last_seen", "id"),
+        Index("ix_sync_errors_desk_case", "firm_id", "status", "category", "case", "severity_rank", "last_seen", "id"),
+        Index("ix_sync_errors_record", "firm_id", "record_type", "record_id"),
+        # One open error per record and case, even with several workers recording at once.
+        Index("uq_sync_errors_open", "firm_id", "record_type", "record_id", "case", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"))
+    record_type: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[int] = mapped_column(Integer)
+    case: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(20))
+    qbo_code: Mapped[str | None] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str | None] = mapped_column(Text)
+    element: Mapped[str | None] = mapped_column(String(200))
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, resolved, skipped
+    severity: Mapped[str] = mapped_column(String(10), default="error")  # error, warning, info
+    severity_rank: Mapped[int] = mapped_column(Integer, default=2)  # 2 error, 1 warning, 0 info
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    resolution: Mapped[str | None] = mapped_column(String(40))
+
+
+class BulkRequest(db.Model):
+    """A bulk action asked for by someone without the approval right: it waits for the owner."""
+
+    __tablename__ = "bulk_requests"
+    __table_args__ = (Index("ix_bulk_requests_firm_status", "firm_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    case: Mapped[str | None] = mapped_column(String(40))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, approved, declined
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    job_run_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

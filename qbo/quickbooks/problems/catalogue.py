@@ -1,0 +1,759 @@
+"""Every sync problem the desk knows, by the case ids of error-cases.md, and how a QBO fault maps to one.
+
+A case says what happened, why, what fixes it and which actions a row offers. `recognise` turns a
+`QboError` into a case by looking at the code, message, detail and element together *and* at the
+record being pushed, since one code can mean different things (6240 on a client account is a name
+clash; on a payment it usually means a payment method marked as a credit card). A fault that matches
+no known case is still recognised as `qbo-fault`, with QuickBooks' own words kept: nothing is dropped.
+
+Besides the cases of error-cases.md this module adds four ids the engine needs:
+`modified-in-qbo` (issue 5: edited in QBO by someone else), `qbo-fault` (anything unrecognised),
+`required-field` (QBO needs a value the record lacks), `deposit-account-type` (the deposit account
+from settings is not a Bank / Other Current Asset account).
+
+Texts come in English and Romanian (`localised`, `explain(..., language)`); `explain` leads with
+what the facts pin down (the deleted dependency, the field, its value and limit, the name's holder).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from qbo.ledger.record_types import (  # noqa: F401  (the desk reads catalogue.CATEGORIES)
+    CATEGORIES,
+    RECORD_TYPES,
+)
+from qbo.quickbooks.api.errors import QboError, QboFaultEntry
+from qbo.quickbooks.sync.preflight import ENTITY_FOR, field_label
+
+RECORD_CATEGORY = {key: t.category for key, t in RECORD_TYPES.items()}
+ROW_ACTIONS = ("skip", "resync", "create_customer", "link_customer", "recreate")
+BULK_ACTIONS = ("create_missing_customers", "resync_case")
+SEVERITIES = ("error", "warning", "info")
+# Actions that act on a client account (for a transaction: on the account it belongs to).
+CUSTOMER_ACTIONS = ("create_customer", "link_customer", "create_missing_customers")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    title: str
+    explanation: str
+    fix: str
+    actions: tuple[str, ...]
+    severity: str = "error"
+    #: Categories the case can appear under (error-cases.md); empty means any. The record decides.
+    categories: tuple[str, ...] = ()
+
+
+def _case(id, title, explanation, fix, actions, severity="error", categories=()):
+    return Case(id, title, " ".join(explanation.split()), " ".join(fix.split()), tuple(actions),
+                severity, tuple(categories))
+
+
+_ALL_CASES = [
+    _case(
+        "unsynced", "Unsynced: deleted in QuickBooks",
+        """This record was linked to QuickBooks, but its QuickBooks copy, or something it relies on
+        (its customer, a service on one of its lines, an invoice it pays), was deleted or made
+        inactive there. Until the missing piece exists again, QuickBooks and the ledger disagree.""",
+        """Press Resync: the product creates again whatever is missing in QuickBooks, dependencies
+        first, and links the record to the new copy. Skip leaves it unsynced.""",
+        ("resync", "resync_case", "skip")),
+    _case(
+        "account-no-match", "No matching customer in QuickBooks",
+        """No customer in QuickBooks has exactly this account's name. Either the customer was never
+        created there, or someone created it by hand in QuickBooks under a slightly different
+        name after the first sync.""",
+        """Create new customer makes it in QuickBooks. Link to an existing customer lets you pick
+        the right one by typing part of its name. To create every missing customer at once, use the
+        bulk action "Create new customer in QuickBooks for all accounts missing in QuickBooks"
+        (it needs the owner's approval).""",
+        ("create_customer", "link_customer", "create_missing_customers", "skip"),
+        categories=("accounts",)),
+    _case(
+        "duplicates-in-qbo", "Possible duplicate in QuickBooks",
+        """QuickBooks holds another entry with the same customer, amount and date as this one, and
+        the product did not create it. Three things usually cause this: someone entered it by hand
+        while matching bank transactions, even though the product already creates these entries;
+        the card processor's own QuickBooks connection also posts payments; or the bank feed
+        brought the same money in twice.""",
+        """In QuickBooks, match bank transactions to the entries the product created instead of
+        adding new ones; turn off the card processor's own payment sync, so that only this product
+        posts payments; then delete the extra entry in QuickBooks. Resync checks again; Skip if
+        both entries are genuine.""",
+        ("resync", "skip"), categories=("invoices", "payments", "expenses")),
+    _case(
+        "duplicate-name", "Name already used in QuickBooks",
+        """QuickBooks refused the name because something else already uses it. Customers, vendors
+        and employees share one list of names in QuickBooks, so a vendor or an employee called the
+        same blocks a new customer. On a payment, the usual cause is different: the payment method
+        (for example ACH) is marked as a credit card in QuickBooks.""",
+        """If it is the same client, link the account to the existing QuickBooks customer. If a
+        vendor or employee holds the name, rename the account so the two differ, for example
+        "John Doe (client)", and resync. For a payment, open Lists > Payment methods in QuickBooks,
+        clear "This is a credit card" on that method, then resync.""",
+        ("link_customer", "resync", "resync_case", "skip"), categories=("accounts", "payments")),
+    _case(
+        "customer-deleted", "Customer deleted in QuickBooks",
+        """The QuickBooks customer this record belongs to was deleted (made inactive) there.
+        QuickBooks accepts no new or changed transactions for an inactive customer. Sometimes a
+        same-named customer was removed by mistake.""",
+        """Link the account to an active QuickBooks customer, or create a new one, then resync the
+        account's transactions.""",
+        ("link_customer", "create_customer", "resync", "resync_case", "skip"),
+        categories=("invoices", "payments", "refunds")),
+    _case(
+        "duplicate-doc-number", "Number already used in QuickBooks",
+        """QuickBooks already has a transaction with this number: either an invoice typed in
+        QuickBooks directly, or a credit memo that shares the number (invoices and credit memos
+        share one numbering there). The product will not create a second one.""",
+        """Give the record a number QuickBooks has not used yet, then resync. To avoid it in
+        future, set the ledger's next number above the ones used in QuickBooks, turn on custom
+        transaction numbers in QuickBooks, or turn off "Sync invoice number with QuickBooks Online"
+        to let QuickBooks number invoices. If the QuickBooks entry is this same invoice, Skip.""",
+        ("resync", "skip"), categories=("invoices",)),
+    _case(
+        "invalid-item-ref", "Service missing in QuickBooks",
+        """A line of this transaction points at a QuickBooks product or service that does not exist
+        or is inactive. Usually the service never synced, or the transaction's customer or the
+        service was deleted in QuickBooks.""",
+        """Use "Resync for all entities with this error": the product creates the missing services
+        and customers first, then the transactions.""",
+        ("resync_case", "resync", "skip"), categories=("invoices", "payments")),
+    _case(
+        "credit-exceeds-balance", "Amount more than the invoice's open balance in QuickBooks",
+        """The payment or credit applies more to an invoice than the invoice still owes in
+        QuickBooks. This happens when the invoice was already paid, in part or in full, in
+        QuickBooks: the two sides record different payments for it.""",
+        """Compare the invoice's payments in the ledger and in QuickBooks. In QuickBooks, void the
+        extra payment or remove the credits that should not be there, then resync.""",
+        ("resync", "skip"), categories=("payments", "invoices")),
+    _case(
+        "expense-account-type", "Wrong account type for processor fees",
+        """QuickBooks refused the processor fee expense because an account chosen for it in the
+        integration settings has the wrong type: the card account must be a Credit Card account,
+        and the fee account an Expense account.""",
+        """In Settings > Integrations > QuickBooks, pick a Credit Card account for card fees (the
+        list shows QuickBooks accounts by type), then resync.""",
+        ("resync", "resync_case", "skip"), categories=("expenses",)),
+    _case(
+        "item-account-type", "Wrong account type for the service",
+        """A QuickBooks product or service can't post to an Accounts Receivable or Accounts Payable
+        account, and its income account must be an income account. The account set on this service
+        is of another type.""",
+        """Edit the service and choose an Income account for something the firm sells (an Expense
+        account for something it buys), then resync.""",
+        ("resync", "resync_case", "skip"), categories=("services",)),
+    _case(
+        "string-length", "A value doesn't fit QuickBooks' limits",
+        """A field of this record breaks a QuickBooks limit: it is too long (invoice numbers allow
+        21 characters, names 100, notes a few thousand), contains characters QuickBooks refuses in
+        names (a colon, a tab, a line break), or has the wrong form (an email address). The product
+        checks these limits before sending, so the record waits here until the field is corrected.""",
+        """Shorten or correct the named field in the ledger, then resync.""",
+        ("resync", "skip")),
+    _case(
+        "service-error", "QuickBooks refused the service",
+        """QuickBooks refused this service for a reason the product can't fix by itself, often a
+        technical one. QuickBooks' own message is shown below.""",
+        """Check the service's income account, then use Recreate in QuickBooks: the product forgets
+        the old QuickBooks link and creates the service again. Resync tries once more as it is.""",
+        ("recreate", "resync", "skip"), categories=("services",)),
+    _case(
+        "line-description-fallback", "Line sent without a service",
+        """A line of this invoice has no service from the list, so QuickBooks received only its
+        text. That happens when services are not synced, or the service name was typed on the
+        line by hand.""",
+        """Pick the service from the list on the invoice line; the invoice then syncs with it.""",
+        ("resync", "skip"), severity="warning", categories=("invoices",)),
+    _case(
+        "description-to-memo", "Invoice description sent as the memo",
+        """The invoice's description is a note about the invoice, so it goes to the memo in
+        QuickBooks, not to a line. This is by design.""",
+        """Nothing to fix. Put what the firm sells on line items with a service.""",
+        ("skip",), severity="info", categories=("invoices",)),
+    _case(
+        "no-permission", "Action not available to you",
+        """Buttons follow permissions: a button you don't see needs a right your role lacks, such
+        as acting on errors or approving bulk customer creation.""",
+        """Ask the firm's owner or an admin to act, or to change your role. If a button you should
+        have is missing, reload the page or try another browser.""",
+        ("skip",), severity="info"),
+    _case(
+        "deleted-invoice-no-resync", "Invoice deleted in QuickBooks",
+        """This invoice was deleted in QuickBooks after it was synced. Its link points at nothing,
+        so an ordinary update can't work.""",
+        """Recreate in QuickBooks creates it again from the ledger and links the new copy. Skip if
+        it was deleted on purpose (and delete it in the ledger too).""",
+        ("recreate", "skip"), categories=("invoices",)),
+    _case(
+        "modified-in-qbo", "Changed in QuickBooks by someone else",
+        """Someone edited this record in QuickBooks after the product synced it. The ledger is the
+        source of truth, so the two now differ.""",
+        """Resync sends the ledger's version again and overwrites the change made in QuickBooks.
+        Skip keeps the QuickBooks version until the record changes in the ledger.""",
+        ("resync", "skip")),
+    _case(
+        "required-field", "Required value missing",
+        """QuickBooks needs a value this record does not have (for example a customer, at least
+        one line, or a name), so it was not sent.""",
+        """Fill in the named field in the ledger, or sync the record it depends on, then resync.""",
+        ("resync", "skip")),
+    _case(
+        "deposit-account-type", "Wrong deposit account",
+        """Payments and refunds must go to a Bank or Other Current Asset account in QuickBooks. The
+        deposit account chosen in the integration settings is of another type, or no longer exists
+        there.""",
+        """In Settings > Integrations > QuickBooks, pick a Bank or Other Current Asset account (or
+        Undeposited Funds) for deposits, then resync.""",
+        ("resync", "resync_case", "skip"), categories=("payments", "refunds")),
+    _case(
+        "qbo-fault", "QuickBooks refused the record",
+        """QuickBooks refused this record with a message the product does not know yet. Its own
+        words are kept below, unchanged.""",
+        """Read QuickBooks' message, correct the record in the ledger or the setting in
+        QuickBooks it points at, then resync. If it keeps failing, skip it and tell support.""",
+        ("resync", "skip")),
+]
+CASES: dict[str, Case] = {case.id: case for case in _ALL_CASES}
+
+
+# Romanian texts (title, explanation, fix), written for the product, not translated from any article.
+# Button names stay as the page shows them.
+_TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
+    "unsynced": (
+        "Nesincronizat: șters în QuickBooks",
+        """Înregistrarea era legată de QuickBooks, dar copia ei de acolo sau ceva de care depinde
+        (clientul, un serviciu de pe o linie, factura pe care o achită) a fost șters sau dezactivat
+        în QuickBooks. Până când piesa lipsă există din nou, cele două părți nu mai coincid.""",
+        """Apăsați „Resincronizați”: produsul recreează în QuickBooks tot ce lipsește, întâi dependențele, și
+        leagă înregistrarea de noua copie. „Omiteți” o lasă nesincronizată."""),
+    "account-no-match": (
+        "Niciun client potrivit în QuickBooks",
+        """Niciun client din QuickBooks nu poartă exact numele acestui cont. Fie clientul nu a fost
+        creat niciodată acolo, fie cineva l-a adăugat manual în QuickBooks, cu un nume puțin diferit,
+        după prima sincronizare.""",
+        """„Creați un client nou” îl creează în QuickBooks. „Legați de un client existent” vă lasă să alegeți
+        clientul corect scriind o parte din nume. Pentru toți clienții lipsă deodată, folosiți acțiunea
+        „Creați în QuickBooks clienți noi pentru toate conturile care lipsesc din QuickBooks” (cere aprobarea
+        proprietarului)."""),
+    "duplicates-in-qbo": (
+        "Posibil duplicat în QuickBooks",
+        """În QuickBooks există o altă înregistrare cu același client, aceeași sumă și aceeași dată, pe
+        care produsul nu a creat-o. De obicei cauza este una din trei: cineva a introdus-o manual la
+        potrivirea tranzacțiilor bancare, deși produsul le creează deja; conexiunea proprie a
+        procesatorului de carduri cu QuickBooks trimite și ea plățile; sau fluxul bancar a adus
+        aceiași bani de două ori.""",
+        """În QuickBooks, potriviți tranzacțiile bancare cu înregistrările create de produs în loc să
+        adăugați altele noi; opriți sincronizarea plăților din conexiunea procesatorului, ca doar acest
+        produs să trimită plăți; apoi ștergeți înregistrarea în plus din QuickBooks. „Resincronizați” verifică
+        din nou; alegeți „Omiteți” dacă ambele înregistrări sunt reale."""),
+    "duplicate-name": (
+        "Nume deja folosit în QuickBooks",
+        """QuickBooks a refuzat numele pentru că îl folosește deja altcineva. Clienții, furnizorii și
+        angajații au o singură listă de nume în QuickBooks, așa că un furnizor sau un angajat cu același
+        nume blochează un client nou. La o plată, cauza obișnuită e alta: metoda de plată (de exemplu
+        ACH) este marcată drept card de credit în QuickBooks.""",
+        """Dacă este același client, legați contul de clientul existent din QuickBooks. Dacă numele
+        aparține unui furnizor sau angajat, redenumiți contul ca să se deosebească, de exemplu
+        „Ion Popescu (client)”, apoi resincronizați. Pentru o plată, deschideți în QuickBooks lista
+        metodelor de plată, scoateți bifa de card de credit de la metoda respectivă, apoi
+        resincronizați."""),
+    "customer-deleted": (
+        "Client șters în QuickBooks",
+        """Clientul QuickBooks căruia îi aparține înregistrarea a fost șters (dezactivat) acolo.
+        QuickBooks nu mai acceptă tranzacții noi sau modificate pentru un client inactiv. Uneori cineva
+        a scos din listă, din greșeală, un client omonim.""",
+        """Legați contul de un client activ din QuickBooks sau creați unul nou, apoi resincronizați
+        tranzacțiile contului."""),
+    "duplicate-doc-number": (
+        "Număr deja folosit în QuickBooks",
+        """QuickBooks are deja o tranzacție cu acest număr: fie o factură introdusă direct în
+        QuickBooks, fie o notă de credit cu același număr (acolo facturile și notele de credit împart
+        aceeași numerotare). Produsul nu va crea o a doua.""",
+        """Dați înregistrării un număr încă nefolosit în QuickBooks, apoi resincronizați. Ca să nu se
+        mai repete, setați următorul număr din registru peste cele folosite în QuickBooks, activați
+        numerele de tranzacție personalizate în QuickBooks sau opriți „Sync invoice number with
+        QuickBooks Online”, ca QuickBooks să numeroteze singur facturile. Dacă înregistrarea din
+        QuickBooks este chiar această factură, alegeți „Omiteți”."""),
+    "invalid-item-ref": (
+        "Serviciu lipsă în QuickBooks",
+        """O linie a tranzacției trimite la un produs sau serviciu QuickBooks care nu există sau este
+        inactiv. De obicei serviciul nu s-a sincronizat niciodată, ori clientul tranzacției sau
+        serviciul a fost șters în QuickBooks.""",
+        """Folosiți „Resincronizați toate înregistrările cu această eroare”: produsul creează întâi serviciile și
+        clienții lipsă, apoi tranzacțiile."""),
+    "credit-exceeds-balance": (
+        "Sumă mai mare decât soldul deschis al facturii în QuickBooks",
+        """Plata sau creditul aplică unei facturi mai mult decât mai are ea de achitat în QuickBooks. Se
+        întâmplă când factura a fost deja plătită, parțial sau integral, în QuickBooks: cele două părți
+        înregistrează plăți diferite pentru ea.""",
+        """Comparați plățile facturii din registru cu cele din QuickBooks. În QuickBooks, anulați plata
+        în plus sau scoateți creditele care nu își au locul, apoi resincronizați."""),
+    "expense-account-type": (
+        "Tip de cont greșit pentru comisioanele procesatorului",
+        """QuickBooks a refuzat cheltuiala cu comisionul pentru că un cont ales pentru ea în setările
+        integrării are tipul greșit: contul cardului trebuie să fie de tip Credit Card, iar contul
+        comisionului de tip Expense.""",
+        """În Setări › Integrări › QuickBooks, alegeți un cont de tip Credit Card pentru
+        comisioanele de card (lista arată conturile QuickBooks după tip), apoi resincronizați."""),
+    "item-account-type": (
+        "Tip de cont greșit pentru serviciu",
+        """Un produs sau serviciu QuickBooks nu poate folosi conturi Accounts Receivable sau Accounts
+        Payable, iar contul lui de venit trebuie să fie un cont de venituri. Contul setat pe acest
+        serviciu are alt tip.""",
+        """Editați serviciul și alegeți un cont Income pentru ce vinde firma (un cont Expense pentru ce
+        cumpără), apoi resincronizați."""),
+    "string-length": (
+        "O valoare depășește limitele QuickBooks",
+        """Un câmp al înregistrării încalcă o limită QuickBooks: este prea lung (numerele de factură
+        permit 21 de caractere, numele 100, notele câteva mii), conține caractere refuzate în nume
+        (două puncte, tab, rând nou) sau are o formă greșită (o adresă de e-mail). Produsul verifică
+        aceste limite înainte de trimitere, așa că înregistrarea așteaptă aici până când câmpul este
+        corectat.""",
+        """Scurtați sau corectați câmpul indicat în registru, apoi resincronizați."""),
+    "service-error": (
+        "QuickBooks a refuzat serviciul",
+        """QuickBooks a refuzat acest serviciu dintr-un motiv pe care produsul nu îl poate rezolva
+        singur, adesea unul tehnic. Mesajul QuickBooks este afișat mai jos.""",
+        """Verificați contul de venit al serviciului, apoi folosiți „Recreați în QuickBooks”: produsul
+        uită vechea legătură și creează serviciul din nou. „Resincronizați” mai încearcă o dată așa cum este."""),
+    "line-description-fallback": (
+        "Linie trimisă fără serviciu",
+        """O linie a facturii nu are un serviciu din listă, așa că QuickBooks a primit doar textul ei.
+        Se întâmplă când serviciile n-au ajuns încă în QuickBooks sau când numele serviciului a fost
+        scris de mână pe linie.""",
+        """Alegeți serviciul din listă pe linia facturii; factura se sincronizează apoi cu el."""),
+    "description-to-memo": (
+        "Descrierea facturii trimisă ca memo",
+        """Descrierea facturii este o notă despre factură, așa că ajunge în câmpul memo din QuickBooks,
+        nu pe o linie. Așa este gândit.""",
+        """Nu este nimic de reparat. Treceți ce vinde firma pe linii, cu un serviciu."""),
+    "no-permission": (
+        "Acțiune indisponibilă pentru dvs.",
+        """Butoanele urmează permisiunile: un buton pe care nu îl vedeți cere un drept pe care rolul
+        dvs. nu îl are, de exemplu rezolvarea erorilor sau aprobarea creării în bloc a clienților.""",
+        """Rugați proprietarul firmei sau un administrator să acționeze ori să vă schimbe rolul. Dacă
+        lipsește un buton pe care ar trebui să îl aveți, reîncărcați pagina sau încercați alt
+        browser."""),
+    "deleted-invoice-no-resync": (
+        "Factură ștearsă în QuickBooks",
+        """Factura a fost ștearsă în QuickBooks după sincronizare. Legătura ei nu mai duce nicăieri,
+        așa că o actualizare obișnuită nu poate reuși.""",
+        """„Recreați în QuickBooks” o creează din nou din registru și leagă noua copie. Alegeți „Omiteți” dacă
+        a fost ștearsă intenționat (și ștergeți-o și din registru)."""),
+    "modified-in-qbo": (
+        "Modificată în QuickBooks de altcineva",
+        """Cineva a editat înregistrarea în QuickBooks după ce produsul a sincronizat-o. Registrul este
+        sursa de adevăr, așa că acum cele două diferă.""",
+        """„Resincronizați” trimite din nou versiunea din registru și suprascrie modificarea din QuickBooks. „Omiteți”
+        păstrează versiunea din QuickBooks până când înregistrarea se schimbă în registru."""),
+    "required-field": (
+        "Lipsește o valoare obligatorie",
+        """QuickBooks cere o valoare pe care înregistrarea nu o are (de exemplu un client, cel puțin o
+        linie sau un nume), așa că nu a fost trimisă.""",
+        """Completați câmpul indicat în registru sau sincronizați înregistrarea de care depinde, apoi
+        resincronizați."""),
+    "deposit-account-type": (
+        "Cont de depunere greșit",
+        """Plățile și rambursările trebuie să ajungă într-un cont QuickBooks de tip Bank sau Other
+        Current Asset. Contul de depunere ales în setările integrării are alt tip sau nu mai există
+        acolo.""",
+        """În Setări › Integrări › QuickBooks, alegeți un cont Bank sau Other Current Asset (ori
+        Undeposited Funds) pentru depuneri, apoi resincronizați."""),
+    "qbo-fault": (
+        "QuickBooks a refuzat înregistrarea",
+        """QuickBooks a refuzat înregistrarea cu un mesaj pe care produsul încă nu îl cunoaște.
+        Cuvintele lui sunt păstrate mai jos, neschimbate.""",
+        """Citiți mesajul QuickBooks, corectați înregistrarea din registru sau setarea din QuickBooks la
+        care se referă, apoi resincronizați. Dacă tot nu merge, alegeți „Omiteți” și anunțați suportul."""),
+}}
+
+
+def category_for(record_type: str) -> str:
+    """The errors-page tab a record type's problems go under."""
+    try:
+        return RECORD_CATEGORY[record_type]
+    except KeyError:
+        raise ValueError(f"unknown record type {record_type!r}") from None
+
+
+def actions_for(case_id: str, record_type: str) -> tuple[str, ...]:
+    """The case's actions that make sense on this record (customer actions need a client account)."""
+    actions = CASES[case_id].actions
+    if record_type in ("service", "processor_fee"):
+        actions = tuple(a for a in actions if a not in CUSTOMER_ACTIONS)
+    if record_type != "account":
+        # The bulk "create all missing customers" lives on the Accounts tab only.
+        actions = tuple(a for a in actions if a != "create_missing_customers")
+    return actions
+
+
+# -- explanations with facts ---------------------------------------------------------------------
+
+LANGUAGES = ("en", "ro")
+
+
+def _shown(value, width=40) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _quoted(value, language) -> str:
+    return f" „{_shown(value)}”" if language == "ro" else f" \"{_shown(value)}\""
+
+
+def _ro_count(n: int, noun: str) -> str:
+    # Romanian puts "de" between a number and its noun from 20 on (except after 1-19 in the last two digits).
+    return f"{n} {noun}" if 0 < n % 100 < 20 else f"{n} de {noun}"
+
+
+_HOLDERS = {"en": {"vendor": "A vendor", "employee": "An employee", "customer": "A customer",
+                   "item": "Another product or service", None: "A customer, vendor or employee"},
+            "ro": {"vendor": "Un furnizor", "employee": "Un angajat", "customer": "Un client",
+                   "item": "Un alt produs sau serviciu", None: "Un client, furnizor sau angajat"}}
+
+
+def _holder_sentence(f, language):
+    if f.get("payment_method"):
+        method = _quoted(f["payment_method"], language)
+        if language == "ro":
+            return f"Metoda de plată{method} este probabil marcată drept card de credit în QuickBooks."
+        return f"The payment method{method} is probably marked as a credit card in QuickBooks."
+    holder = f.get("holder")
+    if holder is None and not f.get("name"):
+        return None
+    who = _HOLDERS[language].get(holder, _HOLDERS[language][None])
+    name = _quoted(f["name"], language) if f.get("name") else ""
+    if language == "ro":
+        return f"{who} din QuickBooks folosește deja numele{name}."
+    return f"{who} in QuickBooks already uses the name{name}."
+
+
+# Romanian needs the noun's gender for "deleted": (subject, participle).
+_RO_DEPENDENCIES = {"customer": ("Clientul", "șters"), "account": ("Contul", "șters"),
+                    "service": ("Serviciul", "șters"), "item": ("Serviciul", "șters"),
+                    "invoice": ("Factura", "ștearsă"), "credit_note": ("Nota de credit", "ștearsă"),
+                    "payment": ("Plata", "ștearsă"), "refund": ("Rambursarea", "ștearsă")}
+
+
+def _unsynced_sentence(f, language):
+    dep = f.get("dependency")
+    if not dep:
+        return None
+    if language == "ro":
+        if dep == "itself":
+            return "Copia acestei înregistrări din QuickBooks a fost ștearsă acolo."
+        subject, deleted = _RO_DEPENDENCIES.get(dep, (f"Dependența „{dep}”", "ștearsă"))
+        return f"{subject} de care depinde înregistrarea a fost {deleted} în QuickBooks."
+    if dep == "itself":
+        return "This record's own copy was deleted in QuickBooks."
+    return f"The {dep.replace('_', ' ')} this record depends on was deleted in QuickBooks."
+
+
+_REASONS = {"en": {"email": "is not a valid email address",
+                   "characters": "contains a character QuickBooks refuses (a colon, a tab or a line break)"},
+            "ro": {"email": "nu este o adresă de e-mail validă",
+                   "characters": "conține un caracter refuzat de QuickBooks (două puncte, tab sau rând nou)"}}
+
+
+def _field_sentence(f, language):
+    name = f.get("field")
+    if not name:
+        return None
+    value = _quoted(f["value"], language) if f.get("value") not in (None, "") else ""
+    if f.get("limit") is not None:
+        length = f.get("length")
+        if length is None and f.get("value") is not None:
+            length = len(str(f["value"]))
+        if language == "ro":
+            size = f" are {_ro_count(length, 'caractere')};" if length is not None else " este prea lung;"
+            return f"{name}{value}{size} QuickBooks permite cel mult {f['limit']}."
+        size = f" is {length} characters;" if length is not None else " is too long;"
+        return f"{name}{value}{size} QuickBooks allows at most {f['limit']}."
+    if f.get("reason") in _REASONS[language]:
+        return f"{name}{value} {_REASONS[language][f['reason']]}."
+    if language == "ro":
+        return f"QuickBooks a refuzat valoarea din {name}{value}."
+    return f"QuickBooks refused the value of {name}{value}."
+
+
+def _missing_sentence(f, language):
+    if not f.get("field"):
+        return None
+    return f"{f['field']} lipsește." if language == "ro" else f"{f['field']} is missing."
+
+
+def _account_sentence(f, language):
+    if not f.get("field"):
+        return None
+    if language == "ro":
+        return f"QuickBooks a refuzat contul din {f['field']}."
+    return f"QuickBooks refused the account in {f['field']}."
+
+
+_TXN_WORDS = {"en": {"Invoice": "an invoice", "CreditMemo": "a credit memo", "RefundReceipt": "a refund receipt"},
+              "ro": {"Invoice": "o factură", "CreditMemo": "o notă de credit",
+                     "RefundReceipt": "o chitanță de rambursare"}}
+
+
+def _doc_number_sentence(f, language):
+    if not f.get("doc_number"):
+        return None
+    txn = f.get("txn_type")
+    if language == "ro":
+        where = f" de {_TXN_WORDS['ro'].get(txn, txn)}" if txn else ""
+        return f"Numărul {f['doc_number']} este deja folosit în QuickBooks{where}."
+    where = f" by {_TXN_WORDS['en'].get(txn, txn)}" if txn else ""
+    return f"Number {f['doc_number']} is already used in QuickBooks{where}."
+
+
+def _raw_sentence(f, language):
+    said = " ".join(p for p in (f.get("message"), f.get("detail") and f"({f['detail']})") if p)
+    if not said:
+        return None
+    return f"QuickBooks a răspuns: {said}" if language == "ro" else f"QuickBooks said: {said}"
+
+
+_SPECIFIC = {
+    "unsynced": _unsynced_sentence,
+    "duplicate-name": _holder_sentence,
+    "string-length": _field_sentence,
+    "required-field": _missing_sentence,
+    "duplicate-doc-number": _doc_number_sentence,
+    "expense-account-type": _account_sentence,
+    "item-account-type": _account_sentence,
+    "deposit-account-type": _account_sentence,
+}
+
+
+def localised(case_id: str, language: str = "en") -> Case:
+    """The case with its title, explanation and fix in `language` ("en" or "ro"; others get English)."""
+    case = CASES[case_id]
+    texts = _TEXTS.get(language, {}).get(case_id)
+    if not texts:
+        return case
+    title, explanation, fix = (" ".join(t.split()) for t in texts)
+    return replace(case, title=title, explanation=explanation, fix=fix)
+
+
+def explain(case_id: str, language: str = "en", **facts) -> str:
+    """The case's explanation, led by what the facts pin down (dependency, field, value, limit...)."""
+    language = language if language in LANGUAGES else "en"
+    case = localised(case_id, language)
+    builder = _SPECIFIC.get(case_id)
+    lead = builder(facts, language) if builder else None
+    text = f"{lead} {case.explanation}" if lead else case.explanation
+    if case_id in ("qbo-fault", "service-error"):
+        raw = _raw_sentence(facts, language)
+        if raw:
+            text = f"{text} {raw}"
+    return text
+
+
+# -- recognising faults -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Recognised:
+    case: str
+    category: str
+    code: str | None
+    message: str
+    detail: str | None
+    element: str | None
+    #: What the fault pins down, for `explain` (field, limit, holder, doc_number...).
+    facts: dict = field(default_factory=dict, compare=False)
+
+
+_MAX = re.compile(r"Max:\s*([\d,]+)", re.I)
+_SUPPLIED = re.compile(r"Supplied length:\s*([\d,]+)", re.I)
+_DOC = re.compile(r"DocNumber=(\S+) is assigned to TxnType=(\w+)(?: with TxnId=(\w+))?", re.I)
+_CREDIT_TEXTS = ("amount received (plus credits)", "selected charges can't be less than the credits",
+                 "exceeds the open balance", "exceeds the remaining credit",
+                 "payments applied")
+_INACTIVE = "made inactive"
+_DELETED_TXN = "deleted this transaction"
+_CUSTOMER_TXNS = ("invoice", "credit_note", "payment", "refund")  # transactions with a CustomerRef
+_SALES_DOCS = ("invoice", "credit_note")
+
+
+def _int(text: str | None) -> int | None:
+    return int(text.replace(",", "")) if text else None
+
+
+def facts_from_fault(code: str | None, message: str = "", detail: str | None = "",
+                     element: str | None = None, record_type: str | None = None) -> dict:
+    """What a fault's text pins down: the field, limit and length, the number's owner, the name's holder."""
+    text = f"{message} {detail or ''}"
+    low = text.lower()
+    facts = {"message": message or None, "detail": detail or None}
+    if element:
+        facts["field"] = field_label(record_type, element) if record_type else element
+    if match := _MAX.search(text):
+        facts["limit"] = _int(match.group(1))
+    if match := _SUPPLIED.search(text):
+        facts["length"] = _int(match.group(1))
+    if match := _DOC.search(text):
+        facts["doc_number"], facts["txn_type"] = match.group(1), match.group(2)
+        if match.group(3):
+            facts["txn_id"] = match.group(3)
+    if "already" in low and "name" in low:
+        # QBO's generic text names all three lists; only a text naming one tells us who holds it.
+        holders = [h for h in ("customer", "vendor", "employee") if h in low]
+        if len(holders) == 1:
+            facts["holder"] = holders[0]
+        elif "product or service" in low:
+            facts["holder"] = "item"
+    if code == "2210" or "email address" in low:
+        facts["reason"] = "email"
+    elif code == "2040" or "invalid characters" in low:
+        facts["reason"] = "characters"
+    return {k: v for k, v in facts.items() if v is not None}
+
+
+def _case_for(entry: QboFaultEntry, record_type: str) -> str | None:
+    code = entry.code or ""
+    message, detail, element = entry.message or "", entry.detail or "", entry.element or ""
+    low = f"{message} {detail}".lower()
+    elem = element.lower()
+    is_txn = record_type in _CUSTOMER_TXNS
+
+    if code == "5010" or "stale object" in low:
+        return "modified-in-qbo"
+    if code == "6240" or "duplicate name" in low:
+        return "service-error" if record_type == "service" else "duplicate-name"
+    if code == "6140" or "duplicate document number" in low:
+        return "duplicate-doc-number"
+    if "invalid account type" in low:  # 6430, or 6000/6010 (ref "Could not confirm" 1)
+        if record_type == "processor_fee":
+            return "expense-account-type"
+        if record_type == "service":
+            return "item-account-type"
+        if "deposittoaccountref" in elem or record_type in ("payment", "refund"):
+            return "deposit-account-type"
+        return None
+    if "string length" in low:  # 2050; the same code also says "Invalid Number", which is not this
+        return "string-length"
+    if code in ("2040", "2210"):
+        return "string-length"
+    if code in ("2020", "6560", "6080") or "required param" in low or "is missing in the request" in low:
+        return "required-field"
+    if record_type == "service":
+        return "service-error"
+    if code == "6250" or "invalid customer" in low or "deleted customer" in low:
+        return "customer-deleted" if is_txn else None
+    if code in ("2500", "610"):
+        if "itemref" in elem or "itemref" in low:
+            return "invalid-item-ref"
+        if _DELETED_TXN in low:
+            return "deleted-invoice-no-resync" if record_type in _SALES_DOCS else "unsynced"
+        if "customerref" in elem or "customerref" in low:
+            return "customer-deleted" if is_txn else None
+        if "linkedtxn" in elem:
+            return "unsynced"  # the invoice or credit memo it applies to is gone in QBO
+        if "deposittoaccountref" in elem:
+            return "deposit-account-type"
+        if record_type == "processor_fee" and "accountref" in elem:
+            return "expense-account-type"
+        if _INACTIVE in low and not elem:
+            # QBO does not say which reference; on a transaction the customer is the usual one.
+            return "customer-deleted" if is_txn else ("unsynced" if record_type == "account" else None)
+        return None
+    if code == "6000" or "business validation" in low:
+        if any(t in low for t in _CREDIT_TEXTS) and record_type in ("payment", "invoice", "credit_note"):
+            return "credit-exceeds-balance"
+        return None
+    return None
+
+
+def _dependency_for(case: str, entry: QboFaultEntry, record_type: str) -> str | None:
+    if case != "unsynced":
+        return None
+    elem = (entry.element or "").lower()
+    if "linkedtxn" in elem:
+        return "invoice"
+    if _DELETED_TXN in f"{entry.message} {entry.detail}".lower():
+        return "itself"
+    return "customer" if record_type == "account" else None
+
+
+def recognise(error: QboError, *, record_type: str, payload: dict | None = None) -> Recognised:
+    """The case a fault on this record is, with QBO's raw words; unknown faults become `qbo-fault`."""
+    category = category_for(record_type)
+    entries = list(error.errors)
+    chosen, case = None, None
+    for entry in entries:
+        case = _case_for(entry, record_type)
+        if case:
+            chosen = entry
+            break
+    if chosen is None:
+        case = "service-error" if record_type == "service" else "qbo-fault"
+        chosen = entries[0] if entries else QboFaultEntry(None, str(error), "", None)
+    detail = chosen.detail or None
+    others = [e for e in entries if e is not chosen]
+    if others:
+        # Several Error entries: the first that named a case leads; the rest are kept in the detail.
+        extra = "\n".join(" ".join(p for p in (e.code, e.message, e.detail and f"({e.detail})",
+                                               e.element and f"[{e.element}]") if p) for e in others)
+        detail = f"{detail}\n{extra}" if detail else extra
+    facts = facts_from_fault(chosen.code, chosen.message, chosen.detail, chosen.element, record_type)
+    if dependency := _dependency_for(case, chosen, record_type):
+        facts["dependency"] = dependency
+    if payload:
+        facts.update(_payload_facts(case, chosen, record_type, _unwrap(payload)))
+    return Recognised(case=case, category=category, code=chosen.code, message=chosen.message or str(error),
+                      detail=detail, element=chosen.element or None, facts=facts)
+
+
+def _unwrap(payload: dict) -> dict:
+    for entity in ENTITY_FOR.values():
+        if isinstance(payload.get(entity), dict):
+            return payload[entity]
+    return payload
+
+
+def _payload_facts(case: str, entry: QboFaultEntry, record_type: str, payload: dict) -> dict:
+    """What the record being pushed adds: the value QBO refused, the name or payment method at stake."""
+    facts = {}
+    if case == "string-length" and entry.element:
+        value = _value_at(payload, entry.element.removeprefix(ENTITY_FOR.get(record_type, "") + "."))
+        if isinstance(value, str):
+            facts["value"] = value
+    if case == "duplicate-name":
+        if record_type == "payment":
+            method = payload.get("PaymentMethodRef") or {}
+            if method.get("name") or method.get("value"):
+                facts["payment_method"] = method.get("name") or f"Id {method['value']}"
+        elif payload.get("DisplayName") or payload.get("Name"):
+            facts["name"] = payload.get("DisplayName") or payload.get("Name")
+    return facts
+
+
+def _value_at(payload: dict, path: str):
+    """The value at a QBO element path; across lines, the longest (the one a length fault is about)."""
+    values = [payload]
+    for part in path.split("."):
+        values = [v for value in values for v in (value if isinstance(value, list) else [value])]
+        values = [v.get(part) for v in values if isinstance(v, dict) and v.get(part) is not None]
+    strings = [v for v in values if isinstance(v, str)]
+    return max(strings, key=len) if strings else (values[0] if values else None)
+
+
+def explain_error(error, language: str = "en") -> str:
+    """The explanation for a stored SyncError. A QBO fault's facts are re-derived from the words it
+    kept; a problem found without QBO (no code) leads with its own message (a pre-flight problem
+    names field, value and limit there), and `unsynced` reads the deleted dependency from `element`."""
+    if error.qbo_code is not None:
+        facts = facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type)
+        return explain(error.case, language, **facts)
+    facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
+    text = explain(error.case, language, **facts)
+    message = (error.message or "").strip().rstrip(".")
+    if not message or message in text:
+        return text
+    if CASES[error.case].explanation.rstrip(".") in message:
+        # The engine stored a whole `explain(...)` text: keep it (its facts are not stored elsewhere).
+        return error.message if language == "en" else text
+    return f"{message}. {text}"

@@ -1,0 +1,148 @@
+"""Recording sync problems as SyncError rows: one open row per record and case.
+
+The rule: a problem seen again on the same record bumps the open row (`occurrences`, `last_seen`,
+and QBO's latest words) instead of adding a row; a closed one stays in history and a new open row
+starts. Nothing here commits: the caller (engine, job, action) commits with its own work.
+
+Skip. `skip` marks a row skipped (who, when). While the record stays unchanged, the same problem
+seen again bumps the skipped row and stays out of the open list. When the record changes in the
+ledger, the code that marks it pending calls `lift_skips(firm_id, record_type, record_id)`: the
+skipped rows stay in history (resolution "skip_lifted", still showing who skipped), and the next
+attempt that hits the same problem opens a new row. A change that fixed it never shows it again.
+
+Two workers at once. The engine claims a record before pushing it, so two workers rarely record a
+problem on the same record together. Beyond that: a repeat is one atomic
+`UPDATE ... SET occurrences = occurrences + 1` (no read-modify-write, so no lost counts); a first
+sighting is inserted inside a SAVEPOINT, and if a unique index refuses it (see below) the insert
+turns into the bump. If two rows were nonetheless opened by a race, the next repeat folds them
+into the oldest. The database can enforce the rule with a partial unique index on
+(firm_id, record_type, record_id, case) WHERE status = 'open' (a model change, not made here).
+"""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from qbo.core.db import db
+from qbo.core.models import utcnow
+from qbo.quickbooks.models import SyncError
+from qbo.quickbooks.problems.catalogue import CASES, Recognised, category_for
+
+SKIPPED = "skipped"          # resolution of a row skipped by a person and still holding
+SKIP_LIFTED = "skip_lifted"  # resolution once the record changed after the skip
+
+# Errors sort first on the desk: ORDER BY severity_rank DESC, last_seen DESC, id DESC runs along
+# one index, where ordering by the severity text would sort every open error of a tab.
+SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
+
+
+def _same(firm_id, record_type, record_id, case):
+    return (SyncError.firm_id == firm_id, SyncError.record_type == record_type,
+            SyncError.record_id == record_id, SyncError.case == case)
+
+
+def _bump(conditions, values) -> SyncError | None:
+    """Count one more sighting on the matching rows, atomically; fold duplicates into the oldest."""
+    ids = sorted(db.session.scalars(
+        update(SyncError).where(*conditions)
+        .values(occurrences=SyncError.occurrences + 1, **values)
+        .returning(SyncError.id)
+        .execution_options(synchronize_session=False)).all())
+    if not ids:
+        return None
+    rows = [db.session.get(SyncError, i, populate_existing=True) for i in ids]
+    keep, extra = rows[0], rows[1:]
+    for row in extra:
+        keep.occurrences += row.occurrences - 1
+        keep.first_seen = min(keep.first_seen, row.first_seen)
+        row.status, row.resolution, row.resolved_at = "resolved", "merged", values["last_seen"]
+    return keep
+
+
+def record(firm_id: int, record_type: str, record_id: int, case: str, *, category: str | None = None,
+           code: str | None = None, message: str = "", detail: str | None = None,
+           element: str | None = None) -> SyncError:
+    """Open the SyncError for this record and case, or bump the open (or still-skipped) one."""
+    if case not in CASES:
+        raise ValueError(f"unknown case {case!r}")
+    category = category or category_for(record_type)
+    now = utcnow()
+    raw = {"category": category, "qbo_code": code[:10] if code else None, "message": message or "",
+           "detail": detail, "element": element[:200] if element else None, "last_seen": now}
+    same = _same(firm_id, record_type, record_id, case)
+    held = _bump((*same, SyncError.status == "skipped", SyncError.resolution == SKIPPED), raw)
+    if held is not None:
+        return held
+    bumped = _bump((*same, SyncError.status == "open"), raw)
+    if bumped is not None:
+        return bumped
+    error = SyncError(firm_id=firm_id, record_type=record_type, record_id=record_id, case=case,
+                      severity=CASES[case].severity, severity_rank=SEVERITY_RANK[CASES[case].severity], occurrences=1, first_seen=now, status="open", **raw)
+    try:
+        with db.session.begin_nested():
+            db.session.add(error)
+    except IntegrityError:
+        # Another worker opened it first (only with the partial unique index): count ours there.
+        bumped = _bump((*same, SyncError.status == "open"), raw)
+        if bumped is None:
+            raise
+        return bumped
+    return error
+
+
+def record_fault(firm_id: int, record_type: str, record_id: int, recognised: Recognised) -> SyncError:
+    """Record a recognised QBO fault with QBO's own code, message, detail and element."""
+    return record(firm_id, record_type, record_id, recognised.case, category=recognised.category,
+                  code=recognised.code, message=recognised.message, detail=recognised.detail,
+                  element=recognised.element)
+
+
+def record_problems(firm_id: int, record_type: str, record_id: int, problems) -> list[SyncError]:
+    """Record pre-flight problems (`qbo.preflight.Problem`): one row per case, listing every field."""
+    by_case: dict[str, list] = {}
+    for problem in problems:
+        by_case.setdefault(problem.case, []).append(problem)
+    return [record(firm_id, record_type, record_id, case,
+                   message="; ".join(p.message for p in found),
+                   element=", ".join(dict.fromkeys(p.field for p in found)))
+            for case, found in by_case.items()]
+
+
+def resolve(firm_id: int, record_type: str, record_id: int, *, cases=None, resolution: str = "fixed",
+            user_id: int | None = None) -> int:
+    """Close the record's open errors (all, or only `cases`); how many were closed."""
+    query = select(SyncError).where(SyncError.firm_id == firm_id, SyncError.record_type == record_type,
+                                    SyncError.record_id == record_id, SyncError.status == "open")
+    if cases is not None:
+        query = query.where(SyncError.case.in_(list(cases)))
+    now = utcnow()
+    rows = db.session.scalars(query).all()
+    for row in rows:
+        row.status, row.resolution, row.resolved_at, row.resolved_by_id = "resolved", resolution, now, user_id
+    return len(rows)
+
+
+def skip(error: SyncError, user_id: int | None) -> None:
+    """Take an open error off the list until its record changes (see `lift_skips`); no-op otherwise."""
+    if error.status != "open":
+        return
+    error.status, error.resolution = "skipped", SKIPPED
+    error.resolved_by_id, error.resolved_at = user_id, utcnow()
+
+
+def lift_skips(firm_id: int, record_type: str, record_id: int) -> int:
+    """Call when a record changes in the ledger: its skipped problems may come back on the next push."""
+    result = db.session.execute(
+        update(SyncError).where(SyncError.firm_id == firm_id, SyncError.record_type == record_type,
+                                SyncError.record_id == record_id, SyncError.status == "skipped",
+                                SyncError.resolution == SKIPPED)
+        .values(resolution=SKIP_LIFTED).execution_options(synchronize_session="fetch"))
+    return result.rowcount
+
+
+def open_errors(firm_id: int, record_type: str, record_id: int) -> list[SyncError]:
+    """The record's open errors, oldest first."""
+    return list(db.session.scalars(
+        select(SyncError).where(SyncError.firm_id == firm_id, SyncError.record_type == record_type,
+                                SyncError.record_id == record_id, SyncError.status == "open")
+        .order_by(SyncError.first_seen, SyncError.id)))

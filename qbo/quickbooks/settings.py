@@ -1,0 +1,75 @@
+"""The firm's QuickBooks sync settings: validation and update."""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from qbo.accounts.models import Firm
+from qbo.core.audit import audit
+from qbo.ledger import validation as v
+from qbo.ledger.records import PAYMENT_METHODS, ValidationFailed
+
+BOOLEAN_SETTINGS = ("sync_invoice_numbers", "create_customers_automatically", "admins_manage_connection")
+ACCOUNT_SETTINGS = ("deposit_account_qbo_id", "card_account_qbo_id", "fee_expense_account_qbo_id")
+
+
+def update_settings(firm: Firm, form: dict, *, user_id: int, may_change_connection_rights: bool,
+                    company: dict | None = None) -> None:
+    """Validate every field, then store them all; raises ValidationFailed naming each bad field.
+
+    `company` is the cached QuickBooks company (qbo.company_cache): chosen accounts must exist
+    there with the right type, mapped payment methods must exist. Fields absent from the form
+    keep their value."""
+    errors = v.Errors()
+    clean = {
+        "sync_start_date": v.date(form, "sync_start_date", errors),
+        "default_income_account": v.text(form, "default_income_account", errors, required=True, max_length=100),
+        "invoice_number_prefix": v.text(form, "invoice_number_prefix", errors, max_length=10) or "",
+        "next_invoice_number": v.integer_id(form, "next_invoice_number", errors, required=True),
+    }
+    for name in BOOLEAN_SETTINGS:
+        clean[name] = form.get(name) in ("on", "true", "1", True)
+    if not may_change_connection_rights:
+        clean.pop("admins_manage_connection")
+    for name in ACCOUNT_SETTINGS:
+        if name in form:
+            clean[name] = _account(form, name, company, errors)
+    if any(f"payment_method_map-{m}" in form for m in PAYMENT_METHODS):
+        clean["payment_method_map"] = _payment_methods(form, company, errors)
+    if errors:
+        raise ValidationFailed(dict(errors))
+    for field, value in clean.items():
+        setattr(firm, field, value)
+    audit(firm.id, user_id, "settings.updated", None, fields=sorted(clean))
+
+
+def _account(form, name: str, company: dict | None, errors) -> str | None:
+    from qbo.quickbooks.company_cache import ACCOUNT_TYPES
+
+    value = (form.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 40:
+        errors.add(name, _("must be a QuickBooks account"))
+        return None
+    if company is not None:
+        account = next((a for a in company.get("accounts", []) if a["id"] == value), None)
+        if account is None:
+            errors.add(name, _("is not an account of the connected QuickBooks company"))
+        elif account.get("type") not in ACCOUNT_TYPES[name]:
+            errors.add(name, _("must be an account of type %(types)s, not %(type)s",
+                               types=_(" or ").join(ACCOUNT_TYPES[name]), type=account.get("type")))
+    return value
+
+
+def _payment_methods(form, company: dict | None, errors) -> dict:
+    known = {m["id"] for m in (company or {}).get("payment_methods", [])}
+    mapping = {}
+    for method in PAYMENT_METHODS:
+        value = (form.get(f"payment_method_map-{method}") or "").strip()
+        if not value:
+            continue
+        if not value.isdigit() or (company is not None and value not in known):
+            errors.add(f"payment_method_map-{method}", _("is not a payment method of the QuickBooks company"))
+            continue
+        mapping[method] = value
+    return mapping

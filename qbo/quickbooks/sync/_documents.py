@@ -1,0 +1,52 @@
+"""What invoices and credit memos share: lines, the customer, the memo, finding one again."""
+from __future__ import annotations
+
+from qbo.quickbooks.sync.context import find_marked, marker, quote
+
+
+def dependencies(doc) -> list:
+    deps = [("account", doc.account_id)]
+    deps += [("service", line.service_id) for line in doc.lines if line.service_id]
+    return deps
+
+
+def lines(doc, ctx) -> list[dict]:
+    out = []
+    for line in doc.lines:
+        amount = float(line.amount)
+        if line.service_id is None:
+            # error-cases `line-description-fallback`: without an item only text reaches QBO.
+            ctx.warn(doc, "line-description-fallback", description=line.description, amount=str(line.amount))
+            out.append({"DetailType": "DescriptionOnly", "Description": f"{line.description} ({line.amount})",
+                        "DescriptionLineDetail": {}})
+            continue
+        item = ctx.require("service", line.service_id, f"service \"{line.service.name}\"")
+        entry = {"Amount": amount, "DetailType": "SalesItemLineDetail",
+                 "SalesItemLineDetail": {"ItemRef": item, "Qty": float(line.quantity), "UnitPrice": float(line.rate)}}
+        if line.description:
+            entry["Description"] = line.description
+        out.append(entry)
+    return out
+
+
+def base_payload(doc, ctx, record_type: str) -> dict:
+    payload = {
+        "CustomerRef": ctx.require("account", doc.account_id, f"customer \"{doc.account.name}\""),
+        "TxnDate": doc.date.isoformat(),
+        "Line": lines(doc, ctx),
+        "PrivateNote": marker(record_type, doc.id),
+    }
+    if ctx.firm.sync_invoice_numbers:
+        payload["DocNumber"] = doc.number
+    if doc.description:
+        # error-cases `description-to-memo`: the description is a note to the client, not a line.
+        payload["CustomerMemo"] = {"value": doc.description}
+        ctx.warn(doc, "description-to-memo")
+    return payload
+
+
+def find_existing(entity: str, record_type: str, doc, payload: dict, ctx) -> dict | None:
+    """Find the document a create whose outcome was unknown may have made: by DocNumber when
+    numbers are synced, otherwise by our marker among the customer's documents of that date."""
+    where = f"DocNumber = {quote(payload['DocNumber'])}" if payload.get("DocNumber") else None
+    return find_marked(entity, record_type, doc.id, payload, ctx, where=where)

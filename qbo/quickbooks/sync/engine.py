@@ -1,0 +1,365 @@
+"""The sync engine: claim pending records, push them to QBO in dependency order and in batches,
+link what comes back, and turn every problem into a SyncError through the catalogue.
+
+Exactly once: each create carries a deterministic requestid (QBO replays a repeat, ref §1), and
+the id is committed on the link before the request goes out; a link that still carries one on the
+next run had an unknown outcome (timeout, dropped connection, killed worker), so the engine looks
+the record up in QBO (DocNumber, name, or our PrivateNote marker) and links it instead of creating
+it again.
+"""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select, update
+
+from qbo.accounts.models import Firm
+from qbo.core.db import db
+from qbo.core.models import utcnow
+from qbo.quickbooks.api.client import request_id_for
+from qbo.quickbooks.api.errors import QboError, RateLimited, ReconnectNeeded, TransientError
+from qbo.quickbooks.connection import client_for_firm, get_connection
+from qbo.quickbooks.models import QboLink
+from qbo.quickbooks.problems import catalogue
+from qbo.quickbooks.problems import rows as problems
+from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight
+from qbo.quickbooks.sync.context import Blocked, SyncContext, Waiting
+from qbo.quickbooks.sync.marking import mark_pending
+from qbo.quickbooks.sync.sender import Op, Sender
+
+log = logging.getLogger("qbo.engine")
+CLAIM_FOR = dt.timedelta(minutes=10)
+WARNING_CASES = ("line-description-fallback", "description-to-memo")
+
+
+@dataclass
+class SyncReport:
+    created: int = 0
+    updated: int = 0
+    linked: int = 0
+    deleted: int = 0
+    failed: int = 0
+    waiting: int = 0
+    unchanged: int = 0
+    paused: str | None = None
+    by_type: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, {}, 0)} or {"nothing": 0}
+
+
+def payload_hash(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncReport:
+    """Push everything pending for the firm now; safe to run in several workers at once."""
+    report = SyncReport()
+    connection = get_connection(firm_id)
+    if connection is None or connection.state != "connected":
+        report.paused = "QuickBooks is not connected" if connection is None or connection.state == "disconnected" \
+            else "QuickBooks needs reconnecting"
+        return report
+    firm = db.session.get(Firm, firm_id)
+    try:
+        client = client or client_for_firm(firm_id)
+        ctx = SyncContext(firm, client)
+        _ensure_dependencies_marked(firm_id)
+        db.session.commit()
+        with Sender(ctx.client, firm_id) as sender:
+            for module in ORDER:
+                _sync_type(ctx, module, sender, report, max_rounds)
+        connection = get_connection(firm_id)
+        connection.last_call_at = utcnow()
+        db.session.commit()
+    except ReconnectNeeded as exc:
+        db.session.rollback()
+        report.paused = "QuickBooks needs reconnecting"
+        log.warning("firm=%s sync paused: %s", firm_id, exc)
+    except (RateLimited, TransientError) as exc:
+        db.session.rollback()
+        _release_claims(firm_id)
+        report.paused = f"QuickBooks is busy or unreachable ({type(exc).__name__}); the sync resumes shortly"
+        log.warning("firm=%s sync interrupted: %s", firm_id, type(exc).__name__)
+    return report
+
+
+def _sync_type(ctx: SyncContext, module, sender: "Sender", report: SyncReport, max_rounds: int) -> None:
+    """Push one record type in rounds. A round is queued for sending as soon as it is planned, and
+    the one before it is applied while it is on the wire: the sending threads never wait for the
+    database work, and at most two rounds are claimed at a time."""
+    ctx.forget_links()  # the previous type's links are all applied: read them afresh, once
+    in_flight: collections.deque = collections.deque()
+    after = 0  # a record left pending this run (waiting, or a transient fault) waits for the next
+    try:
+        for _ in range(max_rounds):
+            links = _claim(ctx.firm.id, module.RECORD_TYPE, sender.round_size, after)
+            after = max((l.id for l in links), default=after)
+            ops = _plan_round(ctx, module, links, report) if links else []
+            if ops:
+                in_flight.append((ops, sender.start(ops)))
+            if not links:
+                break
+            while len(in_flight) > 1:
+                _finish(ctx, module, in_flight.popleft(), report)
+        while in_flight:
+            _finish(ctx, module, in_flight.popleft(), report)
+    except QboError:
+        # What the other rounds had already sent is applied before the error goes up.
+        for ops, pending in in_flight:
+            results, _ = pending.result()
+            _apply_results(ctx, module, ops, results, report)
+        raise
+
+
+def _ensure_dependencies_marked(firm_id: int) -> None:
+    """A pending record's customer, items and invoices get links too, so they go first."""
+    pending = db.session.execute(select(QboLink.record_type, QboLink.record_id).where(
+        QboLink.firm_id == firm_id, QboLink.status == "pending")).all()
+    if not pending:
+        return
+    linked = set(tuple(r) for r in db.session.execute(select(QboLink.record_type, QboLink.record_id).where(
+        QboLink.firm_id == firm_id)).all())
+    by_type: dict[str, list[int]] = {}
+    for record_type, record_id in pending:
+        by_type.setdefault(record_type, []).append(record_id)
+    for record_type, ids in by_type.items():
+        module = BY_RECORD_TYPE[record_type]
+        if not module.HAS_DEPENDENCIES:
+            continue
+        for record in _load(module, ids):
+            if record.deleted_at is not None:
+                continue
+            for dep in module.dependencies(record):
+                if dep not in linked:
+                    mark_pending(firm_id, *dep)
+                    linked.add(dep)
+    db.session.flush()
+
+
+def _load(module, ids):
+    """The ledger records behind `ids`, with what `to_qbo` reads, in a few queries."""
+    model = module.MODEL
+    out = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        out += db.session.scalars(select(model).where(model.id.in_(chunk)).options(*module.load_options())).all()
+    return out
+
+
+def _claim(firm_id: int, record_type: str, limit: int, after: int = 0) -> list[QboLink]:
+    """Claim up to `limit` pending links (ids above `after`) with a conditional UPDATE (cf.
+    healthchecks process_one_flip): of two workers racing for a row, exactly one update matches."""
+    now = utcnow()
+    free = or_(QboLink.claimed_until.is_(None), QboLink.claimed_until < now)
+    ids = db.session.scalars(select(QboLink.id).where(
+        QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.status == "pending",
+        QboLink.excluded.is_(False), QboLink.id > after, free).order_by(QboLink.id).limit(limit)).all()
+    if not ids:
+        return []
+    token = uuid.uuid4().hex
+    db.session.execute(update(QboLink).where(QboLink.id.in_(ids), free)
+                       .values(claim_token=token, claimed_until=now + CLAIM_FOR)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    return db.session.scalars(select(QboLink).where(QboLink.claim_token == token)).all()
+
+
+def _release(link: QboLink) -> None:
+    link.claim_token, link.claimed_until = None, None
+
+
+def _release_claims(firm_id: int) -> None:
+    db.session.execute(update(QboLink).where(QboLink.firm_id == firm_id, QboLink.claim_token.is_not(None))
+                       .values(claim_token=None, claimed_until=None).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncReport) -> list[Op]:
+    records = {r.id: r for r in _load(module, [l.record_id for l in links])}
+    ctx.load_open_errors(module.RECORD_TYPE, [l.record_id for l in links])
+    if module.NAME_LIST:
+        wanted = [records[l.record_id] for l in links if not l.qbo_id and l.record_id in records]
+        module.prefetch([r for r in wanted if r.deleted_at is None], ctx)
+    ops: list[Op] = []
+    for link in links:
+        op = _plan(ctx, module, link, report, records.get(link.record_id))
+        if op is not None:
+            op.link_id, op.entity, op.name_list = link.id, module.QBO_ENTITY, module.NAME_LIST
+            op.qbo_id, op.sync_token = link.qbo_id, link.sync_token
+            ops.append(op)
+        else:
+            _release(link)
+    # The requestids are committed before anything is sent: a crash after sending leaves the
+    # evidence that the next run must look the record up first.
+    db.session.commit()
+    return ops
+
+
+def _finish(ctx: SyncContext, module, in_flight, report: SyncReport) -> None:
+    ops, pending = in_flight
+    results, error = pending.result()
+    _apply_results(ctx, module, ops, results, report)
+    if error is not None:
+        raise error
+
+
+def _apply_results(ctx: SyncContext, module, ops: list[Op], results: dict, report: SyncReport) -> None:
+    # One query brings back every link of the round (committing the next round's plan expired them).
+    db.session.scalars(select(QboLink).where(QboLink.id.in_([op.link_id for op in ops]))).all()
+    for op in ops:
+        if op.bid in results:
+            _apply(ctx, module, op, results[op.bid], report)
+        _release(op.link)
+    db.session.commit()
+
+
+def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=None) -> Op | None:
+    record = record if record is not None else db.session.get(module.MODEL, link.record_id)
+    firm = ctx.firm
+    if record is None or (module is expenses and not expenses.applies(record) and not link.qbo_id):
+        db.session.delete(link)
+        return None
+    if record.deleted_at is not None or (module is expenses and not expenses.applies(record)):
+        if not link.qbo_id:
+            problems.resolve(firm.id, link.record_type, link.record_id, resolution="deleted")
+            db.session.delete(link)
+            return None
+        return Op(link, record, "delete", {}, request_id_for(firm.id, link.record_type, link.record_id, "delete"),
+                   str(link.id))
+    record_date = getattr(record, "date", None)
+    if firm.sync_start_date and record_date and record_date < firm.sync_start_date and not link.qbo_id:
+        link.status, link.reason = "not_synced", f"Dated before the sync start date ({firm.sync_start_date})"
+        return None
+    ctx.warnings.pop((link.record_type, record.id), None)
+    try:
+        payload = module.to_qbo(record, ctx)
+    except Waiting as waiting:
+        link.reason = waiting.reason
+        report.waiting += 1
+        return None
+    except Blocked as blocked:
+        _fail(link, catalogue_case=blocked.case, message=blocked.message, element=blocked.facts.get("field"), report=report,
+              ctx=ctx)
+        return None
+    found = preflight.check(module.RECORD_TYPE, payload) + preflight.check_accounts(module.RECORD_TYPE, payload, ctx.accounts_by_id)
+    if found:
+        problems.record_problems(firm.id, link.record_type, link.record_id, found)
+        _resolve_others(link, {p.case for p in found}, ctx)
+        link.status, link.reason = "error", found[0].message
+        report.failed += 1
+        return None
+    _record_warnings(ctx, link, record)
+    digest = payload_hash(payload)
+    if link.qbo_id:
+        if digest == link.pushed_hash:
+            link_result(link, None, digest, ctx)
+            report.unchanged += 1
+            return None
+        return Op(link, record, "update", payload,
+                   request_id_for(firm.id, link.record_type, link.record_id, "update", digest), str(link.id))
+    if module.NAME_LIST or link.pending_request_id:
+        existing = module.find_existing(record, payload, ctx)
+        if existing is not None:
+            link_result(link, existing, None if module.NAME_LIST else digest, ctx)
+            report.linked += 1
+            return None
+    if module.RECORD_TYPE == "account" and not firm.create_customers_automatically:
+        _fail(link, catalogue_case="account-no-match", report=report, ctx=ctx,
+              message=f"No QuickBooks customer is named exactly \"{record.name}\".")
+        return None
+    request_id = link.pending_request_id or request_id_for(firm.id, link.record_type, link.record_id, "create")
+    link.pending_request_id = request_id
+    link.attempts += 1
+    return Op(link, record, "create", payload, request_id, str(link.id))
+
+
+
+
+def _other_cases(link, keep: set, ctx: SyncContext | None = None) -> list[str]:
+    if ctx is not None and not ctx.has_open_errors(link.record_type, link.record_id):
+        return []  # most records have none: skip the query
+    return [e.case for e in problems.open_errors(link.firm_id, link.record_type, link.record_id)
+            if e.case not in keep and e.case not in WARNING_CASES]
+
+
+def _resolve_others(link, keep: set, ctx: SyncContext | None, resolution: str | None = None) -> None:
+    cases = _other_cases(link, keep, ctx)
+    if cases:
+        kwargs = {"resolution": resolution} if resolution else {}
+        problems.resolve(link.firm_id, link.record_type, link.record_id, cases=cases, **kwargs)
+
+
+def _record_warnings(ctx, link, record) -> None:
+    seen = set()
+    for case, facts in ctx.warnings.get((link.record_type, record.id), []):
+        if case in seen:
+            continue
+        seen.add(case)
+        problems.record(link.firm_id, link.record_type, link.record_id, case,
+                        message=catalogue.explain(case, **facts))
+    if not ctx.has_open_errors(link.record_type, link.record_id):
+        return  # nothing open, so no stale warning to close
+    stale = [c for c in WARNING_CASES if c not in seen]
+    problems.resolve(link.firm_id, link.record_type, link.record_id, cases=stale, resolution="fixed")
+
+
+def link_result(link: QboLink, entity: dict | None, digest: str | None, ctx: SyncContext | None = None) -> None:
+    if entity is not None:
+        link.qbo_id, link.sync_token = str(entity["Id"]), str(entity.get("SyncToken", "0"))
+        link.qbo_type = BY_RECORD_TYPE[link.record_type].QBO_ENTITY
+    if digest is not None:
+        link.pushed_hash = digest
+    link.status, link.reason, link.pending_request_id = "synced", None, None
+    link.last_pushed_at = utcnow()
+    # A fix made outside the product (in QBO, or by editing the record) closes errors by itself.
+    _resolve_others(link, set(), ctx, resolution="fixed")
+
+
+def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError | None = None,
+          message: str = "", element: str | None = None, report: SyncReport,
+          ctx: SyncContext | None = None) -> None:
+    if error is not None:
+        recognised = catalogue.recognise(error, record_type=link.record_type)
+        problems.record_fault(link.firm_id, link.record_type, link.record_id, recognised)
+        case = recognised.case
+        link.reason = recognised.message[:300]
+    else:
+        problems.record(link.firm_id, link.record_type, link.record_id, catalogue_case, message=message,
+                        element=element)
+        case = catalogue_case
+        link.reason = message[:300]
+    _resolve_others(link, {case}, ctx)
+    link.status = "error"
+    report.failed += 1
+
+
+def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
+    link = op.link
+    if isinstance(result, QboError):
+        if isinstance(result, (TransientError, RateLimited)):
+            return  # outcome unknown: a create keeps pending_request_id and is looked up first
+        _fail(link, error=result, report=report, ctx=ctx)
+        if op.operation == "create":
+            link.pending_request_id = None  # refused: nothing was written
+        return
+    if op.operation == "delete":
+        problems.resolve(link.firm_id, link.record_type, link.record_id, resolution="deleted")
+        db.session.delete(link)
+        report.deleted += 1
+        return
+    link_result(link, result, payload_hash(op.payload), ctx)
+    if op.operation == "create":
+        report.created += 1
+    else:
+        report.updated += 1
+    report.by_type[module.RECORD_TYPE] = report.by_type.get(module.RECORD_TYPE, 0) + 1

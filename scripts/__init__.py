@@ -1,0 +1,1 @@
+"""Developer tooling: the `make run` supervisor (scripts/devserver.py)."""
