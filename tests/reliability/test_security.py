@@ -1,7 +1,7 @@
 """Roles, firms and secrets at the edges the other suites don't reach: every action route refuses
 each role that lacks the right, firm A can't see or act on firm B's errors and jobs, and tokens never
 reach a log or the database in clear, even through a sync that refreshes them.
-(CSRF on every POST: tests/test_csrf.py; webhook signatures: tests/sync/test_webhooks.py.)"""
+(CSRF on every POST: tests/test_csrf.py; webhook signatures: tests/quickbooks/changes/test_webhooks.py.)"""
 import logging
 
 import pytest

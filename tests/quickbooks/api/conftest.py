@@ -6,7 +6,7 @@ import redis
 
 from emulator.testing import live_emulator
 from qbo.quickbooks.api.client import QboClient
-from tests.qbo.qbo_testing import EmulatorTokens
+from tests.quickbooks.api.qbo_testing import EmulatorTokens
 
 
 @pytest.fixture(scope="session")

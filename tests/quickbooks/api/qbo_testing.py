@@ -1,5 +1,5 @@
 """Helpers for the QBO client tests (a module with a unique name, so both the tests and the
-processes that tests/qbo/test_limiter.py spawns can import it)."""
+processes that tests/quickbooks/api/test_limiter.py spawns can import it)."""
 import base64
 import threading
 import time

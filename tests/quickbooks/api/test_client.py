@@ -6,7 +6,7 @@ import pytest
 
 from qbo.quickbooks.api.client import request_id_for
 from qbo.quickbooks.api.errors import AmbiguousWrite, DuplicateName, ObjectNotFound, QboError, StaleSyncToken
-from tests.qbo.qbo_testing import inject, records, requests_log
+from tests.quickbooks.api.qbo_testing import inject, records, requests_log
 
 PACIFIC = timezone(timedelta(hours=-8))
 

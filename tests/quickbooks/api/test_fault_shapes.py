@@ -14,7 +14,7 @@ from qbo.quickbooks.api.errors import (
     TransientError,
     ValidationError,
 )
-from tests.qbo.qbo_testing import inject
+from tests.quickbooks.api.qbo_testing import inject
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The per-realm limiter on a real Redis (ref §3: 500/min, 10/s, 10 in flight, 40 batches/min).
 
 Measure several worker processes against the emulator with its limits on:
-    .venv/bin/python -m tests.qbo.test_limiter [--processes 3] [--threads 5] [--seconds 3] [--time-scale 60]
+    .venv/bin/python -m tests.quickbooks.api.test_limiter [--processes 3] [--threads 5] [--seconds 3] [--time-scale 60]
         [--slack-ms 150] [--delay-ms 0] [--no-limiter]
 """
 import multiprocessing
@@ -14,7 +14,7 @@ import pytest
 from qbo.quickbooks.api.client import QboClient
 from qbo.quickbooks.api.errors import LimiterTimeout
 from qbo.quickbooks.api.limiter import RealmLimiter
-from tests.qbo.qbo_testing import hammer, requests_log
+from tests.quickbooks.api.qbo_testing import hammer, requests_log
 
 
 def _limiter(redis_db, **settings):

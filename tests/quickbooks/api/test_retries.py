@@ -9,7 +9,7 @@ from requests.adapters import HTTPAdapter
 
 from qbo.quickbooks.api.client import QboClient
 from qbo.quickbooks.api.errors import AuthFailed, DuplicateName, RateLimited, ReconnectNeeded, TransientError
-from tests.qbo.qbo_testing import inject, requests_log
+from tests.quickbooks.api.qbo_testing import inject, requests_log
 
 THROTTLE_XML = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Fault type="SERVICE">'
                 '<Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; statusCode=429'
