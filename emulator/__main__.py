@@ -32,6 +32,10 @@ def parse_args(argv=None):
     parser.add_argument("--no-limits", action="store_true",
                         help="turn off throttling (500/min, 10/s, 10 concurrent, 40 batches/min "
                              "per realm are on by default)")
+    parser.add_argument("--strict-refresh-tokens", action="store_true",
+                        help="every refresh rotates the refresh token and the replaced one dies at "
+                             "once (default: as QBO, the same token for 24 h and a replaced one "
+                             "valid 24 h more)")
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="OAuth client id")
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET, help="OAuth client secret")
     return parser.parse_args(argv)
@@ -42,7 +46,8 @@ def main(argv=None):
     app = create_app(data_path=args.data, realm_id=args.realm, company_name=args.company_name,
                      limits=not args.no_limits, time_scale=args.time_scale,
                      client_id=args.client_id, client_secret=args.client_secret,
-                     custom_txn_numbers=args.custom_txn_numbers)
+                     custom_txn_numbers=args.custom_txn_numbers,
+                     strict_refresh_tokens=args.strict_refresh_tokens)
     realm = app.emulator.default_realm
     print(f"QBO emulator on http://{args.host}:{args.port}  default realm: {realm}", flush=True)
     print(f"realm_id={realm}", flush=True)

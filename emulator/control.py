@@ -285,6 +285,29 @@ def set_limits():
     return jsonify(emu.store.state["limits"])
 
 
+@bp.get("/oauth")
+def show_oauth():
+    """Extension: how the token endpoint behaves."""
+    return jsonify(emulator().store.state["oauth_settings"])
+
+
+@bp.put("/oauth")
+def set_oauth():
+    """Extension: {"strict_refresh_tokens": true} makes every refresh rotate the refresh token and
+    kills the replaced one at once (stricter than QBO, for tests); false is QBO's behaviour."""
+    store = emulator().store
+    body = _json()
+    unknown = set(body) - {"strict_refresh_tokens"}
+    if unknown:
+        return _error(f"unknown keys: {sorted(unknown)}")
+    if "strict_refresh_tokens" in body and not isinstance(body["strict_refresh_tokens"], bool):
+        return _error("strict_refresh_tokens must be true or false")
+    with store.lock:
+        store.state["oauth_settings"].update(body)
+        store.save()
+    return jsonify(store.state["oauth_settings"])
+
+
 @bp.put("/webhooks")
 def set_webhooks():
     store = emulator().store

@@ -80,7 +80,7 @@ def new_realm_id():
 class Store:
     def __init__(self, data_path=None, realm_id=None, company_name=None, limits=None,
                  client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-                 custom_txn_numbers=False):
+                 custom_txn_numbers=False, strict_refresh_tokens=False, profile=None):
         self.lock = threading.RLock()
         self.data_path = data_path
         self.client_id = client_id
@@ -88,6 +88,8 @@ class Store:
         self.initial_limits = dict(DEFAULT_LIMITS, **(limits or {}))
         self.default_company_name = company_name or "Emulator Test Company"
         self.default_custom_txn_numbers = custom_txn_numbers
+        self.default_profile = profile
+        self.initial_oauth_settings = {"strict_refresh_tokens": bool(strict_refresh_tokens)}
         self.listeners = []  # callables(event) for webhooks
         self.request_log = []
         self.request_seq = 0
@@ -98,6 +100,7 @@ class Store:
         if self.state is None:
             self.state = self._fresh_state(realm_id or new_realm_id())
             self.save()
+        self.state.setdefault("oauth_settings", dict(self.initial_oauth_settings))
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -107,6 +110,7 @@ class Store:
             "oauth": {"codes": {}, "grants": {}, "refresh": {}, "access": {}},
             "requestids": {}, "faults": [], "fault_seq": 0, "webhooks": None,
             "limits": dict(self.initial_limits),
+            "oauth_settings": dict(self.initial_oauth_settings),
         }
         self.state = state
         self.create_company(realm_id, self.default_company_name, self.default_custom_txn_numbers,
