@@ -333,7 +333,7 @@ def _route(emu, call, company):
     elif call.operation == "void":
         if request.args.get("operation") == "void" and entity != "Invoice":
             raise F.unsupported("Void")  # Payment voids through operation=update&include=void
-        if request.args.get("operation") == "update" and entity != "Payment":
+        if request.args.get("operation") == "update" and entity not in ("Payment", "SalesReceipt"):
             raise F.unsupported("Void")
         wrapper = R.void(ctx, entity, body)
         out = {entity: R.render(store, company, entity, wrapper)}
