@@ -6,6 +6,7 @@ import sys
 from werkzeug.serving import run_simple
 
 from .app import create_app
+from .profiles import DEFAULT_PROFILE, PROFILES
 from .store import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 
@@ -26,6 +27,9 @@ def parse_args(argv=None):
                         help="name of the default company")
     parser.add_argument("--custom-txn-numbers", action="store_true",
                         help="default company starts with custom transaction numbers on")
+    parser.add_argument("--company-profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                        help="the default company's region and tax model (default us-ast: US, "
+                             "automated sales tax, an Oregon address with no sales tax)")
     parser.add_argument("--time-scale", type=float, metavar="X",
                         help="compress time for limits and webhook retries: 60 makes a QBO "
                              "minute last one second (default 1)")
@@ -47,7 +51,8 @@ def main(argv=None):
                      limits=not args.no_limits, time_scale=args.time_scale,
                      client_id=args.client_id, client_secret=args.client_secret,
                      custom_txn_numbers=args.custom_txn_numbers,
-                     strict_refresh_tokens=args.strict_refresh_tokens)
+                     strict_refresh_tokens=args.strict_refresh_tokens,
+                     profile=args.company_profile)
     realm = app.emulator.default_realm
     print(f"QBO emulator on http://{args.host}:{args.port}  default realm: {realm}", flush=True)
     print(f"realm_id={realm}", flush=True)

@@ -7,6 +7,8 @@ from urllib.parse import urlencode, urlparse
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from .profiles import DEFAULT_PROFILE, PROFILES
+
 bp = Blueprint("oauth", __name__)
 
 ACCESS_TTL = 3600
@@ -108,10 +110,11 @@ def authorize():
         choices.append(
             f'<label><input type="radio" name="realm_id" value="{company["realm_id"]}"{checked}> '
             f'{escape(info["CompanyName"])} <small>({company["realm_id"]})</small></label><br>')
-    picker = ("<fieldset><legend>Choose a company</legend>" + "".join(choices) + "</fieldset>"
-              if len(companies) > 1 else
-              f'<input type="hidden" name="realm_id" value="{companies[0]["realm_id"]}">'
-              f'<p>Company: <b>{escape(store.get(companies[0], "CompanyInfo", "1")["data"]["CompanyName"])}</b></p>')
+    # A person may also sign up for a new company here, choosing its region (issue 16 (1)).
+    options = "".join(f'<option value="{p}">{p}</option>' for p in PROFILES)
+    choices.append('<label><input type="radio" name="realm_id" value="new"> A new company: '
+                   f'<select name="profile" id="profile">{options}</select></label><br>')
+    picker = "<fieldset><legend>Choose a company</legend>" + "".join(choices) + "</fieldset>"
     html = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Connect to QuickBooks "
         "(emulator)</title></head><body><h1>Connect your QuickBooks Online company</h1>"
@@ -135,6 +138,10 @@ def authorize_decision():
     if params.get("decision") != "allow":
         return _back(redirect_uri, error="access_denied", state=state)
     realm = params.get("realm_id") or store.state["default_realm"]
+    if realm == "new":
+        if params.get("profile", DEFAULT_PROFILE) not in PROFILES:
+            return _error_page("unknown company profile")
+        realm = store.create_company(None, "New Company", profile=params.get("profile", DEFAULT_PROFILE))
     if store.company(realm) is None:
         return _error_page("unknown company")
     code = "AB11" + secrets.token_urlsafe(24)
