@@ -60,6 +60,8 @@ def check_choice(ctx, code, element="CurrencyRef"):
     """A currency chosen for a record must be the home one or an enabled, active one."""
     if code == home(ctx):
         return
+    if multicurrency(ctx) and code not in CURRENCY_NAMES:
+        raise F.invalid_reference(element)  # no such currency at all
     if not multicurrency(ctx) or company_currency(ctx, code) is None:
         raise _not_enabled(code, element)
     if not currency_known(ctx, code):
