@@ -88,8 +88,13 @@ def create_company():
     profile = body.get("profile")
     if profile is not None and profile not in PROFILES:
         return _error(f"profile must be one of {sorted(PROFILES)}")
+    address = body.get("address")
+    if address is not None and not (isinstance(address, dict)
+                                    and all(isinstance(v, str) for v in address.values())):
+        return _error("address must be an object of strings (Line1, City, CountrySubDivisionCode, "
+                      "PostalCode, Country)")
     realm = store.create_company(realm, body.get("name"), bool(body.get("custom_txn_numbers")),
-                                 profile=profile)
+                                 profile=profile, address=address)
     return jsonify({"realm_id": realm}), 201
 
 

@@ -42,7 +42,8 @@ TERMS = [("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60)]
 # sales tax (OR, MT, NH, DE, AK).
 AST_RATES = {
     "CA": [("California", "7.25")],
-    "CA 940": [("California", "6"), ("Santa Clara County", "2.25"), ("Mountain View District", "0.875")],
+    "CA 940": [("California", "7.25"), ("Santa Clara County", "1.25"),
+               ("Mountain View District", "0.625")],
     "NY": [("New York State", "4")],
     "NY 100": [("New York State", "4"), ("New York City", "4.5"), ("MCTD", "0.375")],
     "TX": [("Texas", "6.25")],

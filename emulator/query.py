@@ -285,7 +285,7 @@ def run(store, company, text):
                for w in store.records(company, entity).values() if not w["deleted"]]
     where = list(q["where"])
     # Name lists answer active records only unless the query names Active (ref §5).
-    if entity in NAME_LISTS and not any(field == "Active" for field, _, _ in where):
+    if entity in NAME_LISTS and entity != "TaxAgency" and not any(field == "Active" for field, _, _ in where):
         where.append(("Active", "=", True))
     hits = [r for r in records if all(_compare(r, c) for c in where)]
     if q["count"]:

@@ -25,7 +25,13 @@ DEFAULT_CLIENT_SECRET = "emulator-client-secret"
 DEFAULT_LIMITS = {"enabled": True, "per_minute": 500, "per_second": 10, "concurrent": 10,
                   "batch_per_minute": 40, "time_scale": 1.0}
 
-from .profiles import AST_RATES, CHART_OF_ACCOUNTS, CURRENCY_NAMES, DEFAULT_PROFILE, PROFILES, TERMS
+from .profiles import (AST_RATES, CHART_OF_ACCOUNTS, CURRENCY_NAMES, DEFAULT_PROFILE, PROFILES,
+                       TERMS, iso3)
+
+AST_AGENCIES = {"CA": "California Department of Tax and Fee Administration",
+                "NY": "New York State Department of Taxation and Finance",
+                "TX": "Texas Comptroller of Public Accounts",
+                "WA": "Washington State Department of Revenue"}
 
 PAYMENT_METHODS = [
     ("Cash", "NON_CREDIT_CARD"), ("Check", "NON_CREDIT_CARD"), ("Visa", "CREDIT_CARD"),
@@ -136,7 +142,7 @@ class Store:
         return self.state["companies"].get(str(realm))
 
     def create_company(self, realm_id=None, name=None, custom_txn_numbers=False, save=True,
-                       profile=None):
+                       profile=None, address=None):
         profile = profile or self.default_profile or DEFAULT_PROFILE
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile}; one of {sorted(PROFILES)}")
@@ -149,10 +155,12 @@ class Store:
             now = self.now(realm_id)
             name = name or "Emulator Company"
             home = spec["currency"]
+            address = dict(spec["address"], **(address or {}))
+            address["Country"] = iso3(address.get("Country"))
             self.insert(company, "CompanyInfo", {
                 "CompanyName": name, "LegalName": name, "Country": spec["country"],
-                "CompanyAddr": dict(spec["address"]), "LegalAddr": dict(spec["address"]),
-                "CustomerCommunicationAddr": dict(spec["address"]),
+                "CompanyAddr": dict(address), "LegalAddr": dict(address),
+                "CustomerCommunicationAddr": dict(address),
                 "Email": {"Address": "books@example.com"}, "FiscalYearStartMonth": "January",
                 "SupportedLanguages": "en", "CompanyStartDate": company_date(now),
                 "DefaultTimeZone": "America/Los_Angeles",
@@ -251,7 +259,7 @@ class Store:
         else:
             agencies, rates, codes = spec["agencies"], spec.get("rates", []), spec["codes"]
         agency_ids = [self.insert(company, "TaxAgency", {
-            "DisplayName": agency, "TaxTrackedOnSales": True, "TaxTrackedOnPurchases": not spec["ast"],
+            "DisplayName": AST_AGENCIES.get(agency, agency), "TaxTrackedOnSales": True, "TaxTrackedOnPurchases": not spec["ast"],
         }, now)["data"]["Id"] for agency in agencies]
         rate_ids = {}
         for rate_name, pct, agency in rates:
