@@ -470,7 +470,8 @@ def _cdc(store, company, now):
         # confirm" 5): stricter, refused.
         raise F.query_invalid("changedSince must be within the last 30 days")
     for name in names:
-        if name not in R.ENTITIES:
+        # ref §6: CDC does not support TaxAgency, TaxCode, TaxRate.
+        if name not in R.ENTITIES or name in ("TaxAgency", "TaxCode", "TaxRate"):
             raise F.query_invalid(f"Invalid entity name for CDC: {name}")
     found = []
     for name in names:

@@ -149,3 +149,11 @@ def test_it_checks_qty_times_price_on_item_based_expense_lines(qbo_http):
         "Line": [{"Amount": 31, "DetailType": "ItemBasedExpenseLineDetail",
                   "ItemBasedExpenseLineDetail": {"ItemRef": {"value": "1"}, "Qty": 3, "UnitPrice": 10}}]})
     assert fault_of(response)["code"] == "6070"
+
+
+def test_it_refuses_tax_lists_in_cdc(qbo_http):
+    """ref §6: CDC does not support TaxAgency, TaxCode, TaxRate (4001 here)."""
+    now = qbo_http.emu.control("GET", "/clock").json()["now"]
+    assert qbo_http.get("/cdc", {"entities": "Term", "changedSince": now}).status_code == 200
+    response = qbo_http.get("/cdc", {"entities": "TaxCode", "changedSince": now})
+    assert fault_of(response)["code"] == "4001" and "TaxCode" in fault_of(response)["Detail"]
