@@ -10,6 +10,7 @@ list points into a list the emulator does not hold, so the company has no such r
 """
 
 from . import faults as F
+from .currency import currency_known
 
 # Targets: an entity name; "Currency" (a currency code: the home one, or an active
 # CompanyCurrency); "Entity" (EntityRef: its `type` names Customer, Vendor or Employee).
@@ -110,7 +111,6 @@ def resolve(ctx, target, ref, path):
         raise F.invalid_reference(path)
     value = str(value)
     if target == "Currency":
-        from .currency import currency_known
         if not currency_known(ctx, value):
             raise F.invalid_reference(path)
         return None

@@ -67,7 +67,6 @@ COMPUTED = {
     "Class": {"FullyQualifiedName", "SubClass"},
     "Department": {"FullyQualifiedName", "SubDepartment"},
 }
-USD = {"value": "USD", "name": "United States Dollar"}
 CENT = Decimal("0.01")
 
 
@@ -798,7 +797,10 @@ def validate_singleton(ctx, entity, data, existing):
                 data[field].pop("Long", None)
     if entity == "Preferences" and existing is not None and not ctx.person:
         for section in READ_ONLY_PREFS:
-            data[section] = copy.deepcopy(existing["data"][section])
+            if section in existing["data"]:
+                data[section] = copy.deepcopy(existing["data"][section])
+            else:
+                data.pop(section, None)
 
 
 def validate(ctx, entity, data, existing):

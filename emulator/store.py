@@ -86,7 +86,8 @@ class Store:
         if self.state is None:
             self.state = self._fresh_state(realm_id or new_realm_id())
             self.save()
-        self.state.setdefault("oauth_settings", dict(self.initial_oauth_settings))
+        # The start-up setting wins over a data file's (the command line says how tokens behave).
+        self.state["oauth_settings"] = dict(self.initial_oauth_settings)
 
     # -- lifecycle -------------------------------------------------------------------------
 
