@@ -300,6 +300,8 @@ def _route(emu, call, company):
         return _cdc(store, company, now), []
     if path == "batch" and request.method == "POST":
         return _batch(emu, call, company, now)
+    if path == "exchangerate":
+        return _exchange_rate(store, company, now, call)
     entity = R.ENTITY_PATHS.get(path)
     if entity is None:
         raise F.unsupported(f"{request.method} /{path}")  # unknown path: 500 (ref §2)
@@ -333,7 +335,7 @@ def _route(emu, call, company):
     elif call.operation == "void":
         if request.args.get("operation") == "void" and entity != "Invoice":
             raise F.unsupported("Void")  # Payment voids through operation=update&include=void
-        if request.args.get("operation") == "update" and entity != "Payment":
+        if request.args.get("operation") == "update" and entity not in ("Payment", "SalesReceipt"):
             raise F.unsupported("Void")
         wrapper = R.void(ctx, entity, body)
         out = {entity: R.render(store, company, entity, wrapper)}
@@ -345,6 +347,42 @@ def _route(emu, call, company):
         out = {entity: R.render(store, company, entity, wrapper)}
         events.append((entity, wrapper["data"]["Id"], operation))
     return out, events
+
+
+def _exchange_rate(store, company, now, call):
+    """GET /exchangerate?sourcecurrencycode=EUR[&asofdate=YYYY-MM-DD] (qbo-2025-2026 §2.3, the
+    call WordCamp PR #1325 reads); POST /exchangerate sets a rate for a date."""
+    from . import currency as C
+    from .store import company_date
+    ctx = R.Ctx(store, company, now)
+    home = C.home(ctx)
+    if request.method == "GET":
+        code = (request.args.get("sourcecurrencycode") or "").upper()
+        as_of = request.args.get("asofdate") or company_date(now)
+    else:
+        body = call.json_body()
+        if not isinstance(body, dict):
+            raise F.required("ExchangeRate")
+        body = body.get("ExchangeRate", body)
+        code = str(body.get("SourceCurrencyCode") or "").upper()
+        as_of = body.get("AsOfDate") or company_date(now)
+        if body.get("Rate") in (None, ""):
+            raise F.required("Rate")
+        rate = R.dec(body["Rate"], "Rate")
+        if rate <= 0:
+            raise F.business("The exchange rate must be greater than 0.", "Rate")
+        if code and code != home:
+            company.setdefault("exchange_rates", {}).setdefault(code, {})[str(as_of)] = float(rate)
+        store.save()
+    if not code:
+        raise F.required("sourcecurrencycode")
+    rate = C.rate_on(ctx, code, str(as_of))
+    if rate is None:
+        raise F.not_found()  # a currency QBO has no rate for: stricter, 610
+    record = {"SourceCurrencyCode": code, "TargetCurrencyCode": home, "Rate": float(rate),
+              "AsOfDate": str(as_of), "domain": "QBO", "sparse": False, "SyncToken": "0",
+              "MetaData": {"LastUpdatedTime": fmt_time(now)}}
+    return {"ExchangeRate": record}, []
 
 
 def _batch(emu, call, company, now):
@@ -432,7 +470,8 @@ def _cdc(store, company, now):
         # confirm" 5): stricter, refused.
         raise F.query_invalid("changedSince must be within the last 30 days")
     for name in names:
-        if name not in R.ENTITIES:
+        # ref §6: CDC does not support TaxAgency, TaxCode, TaxRate.
+        if name not in R.ENTITIES or name in ("TaxAgency", "TaxCode", "TaxRate"):
             raise F.query_invalid(f"Invalid entity name for CDC: {name}")
     found = []
     for name in names:

@@ -26,14 +26,17 @@ class Emulator:
 
 def create_app(data_path=None, realm_id=None, company_name=None, limits=True, time_scale=None,
                client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-               custom_txn_numbers=False):
-    """Build the emulator. `limits`: True/False, or a dict of limit settings (see README)."""
+               custom_txn_numbers=False, strict_refresh_tokens=False, profile=None):
+    """Build the emulator. `limits`: True/False, or a dict of limit settings (see README).
+    `strict_refresh_tokens`: every refresh rotates the refresh token and the replaced one dies at
+    once (default False: QBO's 24-hour behaviour). `profile`: the default company's profile."""
     settings = dict(limits) if isinstance(limits, dict) else {"enabled": bool(limits)}
     if time_scale is not None:
         settings["time_scale"] = float(time_scale)
     store = Store(data_path=data_path, realm_id=realm_id, company_name=company_name,
                   limits=settings, client_id=client_id, client_secret=client_secret,
-                  custom_txn_numbers=custom_txn_numbers)
+                  custom_txn_numbers=custom_txn_numbers,
+                  strict_refresh_tokens=strict_refresh_tokens, profile=profile)
     if data_path:
         # A data file keeps its own limits unless the caller said otherwise now.
         store.state["limits"].update(settings)

@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException
 from . import faults as F
 from . import rules as R
 from .oauth import issue_tokens, new_grant
+from .profiles import PROFILES
 from .store import fmt_time
 
 bp = Blueprint("control", __name__, url_prefix="/__emulator__")
@@ -50,7 +51,10 @@ def _company_summary(store, company):
     info = store.get(company, "CompanyInfo", "1")["data"]
     prefs = store.get(company, "Preferences", "1")["data"]
     return {"realm_id": company["realm_id"], "name": info["CompanyName"],
+            "profile": company.get("profile"),
             "custom_txn_numbers": prefs["SalesFormsPrefs"]["CustomTxnNumbers"],
+            "multicurrency": prefs["CurrencyPrefs"]["MultiCurrencyEnabled"],
+            "home_currency": prefs["CurrencyPrefs"]["HomeCurrency"]["value"],
             "subscription_active": company.get("subscription_active", True),
             "clock_offset": company.get("clock_offset", 0.0),
             "default": company["realm_id"] == store.state["default_realm"]}
@@ -81,7 +85,16 @@ def create_company():
         return _error("realm_id must be digits")
     if realm is not None and store.company(str(realm)) is not None:
         return _error(f"company {realm} exists", 409)
-    realm = store.create_company(realm, body.get("name"), bool(body.get("custom_txn_numbers")))
+    profile = body.get("profile")
+    if profile is not None and profile not in PROFILES:
+        return _error(f"profile must be one of {sorted(PROFILES)}")
+    address = body.get("address")
+    if address is not None and not (isinstance(address, dict)
+                                    and all(isinstance(v, str) for v in address.values())):
+        return _error("address must be an object of strings (Line1, City, CountrySubDivisionCode, "
+                      "PostalCode, Country)")
+    realm = store.create_company(realm, body.get("name"), bool(body.get("custom_txn_numbers")),
+                                 profile=profile, address=address)
     return jsonify({"realm_id": realm}), 201
 
 
@@ -129,11 +142,24 @@ def update_preferences(realm):
     if problem:
         return problem
     body = _json()
+    if "multicurrency" in body and not isinstance(body["multicurrency"], bool):
+        return _error("multicurrency must be true or false")
     with store.lock:
+        prefs = store.get(company, "Preferences", "1")
+        currency = prefs["data"]["CurrencyPrefs"]
+        if body.get("multicurrency") is False and currency["MultiCurrencyEnabled"]:
+            # qbo-2025-2026 §2.3: multicurrency "cannot be turned off once on".
+            return _error("multicurrency can't be turned off once it is on", 409)
+        if body.get("multicurrency") and not currency["MultiCurrencyEnabled"]:
+            # Done as a person does it in QBO's settings; the API can't (CurrencyPrefs is
+            # read-only in qbTypesDump).
+            currency["MultiCurrencyEnabled"] = True
+            now = store.now(realm)
+            store.touch(prefs, now)
+            store.emit(realm, "Preferences", "1", "Update", now)
         if "custom_txn_numbers" in body:
             _set_custom_numbers(store, company, body["custom_txn_numbers"])
         store.save()
-        prefs = store.get(company, "Preferences", "1")
         return jsonify(R.render(store, company, "Preferences", prefs))
 
 
@@ -283,6 +309,29 @@ def set_limits():
         emu.limiter.reset(emu.store.state["limits"])
         emu.store.save()
     return jsonify(emu.store.state["limits"])
+
+
+@bp.get("/oauth")
+def show_oauth():
+    """Extension: how the token endpoint behaves."""
+    return jsonify(emulator().store.state["oauth_settings"])
+
+
+@bp.put("/oauth")
+def set_oauth():
+    """Extension: {"strict_refresh_tokens": true} makes every refresh rotate the refresh token and
+    kills the replaced one at once (stricter than QBO, for tests); false is QBO's behaviour."""
+    store = emulator().store
+    body = _json()
+    unknown = set(body) - {"strict_refresh_tokens"}
+    if unknown:
+        return _error(f"unknown keys: {sorted(unknown)}")
+    if "strict_refresh_tokens" in body and not isinstance(body["strict_refresh_tokens"], bool):
+        return _error("strict_refresh_tokens must be true or false")
+    with store.lock:
+        store.state["oauth_settings"].update(body)
+        store.save()
+    return jsonify(store.state["oauth_settings"])
 
 
 @bp.put("/webhooks")

@@ -167,6 +167,10 @@ def duplicate_name(kind="name list"):
         other = "Another account is already using this name."
     elif kind == "PaymentMethod":
         other = "Another payment method is already using this name."
+    elif kind in ("Term", "Class", "Department", "TaxAgency"):
+        # Not in the reference: the wording follows the other lists' (L).
+        other = {"Term": "Another term", "Class": "Another class", "Department": "Another location",
+                 "TaxAgency": "Another tax agency"}[kind] + " is already using this name."
     else:
         other = NAME_LIST_TEXT
     return QboFault("6240", "Duplicate Name Exists Error",

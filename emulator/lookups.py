@@ -21,6 +21,10 @@ NAME_SPACES = {
     "Item": ("Name", ("Item",)),
     "Account": ("Name", ("Account",)),
     "PaymentMethod": ("Name", ("PaymentMethod",)),
+    "Term": ("Name", ("Term",)),
+    "Class": ("FullyQualifiedName", ("Class",)),
+    "Department": ("FullyQualifiedName", ("Department",)),
+    "TaxAgency": ("DisplayName", ("TaxAgency",)),
 }
 
 

@@ -7,6 +7,8 @@ from urllib.parse import urlencode, urlparse
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from .profiles import DEFAULT_PROFILE, PROFILES
+
 bp = Blueprint("oauth", __name__)
 
 ACCESS_TTL = 3600
@@ -108,10 +110,11 @@ def authorize():
         choices.append(
             f'<label><input type="radio" name="realm_id" value="{company["realm_id"]}"{checked}> '
             f'{escape(info["CompanyName"])} <small>({company["realm_id"]})</small></label><br>')
-    picker = ("<fieldset><legend>Choose a company</legend>" + "".join(choices) + "</fieldset>"
-              if len(companies) > 1 else
-              f'<input type="hidden" name="realm_id" value="{companies[0]["realm_id"]}">'
-              f'<p>Company: <b>{escape(store.get(companies[0], "CompanyInfo", "1")["data"]["CompanyName"])}</b></p>')
+    # A person may also sign up for a new company here, choosing its region (issue 16 (1)).
+    options = "".join(f'<option value="{p}">{p}</option>' for p in PROFILES)
+    choices.append('<label><input type="radio" name="realm_id" value="new"> A new company: '
+                   f'<select name="profile" id="profile">{options}</select></label><br>')
+    picker = "<fieldset><legend>Choose a company</legend>" + "".join(choices) + "</fieldset>"
     html = (
         "<!doctype html><html><head><meta charset='utf-8'><title>Connect to QuickBooks "
         "(emulator)</title></head><body><h1>Connect your QuickBooks Online company</h1>"
@@ -135,6 +138,10 @@ def authorize_decision():
     if params.get("decision") != "allow":
         return _back(redirect_uri, error="access_denied", state=state)
     realm = params.get("realm_id") or store.state["default_realm"]
+    if realm == "new":
+        if params.get("profile", DEFAULT_PROFILE) not in PROFILES:
+            return _error_page("unknown company profile")
+        realm = store.create_company(None, "New Company", profile=params.get("profile", DEFAULT_PROFILE))
     if store.company(realm) is None:
         return _error_page("unknown company")
     code = "AB11" + secrets.token_urlsafe(24)
@@ -169,24 +176,73 @@ def _oauth_error(error, description=None, status=400):
     return response
 
 
+# A refresh returns the same refresh token for about 24 hours ("the value of refresh token can
+# change every 24-26 hour period", Intuit staff on intuit/oauth-jsclient#74; "rotated every
+# 24-26hrs", IntuitDeveloper/oauth2-nodejs#2; ref §9 Rotation), its x_refresh_token_expires_in
+# counting down meanwhile (oauth-jsclient#74: 8721385 < 8726400). "Your previous refresh tokens
+# expire 24 hours after you receive a new one" (Intuit's README, quoted in both issues).
+ROTATE_AFTER = 24 * 3600
+REPLACED_GRACE = 24 * 3600
+
+
+def strict_refresh_tokens(store):
+    return bool(store.state.get("oauth_settings", {}).get("strict_refresh_tokens"))
+
+
 def issue_tokens(store, grant_id, superseding=None):
     """A fresh access token and refresh token for a grant (the test shortcut uses it too)."""
     oauth = store.state["oauth"]
     grant = oauth["grants"][grant_id]
     now = store.now(grant["realm"])
-    access = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0." + secrets.token_urlsafe(48)
+    access = _new_access(store, grant_id)
     refresh = "RT1-" + secrets.token_hex(4) + "-H0-" + secrets.token_hex(20)
     refresh_expires = min(now + REFRESH_TTL, grant["created_at"] + REFRESH_HARD_CAP)
-    oauth["access"][access] = {"grant": grant_id, "realm": grant["realm"],
-                               "expires_at": now + ACCESS_TTL}
     oauth["refresh"][refresh] = {"grant": grant_id, "expires_at": refresh_expires,
-                                 "superseded": False}
+                                 "superseded": False, "issued_at": now}
+    grant["current_refresh"] = refresh
     if superseding is not None:
-        # Every refresh rotates the RT and the old one is dead at once: stricter than the
-        # reported ~24 h rotation with an unknown grace period (ref §9, "Could not confirm" 4).
+        # Strict (the switch): the old one is dead at once. Lenient (QBO): it stays good for
+        # REPLACED_GRACE after this new one is issued.
         oauth["refresh"][superseding]["superseded"] = True
+        oauth["refresh"][superseding]["superseded_at"] = now
     return {"token_type": "bearer", "access_token": access, "expires_in": ACCESS_TTL,
             "refresh_token": refresh, "x_refresh_token_expires_in": int(refresh_expires - now)}
+
+
+def _new_access(store, grant_id):
+    oauth = store.state["oauth"]
+    grant = oauth["grants"][grant_id]
+    access = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0." + secrets.token_urlsafe(48)
+    oauth["access"][access] = {"grant": grant_id, "realm": grant["realm"],
+                               "expires_at": store.now(grant["realm"]) + ACCESS_TTL}
+    return access
+
+
+def refresh_tokens(store, presented):
+    """The refresh grant: (body, None) or (None, (error, description))."""
+    oauth = store.state["oauth"]
+    record = oauth["refresh"].get(presented)
+    if record is None:
+        return None, ("invalid_grant", "Incorrect or invalid refresh token")
+    grant = oauth["grants"].get(record["grant"])
+    if grant is None or grant["revoked"]:
+        return None, ("invalid_grant", "Token has been expired or revoked.")
+    now = store.now(grant["realm"])
+    strict = strict_refresh_tokens(store)
+    if record["superseded"]:
+        if strict or now >= record.get("superseded_at", 0) + REPLACED_GRACE:
+            return None, ("invalid_grant", "Incorrect or invalid refresh token")
+        # A replaced token inside its grace period answers with the grant's current token (what
+        # it returns is not documented; the newest is the one the client must keep).
+        presented = grant.get("current_refresh", presented)
+        record = oauth["refresh"][presented]
+    if now >= record["expires_at"]:
+        return None, ("invalid_grant", "Token has been expired or revoked.")
+    if strict or now - record.get("issued_at", 0) >= ROTATE_AFTER:
+        return issue_tokens(store, record["grant"], superseding=presented), None
+    return {"token_type": "bearer", "access_token": _new_access(store, record["grant"]),
+            "expires_in": ACCESS_TTL, "refresh_token": presented,
+            "x_refresh_token_expires_in": int(record["expires_at"] - now)}, None
 
 
 def new_grant(store, realm, client_id, scope="com.intuit.quickbooks.accounting"):
@@ -226,13 +282,12 @@ def token():
         elif grant_type == "refresh_token":
             presented = request.form.get("refresh_token", "")
             record = oauth["refresh"].get(presented)
-            if record is None or record["superseded"]:
-                return _oauth_error("invalid_grant", "Incorrect or invalid refresh token")
-            grant = oauth["grants"].get(record["grant"])
-            if grant is None or grant["revoked"] or grant["client_id"] != client_id \
-                    or store.now(grant["realm"]) >= record["expires_at"]:
+            grant = oauth["grants"].get(record["grant"]) if record else None
+            if grant is not None and grant["client_id"] != client_id:
                 return _oauth_error("invalid_grant", "Token has been expired or revoked.")
-            body = issue_tokens(store, record["grant"], superseding=presented)
+            body, problem = refresh_tokens(store, presented)
+            if problem:
+                return _oauth_error(*problem)
         else:
             return _oauth_error("unsupported_grant_type")
         store.save()

@@ -40,6 +40,14 @@ FILTERABLE = {
     "Payment": {"TxnDate", "CustomerRef", "TotalAmt", "PaymentRefNum"},
     "RefundReceipt": {"DocNumber", "TxnDate", "CustomerRef", "TotalAmt"},
     "Purchase": {"DocNumber", "TxnDate", "TotalAmt", "PaymentType", "AccountRef", "EntityRef"},
+    "SalesReceipt": {"DocNumber", "TxnDate", "CustomerRef", "TotalAmt"},
+    "Term": {"Name", "Active", "Type"},
+    "Class": {"Name", "Active", "FullyQualifiedName", "ParentRef"},
+    "Department": {"Name", "Active", "FullyQualifiedName", "ParentRef"},
+    "TaxCode": {"Name", "Active", "Taxable", "TaxGroup"},
+    "TaxRate": {"Name", "Active", "RateValue", "AgencyRef"},
+    "TaxAgency": {"DisplayName"},
+    "CompanyCurrency": {"Code", "Name", "Active"},
     "CompanyInfo": set(),
     "Preferences": set(),
 }
@@ -112,7 +120,11 @@ class Parser:
             self.take(")")
             q["count"] = True
         else:
-            self.take("*")  # no projections (ref §5)
+            # No projections (ref §5), but `SELECT *, Sku FROM Item` (python-quickbooks Item.all())
+            # is answered: the named properties are already in `*`, every record comes whole.
+            self.take("*")
+            while self.accept(","):
+                q.setdefault("also", []).append(self.take("IDENTIFIER").text)
         self.take("FROM")
         q["entity"] = self.take("IDENTIFIER").text
         if self.accept("WHERE"):
@@ -273,7 +285,7 @@ def run(store, company, text):
                for w in store.records(company, entity).values() if not w["deleted"]]
     where = list(q["where"])
     # Name lists answer active records only unless the query names Active (ref §5).
-    if entity in NAME_LISTS and not any(field == "Active" for field, _, _ in where):
+    if entity in NAME_LISTS and entity != "TaxAgency" and not any(field == "Active" for field, _, _ in where):
         where.append(("Active", "=", True))
     hits = [r for r in records if all(_compare(r, c) for c in where)]
     if q["count"]:

@@ -7,8 +7,12 @@ behaviour is modelled and the comment says "stricter".
 import copy
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from . import currency as C
 from . import faults as F
+from . import refs
+from . import tax as T
 from .lookups import linked_targets, lookups
+from .profiles import iso3
 from .store import CLASSIFICATION, company_date, fmt_time
 
 ENTITY_PATHS = {
@@ -16,15 +20,24 @@ ENTITY_PATHS = {
     "account": "Account", "paymentmethod": "PaymentMethod", "invoice": "Invoice",
     "creditmemo": "CreditMemo", "payment": "Payment", "refundreceipt": "RefundReceipt",
     "purchase": "Purchase", "companyinfo": "CompanyInfo", "preferences": "Preferences",
+    "term": "Term", "class": "Class", "department": "Department", "taxcode": "TaxCode",
+    "taxrate": "TaxRate", "taxagency": "TaxAgency", "companycurrency": "CompanyCurrency",
+    "salesreceipt": "SalesReceipt",
 }
 ENTITIES = set(ENTITY_PATHS.values())
-NAME_LISTS = {"Customer", "Vendor", "Employee", "Item", "Account", "PaymentMethod"}
-TRANSACTIONS = {"Invoice", "CreditMemo", "Payment", "RefundReceipt", "Purchase"}
+NAME_LISTS = {"Customer", "Vendor", "Employee", "Item", "Account", "PaymentMethod", "Term",
+              "Class", "Department", "TaxCode", "TaxRate", "TaxAgency", "CompanyCurrency"}
+TRANSACTIONS = {"Invoice", "CreditMemo", "Payment", "RefundReceipt", "Purchase", "SalesReceipt"}
 SINGLETONS = {"CompanyInfo", "Preferences"}
 # ref §1: of our entities, only these transactions may be hard-deleted.
 DELETABLE = TRANSACTIONS
+# TaxCode and TaxRate are read-only to the Accounting API (codes come from the TaxService or
+# QBO's screens; qbTypesDump marks TaxRate's properties read-only); a TaxAgency can be created
+# but not edited. Stricter where unsure: 500 "Unsupported Operation".
+API_READ_ONLY = {"TaxCode", "TaxRate"}
+API_CREATE_ONLY = {"TaxAgency"}
 PEOPLE = ("Customer", "Vendor", "Employee")
-SALES_FORMS = ("Invoice", "CreditMemo", "RefundReceipt")
+SALES_FORMS = ("Invoice", "CreditMemo", "RefundReceipt", "SalesReceipt")
 ACCOUNT_TYPES = set(CLASSIFICATION)
 SUBTYPE_TO_TYPE = {
     "ServiceFeeIncome": "Income", "SalesOfProductIncome": "Income", "DiscountsRefundsGiven": "Income",
@@ -35,22 +48,25 @@ SUBTYPE_TO_TYPE = {
     "UndepositedFunds": "Other Current Asset", "Inventory": "Other Current Asset",
     "AccountsReceivable": "Accounts Receivable", "AccountsPayable": "Accounts Payable",
     "OpeningBalanceEquity": "Equity", "RetainedEarnings": "Equity",
+    "SalesTaxPayable": "Other Current Liability", "GlobalTaxPayable": "Other Current Liability",
 }
 # Read-only or server-set properties: anything sent is overwritten (ref §1, §4).
 READ_ONLY = {"Id", "SyncToken", "MetaData", "domain", "sparse", "status"}
 COMPUTED = {
-    "Invoice": {"TotalAmt", "Balance", "LinkedTxn", "HomeBalance"},
-    "CreditMemo": {"TotalAmt", "Balance", "RemainingCredit"},
-    "RefundReceipt": {"TotalAmt", "Balance"},
-    "Purchase": {"TotalAmt"},
+    "Invoice": {"TotalAmt", "Balance", "LinkedTxn", "HomeBalance", "HomeTotalAmt"},
+    "CreditMemo": {"TotalAmt", "Balance", "RemainingCredit", "HomeTotalAmt"},
+    "RefundReceipt": {"TotalAmt", "Balance", "HomeTotalAmt"},
+    "SalesReceipt": {"TotalAmt", "Balance", "HomeTotalAmt"},
+    "Purchase": {"TotalAmt", "HomeTotalAmt"},
     "Payment": {"UnappliedAmt"},
     "Customer": {"Balance", "BalanceWithJobs", "FullyQualifiedName", "Level", "Job"},
     "Vendor": {"Balance"},
     "Account": {"Classification", "CurrentBalance", "CurrentBalanceWithSubAccounts",
                 "FullyQualifiedName"},
     "Item": {"FullyQualifiedName"},
+    "Class": {"FullyQualifiedName", "SubClass"},
+    "Department": {"FullyQualifiedName", "SubDepartment"},
 }
-USD = {"value": "USD", "name": "United States Dollar"}
 CENT = Decimal("0.01")
 
 
@@ -120,8 +136,9 @@ def plain(d):
 class Ctx:
     """One write against one company."""
 
-    def __init__(self, store, company, now, strict=True, include=(), hidden=None):
+    def __init__(self, store, company, now, strict=True, include=(), hidden=None, person=False):
         self.store = store
+        self.person = person  # a person in QBO's screens (the control API), not the API
         self.company = company
         self.realm = company["realm_id"]
         self.now = now
@@ -264,15 +281,15 @@ def validate_person(ctx, entity, data, existing):
             data.pop("Level", None)
             data["FullyQualifiedName"] = data.get("DisplayName")
         data.setdefault("Taxable", False)
-        data.setdefault("CurrencyRef", dict(USD))
+        C.party_currency(ctx, data, existing, entity)
         if ctx.strict and existing and existing["data"].get("Active") is not False \
                 and data.get("Active") is False and customer_balance(ctx.store, ctx.company, self_id) != 0:
             raise F.list_has_balance()
     if entity == "Vendor" and data.get("TaxIdentifier"):
         # TaxIdentifier is masked in responses (ref §4 Vendor).
         data["TaxIdentifier"] = "XXXXX" + str(data["TaxIdentifier"])[-4:]
-    if entity in ("Vendor",):
-        data.setdefault("CurrencyRef", dict(USD))
+    if entity == "Vendor":
+        C.party_currency(ctx, data, existing, entity)
 
 
 ITEM_TYPES = {"Service", "NonInventory", "Inventory"}
@@ -338,7 +355,7 @@ def validate_account(ctx, data, existing):
     data.setdefault("Active", True)
     data["CurrentBalance"] = existing["data"].get("CurrentBalance", 0) if existing else 0
     data["CurrentBalanceWithSubAccounts"] = data["CurrentBalance"]
-    data.setdefault("CurrencyRef", dict(USD))
+    C.party_currency(ctx, data, existing, "account")
 
 
 def validate_payment_method(ctx, data, existing):
@@ -376,7 +393,6 @@ def _txn_common(ctx, data, entity):
     check_lengths(ctx, data, {"DocNumber": 21, "PrivateNote": 4000, "CustomerMemo.value": 1000,
                               "PaymentRefNum": 100 if entity == "RefundReceipt" else 10**9})
     data.setdefault("TxnDate", company_date(ctx.now))
-    data.setdefault("CurrencyRef", dict(USD))
 
 
 def _sales_lines(ctx, data):
@@ -409,7 +425,7 @@ def _sales_lines(ctx, data):
                 item = ctx.ref("Item", detail["ItemRef"], "Line.SalesItemLineDetail.ItemRef")
                 fill_ref_name(detail["ItemRef"], item, "Name")
             tax = (detail.get("TaxCodeRef") or {}).get("value")
-            if tax is not None and tax not in ("TAX", "NON") and ctx.strict:
+            if tax is not None and tax not in ("TAX", "NON") and ctx.strict and T.spec_of(ctx.company) is None:
                 raise F.invalid_reference("Line.SalesItemLineDetail.TaxCodeRef")
             line["Amount"] = money(amount)
             subtotal += amount
@@ -469,15 +485,16 @@ def _doc_number(ctx, data, entity, existing):
 
 
 def validate_sales_form(ctx, entity, data, existing):
-    _check_customer(ctx, data, required_field=entity != "RefundReceipt")
+    customer = _check_customer(ctx, data, required_field=entity != "RefundReceipt")
     _txn_common(ctx, data, entity)
     _sales_lines(ctx, data)
+    T.apply_sales(ctx, entity, data)
     _doc_number(ctx, data, entity, existing)
     bill_email = (data.get("BillEmail") or {}).get("Address")
     if bill_email and ctx.strict and ("@" not in bill_email or "." not in bill_email):
         raise F.invalid_email("BillEmail.Address")
     if entity == "Invoice":
-        data.setdefault("DueDate", data["TxnDate"])
+        _due_date(ctx, data)
         data.setdefault("EmailStatus", "NotSet")
         data.setdefault("PrintStatus", "NotSet")
         if existing is not None and ctx.strict:
@@ -485,17 +502,45 @@ def validate_sales_form(ctx, entity, data, existing):
             if Decimal(str(data["TotalAmt"])) < sum((a for _, a in applied), Decimal(0)):
                 # Not in the reference: stricter, an invoice can't drop below what was paid on it.
                 raise F.business("The invoice total can't be less than the payments applied to it.")
-    if entity == "RefundReceipt":
+    if entity == "SalesReceipt" and not data.get("DepositToAccountRef"):
+        _undeposited(ctx, data)  # like a Payment (ref §4); stricter guesses aside, QBO's default
+    deposit = None
+    if entity in ("RefundReceipt", "SalesReceipt"):
         require(ctx, data, "DepositToAccountRef")
         if data.get("DepositToAccountRef"):
             account = ctx.ref("Account", data["DepositToAccountRef"], "DepositToAccountRef")
             fill_ref_name(data["DepositToAccountRef"], account, "Name")
+            deposit = account
             if account and ctx.strict and account["data"]["AccountType"] not in ("Bank", "Other Current Asset"):
                 raise F.invalid_account_type("DepositToAccountRef")
         check_enum(ctx, data, "PaymentType", {"Cash", "Check", "CreditCard", "Other"})
         if data.get("PaymentMethodRef"):
             pm = ctx.ref("PaymentMethod", data["PaymentMethodRef"], "PaymentMethodRef")
             fill_ref_name(data["PaymentMethodRef"], pm, "Name")
+    C.apply_txn(ctx, data, party=customer,
+                accounts=[(deposit, "DepositToAccountRef")] if deposit else (), person=ctx.person)
+
+
+def _undeposited(ctx, data):
+    undeposited = ctx.store.find_by(ctx.company, "Account", "AccountSubType", "UndepositedFunds")
+    if undeposited:
+        data["DepositToAccountRef"] = {"value": undeposited["data"]["Id"], "name": "Undeposited Funds"}
+
+
+def _due_date(ctx, data):
+    """ref §4 Invoice: DueDate defaults from SalesTermRef (a STANDARD term's DueDays), else TxnDate."""
+    if data.get("DueDate"):
+        return
+    data["DueDate"] = data["TxnDate"]
+    term = ctx.lookup("Term", (data.get("SalesTermRef") or {}).get("value") or "") \
+        if isinstance(data.get("SalesTermRef"), dict) else None
+    if term is not None and term["data"].get("Type", "STANDARD") == "STANDARD":
+        from datetime import date, timedelta
+        try:
+            start = date.fromisoformat(str(data["TxnDate"]))
+        except ValueError:
+            return
+        data["DueDate"] = (start + timedelta(days=int(term["data"].get("DueDays") or 0))).isoformat()
 
 
 def validate_payment(ctx, data, existing):
@@ -553,10 +598,9 @@ def validate_payment(ctx, data, existing):
         raise F.business("The selected charges can't be less than the credits applied.")
     data["TotalAmt"] = money(total)
     deposit = data.get("DepositToAccountRef")
+    account = None
     if not deposit:
-        undeposited = ctx.store.find_by(ctx.company, "Account", "AccountSubType", "UndepositedFunds")
-        if undeposited:
-            data["DepositToAccountRef"] = {"value": undeposited["data"]["Id"], "name": "Undeposited Funds"}
+        _undeposited(ctx, data)
     else:
         account = ctx.ref("Account", deposit, "DepositToAccountRef")
         fill_ref_name(deposit, account, "Name")
@@ -567,6 +611,8 @@ def validate_payment(ctx, data, existing):
         fill_ref_name(data["PaymentMethodRef"], pm, "Name")
     data["Line"] = lines
     data.setdefault("ProcessPayment", False)
+    C.apply_txn(ctx, data, party=customer,
+                accounts=[(account, "DepositToAccountRef")] if account else (), person=ctx.person)
 
 
 PURCHASE_ACCOUNT = {"Cash": "Bank", "Check": "Bank", "CreditCard": "Credit Card"}
@@ -577,6 +623,7 @@ def validate_purchase(ctx, data, existing):
     require(ctx, data, "PaymentType", "AccountRef")
     check_enum(ctx, data, "PaymentType", set(PURCHASE_ACCOUNT))
     _txn_common(ctx, data, "Purchase")
+    account = who = None
     if data.get("AccountRef"):
         account = ctx.ref("Account", data["AccountRef"], "AccountRef")
         fill_ref_name(data["AccountRef"], account, "Name")
@@ -596,39 +643,164 @@ def validate_purchase(ctx, data, existing):
     total = Decimal(0)
     for n, line in enumerate(lines, 1):
         check_lengths(ctx, line, {"Description": 4000}, prefix="Line.")
-        if line.get("DetailType") != "AccountBasedExpenseLineDetail":
+        kind = line.get("DetailType")
+        if kind not in PURCHASE_LINES:
             if ctx.strict:
-                # ItemBasedExpenseLineDetail is not modelled.
-                if line.get("DetailType") is None:
+                if kind is None:
                     raise F.required("Line.DetailType")
-                raise F.invalid_enum("Line.DetailType", line.get("DetailType"))
-        detail = line.setdefault("AccountBasedExpenseLineDetail", {})
+                raise F.invalid_enum("Line.DetailType", kind)
+            kind = "AccountBasedExpenseLineDetail"
+        detail = line.setdefault(kind, {})
         if line.get("Amount") is None and ctx.strict:
             raise F.required("Line.Amount")
         amount = dec(line.get("Amount", 0))
-        if not detail.get("AccountRef"):
-            require(ctx, {}, "Line.AccountBasedExpenseLineDetail.AccountRef")
-        else:
+        if kind == "AccountBasedExpenseLineDetail":
             field = "Line.AccountBasedExpenseLineDetail.AccountRef"
-            account = ctx.ref("Account", detail["AccountRef"], field)
-            fill_ref_name(detail["AccountRef"], account, "Name")
-            # ref §4: the line account is "an Expense account": stricter, enforced.
-            if account and ctx.strict and account["data"]["AccountType"] not in EXPENSE_TYPES:
-                raise F.invalid_account_type(field)
+            if not detail.get("AccountRef"):
+                require(ctx, {}, field)
+            else:
+                line_account = ctx.ref("Account", detail["AccountRef"], field)
+                fill_ref_name(detail["AccountRef"], line_account, "Name")
+                # ref §4: the line account is "an Expense account": stricter, enforced.
+                if line_account and ctx.strict and line_account["data"]["AccountType"] not in EXPENSE_TYPES:
+                    raise F.invalid_account_type(field)
+        else:
+            # Item-based expense lines (qbTypesDump ItemBasedExpenseLineDetail): an item, and
+            # Qty x UnitPrice = Amount as on sales lines (ref §2 6070).
+            field = "Line.ItemBasedExpenseLineDetail.ItemRef"
+            if not detail.get("ItemRef"):
+                require(ctx, {}, field)
+            else:
+                item = ctx.ref("Item", detail["ItemRef"], field)
+                fill_ref_name(detail["ItemRef"], item, "Name")
+            qty, price = detail.get("Qty"), detail.get("UnitPrice")
+            if ctx.strict and qty is not None and price is not None and (dec(qty), dec(price)) != (0, 0):
+                if (dec(qty) * dec(price)).quantize(CENT, ROUND_HALF_UP) != amount.quantize(CENT, ROUND_HALF_UP):
+                    raise F.amount_calc(plain(amount))
+            check_enum(ctx, detail, "BillableStatus", {"Billable", "NotBillable", "HasBeenBilled"})
         if detail.get("CustomerRef"):
-            who = ctx.ref("Customer", detail["CustomerRef"], "Line.AccountBasedExpenseLineDetail.CustomerRef")
-            fill_ref_name(detail["CustomerRef"], who)
+            customer = ctx.ref("Customer", detail["CustomerRef"], f"Line.{kind}.CustomerRef")
+            fill_ref_name(detail["CustomerRef"], customer)
+        T.check_purchase_line(ctx, detail, f"Line.{kind}.TaxCodeRef")
         line["Amount"] = money(amount)
         line["Id"] = str(n)
         total += amount
     data["Line"] = lines
     data["TotalAmt"] = money(total)
     data.setdefault("Credit", False)
+    party = who if who is not None and data["EntityRef"].get("type", "Vendor") in ("Vendor", "Customer") else None
+    C.apply_txn(ctx, data, party=party, accounts=[(account, "AccountRef")] if account else (),
+                person=ctx.person)
+
+
+PURCHASE_LINES = ("AccountBasedExpenseLineDetail", "ItemBasedExpenseLineDetail")
+
+
+# -- the other name lists (issue 16 (4)) --------------------------------------------------------
+
+TERM_TYPES = {"STANDARD", "DATE_DRIVEN"}
+
+
+def _simple_list(ctx, entity, data, existing, max_len=100, unique=True):
+    require(ctx, data, "Name")
+    check_lengths(ctx, data, {"Name": max_len})
+    check_name_chars(ctx, data, ("Name",))
+    self_id = existing["data"]["Id"] if existing else None
+    if unique and ctx.strict and _name_taken(ctx, entity, data.get("Name"), self_id):
+        raise F.duplicate_name(entity)
+    data.setdefault("Active", True)
+
+
+def validate_term(ctx, data, existing):
+    _simple_list(ctx, "Term", data, existing, 31)
+    check_enum(ctx, data, "Type", TERM_TYPES)
+    data.setdefault("Type", "STANDARD")
+    for field in ("DueDays", "DiscountDays", "DayOfMonthDue", "DueNextMonthDays", "DiscountDayOfMonth"):
+        if data.get(field) is not None:
+            value = dec(data[field], field)
+            if ctx.strict and (value < 0 or value != value.to_integral_value()):
+                raise F.invalid_property(field, "A whole number of days is expected.")
+            data[field] = int(value)
+    if data.get("DiscountPercent") is not None:
+        data["DiscountPercent"] = float(dec(data["DiscountPercent"], "DiscountPercent"))
+
+
+def validate_class(ctx, entity, data, existing):
+    """Class and Department (a location): Name, optional ParentRef; FullyQualifiedName a:b,
+    unique among the list (a sub-class may share its name with a class elsewhere)."""
+    _simple_list(ctx, entity, data, existing, unique=False)
+    parent = data.get("ParentRef")
+    sub = "SubClass" if entity == "Class" else "SubDepartment"
+    data[sub] = bool(parent)
+    data["FullyQualifiedName"] = data.get("Name")
+    if parent:
+        wrapper = refs.resolve(ctx, entity, parent, "ParentRef") if ctx.strict \
+            else ctx.lookup(entity, parent.get("value") or "")
+        if wrapper is not None:
+            if existing is not None and wrapper["data"]["Id"] == existing["data"]["Id"] and ctx.strict:
+                raise F.invalid_reference("ParentRef")
+            data["FullyQualifiedName"] = f"{wrapper['data'].get('FullyQualifiedName')}:{data.get('Name')}"
+    self_id = existing["data"]["Id"] if existing else None
+    if ctx.strict and _name_taken(ctx, entity, data["FullyQualifiedName"], self_id):
+        raise F.duplicate_name(entity)
+
+
+def validate_tax_agency(ctx, data, existing):
+    require(ctx, data, "DisplayName")
+    check_lengths(ctx, data, {"DisplayName": 100})
+    self_id = existing["data"]["Id"] if existing else None
+    if ctx.strict and _name_taken(ctx, "TaxAgency", data.get("DisplayName"), self_id):
+        raise F.duplicate_name("TaxAgency")
+    data.setdefault("TaxTrackedOnSales", True)
+    data.setdefault("TaxTrackedOnPurchases", not T.is_us(ctx.company))
+
+
+def validate_company_currency(ctx, data, existing):
+    """A foreign currency of the company: only once multicurrency is on (qbo-2025-2026 §2.3)."""
+    from .profiles import CURRENCY_NAMES
+    require(ctx, data, "Code")
+    code = str(data.get("Code") or "").upper()
+    if ctx.strict:
+        if not C.multicurrency(ctx):
+            raise C._not_enabled(code, "Code")
+        if code not in CURRENCY_NAMES:
+            raise F.invalid_enum("Code", code)
+        if code == C.home(ctx):
+            raise F.business(f"{code} is the home currency.", "Code")
+        other = C.company_currency(ctx, code)
+        if other is not None and (existing is None or other["data"]["Id"] != existing["data"]["Id"]):
+            raise F.QboFault("6240", "Duplicate Name Exists Error",
+                             f"The name supplied already exists. : {code} is already one of your "
+                             "currencies.", "Code")
+        if existing is not None and existing["data"].get("Code") != code:
+            raise F.business("A currency's code can't be changed.", "Code")
+    data["Code"] = code
+    data["Name"] = CURRENCY_NAMES.get(code, code)
+    data.setdefault("Active", True)
+
+
+COMPANY_ADDRESSES = ("CompanyAddr", "LegalAddr", "CustomerCommunicationAddr")
+# qbTypesDump marks these Preferences sections read-only: what the API sends is overwritten.
+READ_ONLY_PREFS = ("CurrencyPrefs", "TaxPrefs")
 
 
 def validate_singleton(ctx, entity, data, existing):
     if entity == "CompanyInfo":
         check_lengths(ctx, data, {"CompanyName": 1024, "LegalName": 1024})
+        for field in COMPANY_ADDRESSES:
+            # Stored as sent, returned as the ISO 3-letter code (qbo-2025-2026 §1.2); Lat/Long
+            # are no longer returned (same source).
+            if isinstance(data.get(field), dict):
+                if data[field].get("Country"):
+                    data[field]["Country"] = iso3(data[field]["Country"])
+                data[field].pop("Lat", None)
+                data[field].pop("Long", None)
+    if entity == "Preferences" and existing is not None and not ctx.person:
+        for section in READ_ONLY_PREFS:
+            if section in existing["data"]:
+                data[section] = copy.deepcopy(existing["data"][section])
+            else:
+                data.pop(section, None)
 
 
 def validate(ctx, entity, data, existing):
@@ -646,8 +818,20 @@ def validate(ctx, entity, data, existing):
         validate_payment(ctx, data, existing)
     elif entity == "Purchase":
         validate_purchase(ctx, data, existing)
+    elif entity == "Term":
+        validate_term(ctx, data, existing)
+    elif entity in ("Class", "Department"):
+        validate_class(ctx, entity, data, existing)
+    elif entity == "TaxAgency":
+        validate_tax_agency(ctx, data, existing)
+    elif entity == "CompanyCurrency":
+        validate_company_currency(ctx, data, existing)
+    elif entity in ("TaxCode", "TaxRate"):
+        require(ctx, data, "Name")
+        data.setdefault("Active", True)
     else:
         validate_singleton(ctx, entity, data, existing)
+    refs.check(ctx, entity, data)
 
 
 # -- derived values ------------------------------------------------------------------------------
@@ -724,7 +908,7 @@ def render(store, company, entity, wrapper, apps=None):
         elif applied:
             data["LinkedTxn"] = [{"TxnId": pid, "TxnType": "Payment"}
                                  for pid in dict.fromkeys(pid for pid, _ in applied)]
-    elif entity == "RefundReceipt":
+    elif entity in ("RefundReceipt", "SalesReceipt"):
         data["Balance"] = 0
     elif entity == "Payment":
         data["UnappliedAmt"] = money(_unapplied(store, company, data))
@@ -735,7 +919,16 @@ def render(store, company, entity, wrapper, apps=None):
         data.setdefault("Balance", 0)
     for key in ("domain", "sparse", "Id", "SyncToken", "MetaData"):
         data[key] = data.pop(key)
-    return data
+    return _no_nulls(data)
+
+
+def _no_nulls(value):
+    """QBO leaves out properties without a value (ref §1): no null anywhere in an answer."""
+    if isinstance(value, dict):
+        return {k: _no_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_no_nulls(v) for v in value if v is not None]
+    return value
 
 
 # -- operations --------------------------------------------------------------------------------
@@ -790,7 +983,10 @@ def save(ctx, entity, body, person=False):
     if not isinstance(body, dict):
         raise F.QboFault("2020", "Required param missing, need to supply the required value for the API",
                          f"Required parameter {entity} is missing in the request", entity)
+    ctx.person = ctx.person or person
     is_update = body.get("Id") not in (None, "") or entity in SINGLETONS
+    if not person and (entity in API_READ_ONLY or entity in API_CREATE_ONLY and is_update):
+        raise F.unsupported("Update" if is_update else "Create")
     existing = None
     if is_update:
         existing = _existing(ctx, entity, body)
@@ -861,7 +1057,7 @@ def delete(ctx, entity, body, person=False):
 
 
 def void(ctx, entity, body, person=False):
-    if entity not in ("Invoice", "Payment"):
+    if entity not in ("Invoice", "Payment", "SalesReceipt"):
         raise F.unsupported("Void")
     existing = _existing(ctx, entity, body)
     if not person:
@@ -880,6 +1076,10 @@ def void(ctx, entity, body, person=False):
         if detail and "Qty" in detail:
             detail["Qty"] = 0
     data["TotalAmt"] = 0.0
+    if "TxnTaxDetail" in data:
+        data["TxnTaxDetail"] = {"TotalTax": 0.0}
+    if "HomeTotalAmt" in data:
+        data["HomeTotalAmt"] = 0.0
     data["PrivateNote"] = "Voided"
     existing["voided"] = True
     ctx.store.touch(existing, ctx.now)

@@ -25,27 +25,13 @@ DEFAULT_CLIENT_SECRET = "emulator-client-secret"
 DEFAULT_LIMITS = {"enabled": True, "per_minute": 500, "per_second": 10, "concurrent": 10,
                   "batch_per_minute": 40, "time_scale": 1.0}
 
-# Name, AccountType, AccountSubType: a trimmed QBO US starter chart of accounts.
-CHART_OF_ACCOUNTS = [
-    ("Services", "Income", "ServiceFeeIncome"),
-    ("Sales of Product Income", "Income", "SalesOfProductIncome"),
-    ("Refunds-Allowances", "Income", "DiscountsRefundsGiven"),
-    ("Other Income", "Other Income", "OtherMiscellaneousIncome"),
-    ("Bank Charges & Fees", "Expense", "BankCharges"),
-    ("Merchant Fees", "Expense", "BankCharges"),
-    ("Office Supplies & Software", "Expense", "OfficeGeneralAdministrativeExpenses"),
-    ("Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs"),
-    ("Checking", "Bank", "Checking"),
-    ("Savings", "Bank", "Savings"),
-    ("Visa Card", "Credit Card", "CreditCard"),
-    ("Stripe Card", "Credit Card", "CreditCard"),
-    ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
-    ("Inventory Asset", "Other Current Asset", "Inventory"),
-    ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable"),
-    ("Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable"),
-    ("Opening Balance Equity", "Equity", "OpeningBalanceEquity"),
-    ("Retained Earnings", "Equity", "RetainedEarnings"),
-]
+from .profiles import (AST_RATES, CHART_OF_ACCOUNTS, CURRENCY_NAMES, DEFAULT_PROFILE, PROFILES,
+                       TERMS, iso3)
+
+AST_AGENCIES = {"CA": "California Department of Tax and Fee Administration",
+                "NY": "New York State Department of Taxation and Finance",
+                "TX": "Texas Comptroller of Public Accounts",
+                "WA": "Washington State Department of Revenue"}
 
 PAYMENT_METHODS = [
     ("Cash", "NON_CREDIT_CARD"), ("Check", "NON_CREDIT_CARD"), ("Visa", "CREDIT_CARD"),
@@ -80,7 +66,7 @@ def new_realm_id():
 class Store:
     def __init__(self, data_path=None, realm_id=None, company_name=None, limits=None,
                  client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-                 custom_txn_numbers=False):
+                 custom_txn_numbers=False, strict_refresh_tokens=False, profile=None):
         self.lock = threading.RLock()
         self.data_path = data_path
         self.client_id = client_id
@@ -88,6 +74,8 @@ class Store:
         self.initial_limits = dict(DEFAULT_LIMITS, **(limits or {}))
         self.default_company_name = company_name or "Emulator Test Company"
         self.default_custom_txn_numbers = custom_txn_numbers
+        self.default_profile = profile
+        self.initial_oauth_settings = {"strict_refresh_tokens": bool(strict_refresh_tokens)}
         self.listeners = []  # callables(event) for webhooks
         self.request_log = []
         self.request_seq = 0
@@ -98,6 +86,8 @@ class Store:
         if self.state is None:
             self.state = self._fresh_state(realm_id or new_realm_id())
             self.save()
+        # The start-up setting wins over a data file's (the command line says how tokens behave).
+        self.state["oauth_settings"] = dict(self.initial_oauth_settings)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -107,10 +97,11 @@ class Store:
             "oauth": {"codes": {}, "grants": {}, "refresh": {}, "access": {}},
             "requestids": {}, "faults": [], "fault_seq": 0, "webhooks": None,
             "limits": dict(self.initial_limits),
+            "oauth_settings": dict(self.initial_oauth_settings),
         }
         self.state = state
         self.create_company(realm_id, self.default_company_name, self.default_custom_txn_numbers,
-                            save=False)
+                            save=False, profile=self.default_profile)
         return state
 
     def reset(self):
@@ -151,45 +142,51 @@ class Store:
     def company(self, realm):
         return self.state["companies"].get(str(realm))
 
-    def create_company(self, realm_id=None, name=None, custom_txn_numbers=False, save=True):
+    def create_company(self, realm_id=None, name=None, custom_txn_numbers=False, save=True,
+                       profile=None, address=None):
+        profile = profile or self.default_profile or DEFAULT_PROFILE
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile}; one of {sorted(PROFILES)}")
+        spec = PROFILES[profile]
         with self.lock:
             realm_id = str(realm_id or new_realm_id())
             company = {"realm_id": realm_id, "clock_offset": 0.0, "subscription_active": True,
-                       "next_id": {}, "records": {}}
+                       "next_id": {}, "records": {}, "profile": profile, "exchange_rates": {}}
             self.state["companies"][realm_id] = company
             now = self.now(realm_id)
             name = name or "Emulator Company"
+            home = spec["currency"]
+            address = dict(spec["address"], **(address or {}))
+            address["Country"] = iso3(address.get("Country"))
             self.insert(company, "CompanyInfo", {
-                "CompanyName": name, "LegalName": name, "Country": "US",
-                "CompanyAddr": {"Line1": "1 Emulator Way", "City": "Mountain View",
-                                "CountrySubDivisionCode": "CA", "PostalCode": "94043"},
+                "CompanyName": name, "LegalName": name, "Country": spec["country"],
+                "CompanyAddr": dict(address), "LegalAddr": dict(address),
+                "CustomerCommunicationAddr": dict(address),
                 "Email": {"Address": "books@example.com"}, "FiscalYearStartMonth": "January",
                 "SupportedLanguages": "en", "CompanyStartDate": company_date(now),
+                "DefaultTimeZone": "America/Los_Angeles",
                 "NameValue": [{"Name": "OfferingSku", "Value": "QuickBooks Online Plus"},
-                              {"Name": "SubscriptionStatus", "Value": "PAID"}],
+                              {"Name": "SubscriptionStatus", "Value": "PAID"},
+                              {"Name": "CompanyType", "Value": "LLC"}],
             }, now)
-            self.insert(company, "Preferences", {
-                "SalesFormsPrefs": {"CustomTxnNumbers": bool(custom_txn_numbers),
-                                    "AllowDiscount": True, "AllowDeposit": False,
-                                    "DefaultTerms": None},
-                "AccountingInfoPrefs": {"TrackDepartments": False, "ClassTrackingPerTxn": False,
-                                        "BookCloseDate": None},
-                "CurrencyPrefs": {"MultiCurrencyEnabled": False,
-                                  "HomeCurrency": {"value": "USD"}},
-                "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True,
-                                            "QuantityWithPriceAndRate": True},
-            }, now)
-            for acct_name, acct_type, sub_type in CHART_OF_ACCOUNTS:
+            self.insert(company, "Preferences", self._preferences(spec, custom_txn_numbers), now)
+            accounts = CHART_OF_ACCOUNTS + spec["accounts"]
+            for acct_name, acct_type, sub_type in accounts:
                 self.insert(company, "Account", {
                     "Name": acct_name, "FullyQualifiedName": acct_name, "SubAccount": False,
                     "Active": True, "Classification": CLASSIFICATION[acct_type],
                     "AccountType": acct_type, "AccountSubType": sub_type, "CurrentBalance": 0,
                     "CurrentBalanceWithSubAccounts": 0,
-                    "CurrencyRef": {"value": "USD", "name": "United States Dollar"},
+                    "CurrencyRef": {"value": home, "name": CURRENCY_NAMES[home]},
                 }, now)
             for pm_name, pm_type in PAYMENT_METHODS:
                 self.insert(company, "PaymentMethod", {"Name": pm_name, "Active": True,
                                                        "Type": pm_type}, now)
+            for term_name, days in TERMS:
+                self.insert(company, "Term", {"Name": term_name, "Active": True, "Type": "STANDARD",
+                                              "DueDays": days, "DiscountPercent": 0,
+                                              "DiscountDays": 0}, now)
+            self._tax_lists(company, spec, now)
             services = self.find_by(company, "Account", "Name", "Services")
             self.insert(company, "Item", {
                 "Name": "Services", "FullyQualifiedName": "Services", "Active": True,
@@ -199,6 +196,88 @@ class Store:
             if save:
                 self.save()
             return realm_id
+
+    @staticmethod
+    def _preferences(spec, custom_txn_numbers):
+        """Every section QBO returns (qbTypesDump Preferences), none of them with a null."""
+        return {
+            "EmailMessagesPrefs": {
+                "InvoiceMessage": {"Subject": "Invoice [Invoice No.] from [Company Name]",
+                                   "Message": "Here's your invoice! We appreciate your prompt payment."},
+                "EstimateMessage": {"Subject": "Estimate [Estimate No.] from [Company Name]",
+                                    "Message": "Please review the estimate below."},
+                "SalesReceiptMessage": {"Subject": "Sales Receipt [Sales Receipt No.] from [Company Name]",
+                                        "Message": "Your sales receipt is attached."},
+                "StatementMessage": {"Subject": "Statement from [Company Name]",
+                                     "Message": "Your statement is attached."},
+            },
+            "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True,
+                                        "QuantityWithPriceAndRate": True, "QuantityOnHand": True},
+            "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
+            "AccountingInfoPrefs": {"TrackDepartments": False, "DepartmentTerminology": "Location",
+                                    "ClassTrackingPerTxn": False, "ClassTrackingPerTxnLine": False,
+                                    "CustomerTerminology": "Customers", "UseAccountNumbers": False,
+                                    "FirstMonthOfFiscalYear": "January",
+                                    "TaxYearMonth": "January"},
+            "SalesFormsPrefs": {"CustomTxnNumbers": bool(custom_txn_numbers),
+                                "AllowDiscount": True, "AllowDeposit": False,
+                                "AllowEstimates": True, "AllowServiceDate": False,
+                                "AllowShipping": False, "AutoApplyCredit": True,
+                                "ETransactionEnabledStatus": "NotApplicable",
+                                "EmailCopyToCompany": False, "UsingPriceLevels": False,
+                                "UsingProgressInvoicing": False, "IPNSupportEnabled": False},
+            "VendorAndPurchasesPrefs": {"TrackingByCustomer": True, "BillableExpenseTracking": True,
+                                        "TPAREnabled": False},
+            "TimeTrackingPrefs": {"UseServices": True, "BillCustomers": True,
+                                  "ShowBillRateToAll": False, "WorkWeekStartDate": "Monday",
+                                  "MarkTimeEntriesBillable": True},
+            # PartnerTaxEnabled marks automated sales tax (qbo-2025-2026 §2.1).
+            "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": bool(spec["ast"])},
+            "CurrencyPrefs": {"MultiCurrencyEnabled": False,
+                              "HomeCurrency": {"value": spec["currency"]}},
+            "OtherPrefs": {"NameValue": [
+                {"Name": "SalesFormsPrefs.DefaultCustomerMessage", "Value": "Thank you for your business."},
+                {"Name": "SalesFormsPrefs.UsingSalesTaxCode", "Value": "true"},
+                {"Name": "VendorAndPurchasesPrefs.UsingSalesTaxCode", "Value": "true"},
+                {"Name": "DTXCopyMemo", "Value": "false"},
+                {"Name": "UncategorizedAssetAccountId", "Value": "1"},
+            ]},
+        }
+
+    def _tax_lists(self, company, spec, now):
+        """TaxAgency, TaxRate and TaxCode records of the profile (AST: one code per table row)."""
+        if spec["ast"]:
+            agencies = sorted({key.split()[0] for key in AST_RATES})
+            rates = []
+            for key, parts in AST_RATES.items():
+                for jurisdiction, pct in parts:
+                    if all(r[0] != jurisdiction for r in rates):
+                        rates.append((jurisdiction, pct, agencies.index(key.split()[0])))
+            codes = [{"Name": key if " " not in key else f"{key.split()[0]} {key.split()[1]}xx",
+                      "rates": [j for j, _ in parts], "sales": True, "purchase": False,
+                      "active": True, "Description": "Automated sales tax: " + key}
+                     for key, parts in AST_RATES.items()]
+        else:
+            agencies, rates, codes = spec["agencies"], spec.get("rates", []), spec["codes"]
+        agency_ids = [self.insert(company, "TaxAgency", {
+            "DisplayName": AST_AGENCIES.get(agency, agency), "TaxTrackedOnSales": True, "TaxTrackedOnPurchases": not spec["ast"],
+        }, now)["data"]["Id"] for agency in agencies]
+        rate_ids = {}
+        for rate_name, pct, agency in rates:
+            rate_ids[rate_name] = self.insert(company, "TaxRate", {
+                "Name": rate_name, "Description": rate_name, "RateValue": pct, "Active": True,
+                "AgencyRef": {"value": agency_ids[agency]}, "SpecialTaxType": "NONE",
+                "DisplayType": "ReadOnly",
+            }, now)["data"]["Id"]
+        for code in codes:
+            detail = [{"TaxRateRef": {"value": rate_ids[r], "name": r}, "TaxTypeApplicable":
+                       "TaxOnAmount", "TaxOrder": 0} for r in code["rates"]]
+            record = {"Name": code["Name"], "Description": code["Description"],
+                      "Active": code["active"], "Hidden": False, "Taxable": True,
+                      "TaxGroup": len(code["rates"]) > 1, "TaxCodeConfigType": "SYSTEM_GENERATED",
+                      "SalesTaxRateList": {"TaxRateDetail": detail if code["sales"] else []},
+                      "PurchaseTaxRateList": {"TaxRateDetail": detail if code["purchase"] else []}}
+            self.insert(company, "TaxCode", record, now)
 
     # -- records ---------------------------------------------------------------------------
 

@@ -154,11 +154,15 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextmanager
-def live_emulator(quiet=True, **options):
+def live_emulator(quiet=True, strict_refresh_tokens=True, **options):
     """Run the emulator on 127.0.0.1:<free port> in a daemon thread; options go to create_app()
     (data_path, realm_id, company_name, limits, time_scale, client_id, client_secret,
-    custom_txn_numbers). `quiet` silences the per-request access log."""
-    app = create_app(**options)
+    custom_txn_numbers, profile). `quiet` silences the per-request access log.
+
+    Unlike create_app() and the command line, the test harness keeps refresh tokens strict by
+    default (every refresh rotates, the replaced token dies at once): the product's tests assert
+    a rotation on the first refresh. Pass strict_refresh_tokens=False for QBO's 24-hour rules."""
+    app = create_app(strict_refresh_tokens=strict_refresh_tokens, **options)
     server = make_server("127.0.0.1", 0, app, threaded=True,
                          request_handler=_QuietHandler if quiet else None)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},

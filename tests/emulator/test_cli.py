@@ -12,7 +12,8 @@ def test_it_documents_its_options():
     """Issue 3 done-when: `python -m emulator --help` documents the options."""
     out = subprocess.run([sys.executable, "-m", "emulator", "--help"], capture_output=True, text=True,
                          timeout=30).stdout
-    for option in ("--host", "--port", "--data", "--realm", "--time-scale", "--no-limits"):
+    for option in ("--host", "--port", "--data", "--realm", "--time-scale", "--no-limits",
+                   "--company-profile", "--strict-refresh-tokens"):
         assert option in out
 
 

@@ -122,3 +122,58 @@ def test_it_answers_invalid_grant_for_an_unknown_refresh_token(emu):
     response = _refresh(emu, "RT1-unknown")
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_grant", "error_description": "Incorrect or invalid refresh token"}
+
+
+def _lenient(emu):
+    assert emu.control("PUT", "/oauth", json={"strict_refresh_tokens": False}).status_code == 200
+
+
+def test_it_returns_the_same_refresh_token_for_24_hours(emu):
+    """ref §9 Rotation; oauth-jsclient#74: the same RT comes back, its expiry counting down."""
+    _lenient(emu)
+    first = emu.tokens()
+    emu.control("POST", "/clock", json={"advance_seconds": 3600})
+    again = _refresh(emu, first["refresh_token"]).json()
+    assert again["refresh_token"] == first["refresh_token"]
+    assert again["access_token"] != first["access_token"]
+    assert 0 <= first["x_refresh_token_expires_in"] - 3600 - again["x_refresh_token_expires_in"] <= 1
+
+
+def test_it_rotates_after_24_hours_and_keeps_the_replaced_token_24_hours_more(emu):
+    """ref §9; oauth2-nodejs#2: "previous refresh tokens expire 24 hours after you receive a new one"."""
+    _lenient(emu)
+    first = emu.tokens()
+    emu.control("POST", "/clock", json={"advance_seconds": 86400})
+    rotated = _refresh(emu, first["refresh_token"]).json()
+    assert rotated["refresh_token"] != first["refresh_token"]
+    assert rotated["x_refresh_token_expires_in"] >= 8726399
+    emu.control("POST", "/clock", json={"advance_seconds": 86399})
+    grace = _refresh(emu, first["refresh_token"])
+    assert grace.status_code == 200 and grace.json()["refresh_token"] == rotated["refresh_token"]
+
+
+def test_it_refuses_the_replaced_token_24_hours_after_the_new_one(emu):
+    """ref §9 Errors: invalid_grant once the replaced token's 24 hours are over."""
+    _lenient(emu)
+    first = emu.tokens()
+    emu.control("POST", "/clock", json={"advance_seconds": 86400})
+    _refresh(emu, first["refresh_token"])
+    emu.control("POST", "/clock", json={"advance_seconds": 86400})
+    late = _refresh(emu, first["refresh_token"])
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+
+
+def test_it_is_lenient_by_default_outside_the_test_harness():
+    """Issue 16 (6): create_app() and the CLI behave as QBO; live_emulator() defaults to strict."""
+    from emulator import create_app
+    assert create_app().emulator.store.state["oauth_settings"] == {"strict_refresh_tokens": False}
+    assert create_app(strict_refresh_tokens=True).emulator.store.state["oauth_settings"]["strict_refresh_tokens"]
+
+
+def test_it_switches_strictness_through_the_control_api_until_reset(emu):
+    """Issue 16 (6): PUT /__emulator__/oauth; reset restores the start-up setting (strict here)."""
+    _lenient(emu)
+    assert emu.control("GET", "/oauth").json() == {"strict_refresh_tokens": False}
+    emu.control("POST", "/reset")
+    assert emu.control("GET", "/oauth").json() == {"strict_refresh_tokens": True}
+    assert emu.control("PUT", "/oauth", json={"strict": 1}).status_code == 400

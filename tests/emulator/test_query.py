@@ -1,5 +1,7 @@
 """The query language (ref §5)."""
 
+import pytest
+
 from emulator.testing import fault_of
 
 
@@ -100,3 +102,55 @@ def test_it_accepts_queries_by_get(qbo_http):
 def test_it_refuses_lower_case_entity_names(qbo_http):
     """ref §5: the docs call entity names case-sensitive (M): stricter."""
     assert fault_of(qbo_http.query("select * from customer"))["code"] == "4000"
+
+
+def test_it_answers_select_star_with_named_properties(qbo_http):
+    """Issue 16 (5): `SELECT *, Sku FROM Item` (python-quickbooks Item.all()) answers whole records."""
+    rows = _rows(qbo_http.query("SELECT *, Sku FROM Item"), "Item")
+    assert rows[0]["Name"] == "Services"
+    assert len(_rows(qbo_http.query("select *, Sku, Name from Item where Active = true"), "Item")) == 1
+
+
+def test_it_still_refuses_a_bare_projection(qbo_http):
+    """ref §5: no projections: `SELECT Name FROM Item` is a parse error (4000)."""
+    assert fault_of(qbo_http.query("SELECT Name FROM Item"))["code"] == "4000"
+
+
+OPERATOR_CASES = [
+    # (ref §5 operator, WHERE clause, expected DocNumbers) over invoices A1=100, A2=250, B3=400
+    ("=", "TotalAmt = '250'", ["A2"]),
+    ("<", "TotalAmt < '250'", ["A1"]),
+    (">", "TotalAmt > '250'", ["B3"]),
+    ("<=", "TotalAmt <= '250'", ["A1", "A2"]),
+    (">=", "TotalAmt >= '250'", ["A2", "B3"]),
+    ("IN", "DocNumber IN ('A1', 'B3')", ["A1", "B3"]),
+    ("LIKE", "DocNumber LIKE 'A%'", ["A1", "A2"]),
+    ("AND", "DocNumber LIKE 'A%' AND TotalAmt > '150'", ["A2"]),
+]
+
+
+@pytest.mark.parametrize("operator,where,expected", OPERATOR_CASES, ids=[c[0] for c in OPERATOR_CASES])
+def test_it_answers_each_documented_operator(qbo_http, operator, where, expected):
+    """ref §5 Operators: =, <, >, <=, >=, IN (…), LIKE with %, AND; one case each."""
+    customer = qbo_http.customer()
+    for number, amount in (("A1", 100), ("A2", 250), ("B3", 400)):
+        qbo_http.invoice(customer["Id"], amount, DocNumber=number)
+    rows = _rows(qbo_http.query(f"select * from Invoice where {where}"), "Invoice")
+    assert sorted(r["DocNumber"] for r in rows) == expected
+
+
+CLAUSE_CASES = [
+    ("ORDERBY DESC", "select * from Invoice orderby TotalAmt desc", ["B3", "A2", "A1"]),
+    ("ORDERBY ASC", "select * from Invoice orderby DocNumber asc", ["A1", "A2", "B3"]),
+    ("STARTPOSITION", "select * from Invoice orderby DocNumber startposition 2", ["A2", "B3"]),
+    ("MAXRESULTS", "select * from Invoice orderby DocNumber maxresults 1", ["A1"]),
+]
+
+
+@pytest.mark.parametrize("clause,text,expected", CLAUSE_CASES, ids=[c[0] for c in CLAUSE_CASES])
+def test_it_answers_each_documented_clause(qbo_http, clause, text, expected):
+    """ref §5 Grammar: ORDERBY p [ASC|DESC], STARTPOSITION n (1-based), MAXRESULTS n."""
+    customer = qbo_http.customer()
+    for number, amount in (("A1", 100), ("A2", 250), ("B3", 400)):
+        qbo_http.invoice(customer["Id"], amount, DocNumber=number)
+    assert [r["DocNumber"] for r in _rows(qbo_http.query(text), "Invoice")] == expected
