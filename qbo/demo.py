@@ -145,9 +145,10 @@ class _AuthorizeForm(HTMLParser):
             self.fields[attrs["name"]] = attrs.get("value", "")
 
 
-def connect_demo_firm(firm_id: int, user_id: int) -> str:
+def connect_demo_firm(firm_id: int, user_id: int, realm_id: str | None = None) -> str:
     """Connect the demo firm to the local emulator through the app's real OAuth code path, acting
-    as the owner who clicks Connect on QuickBooks' consent page. Returns the company name."""
+    as the owner who clicks Connect on QuickBooks' consent page (choosing company `realm_id` when
+    given). Returns the company name."""
     import requests
 
     from qbo.quickbooks.connection import start_connect
@@ -158,6 +159,8 @@ def connect_demo_firm(firm_id: int, user_id: int) -> str:
     page.raise_for_status()
     form = _AuthorizeForm()
     form.feed(page.text)
+    if realm_id is not None:
+        form.fields["realm_id"] = realm_id
     answer = requests.post(urljoin(url, form.action or urlsplit(url).path),
                            data={**form.fields, "decision": "allow"}, allow_redirects=False, timeout=10)
     callback = parse_qs(urlsplit(answer.headers["Location"]).query)

@@ -14,5 +14,13 @@ from qbo.ledger.models import (  # noqa: F401
     PaymentCreditAllocation,
     Refund,
     Service,
+    TaxRate,
 )
-from qbo.quickbooks.models import BulkRequest, QboConnection, QboLink, SyncError  # noqa: F401
+from qbo.quickbooks.models import (  # noqa: F401
+    BulkRequest,
+    QboCompany,
+    QboConnection,
+    QboLink,
+    QboTaxMapping,
+    SyncError,
+)

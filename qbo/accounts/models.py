@@ -40,6 +40,12 @@ class Firm(TimestampMixin, db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     sync_accounts_scope: Mapped[str] = mapped_column(String(20), default="all")  # all, with_activity
     cdc_interval_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    # How the ledger rounds tax: "line" (each line, half-up: QuickBooks outside the US) or
+    # "document" (each rate's taxable total: US sales tax). Set from the QuickBooks company.
+    tax_rounding: Mapped[str] = mapped_column(String(10), default="line", server_default="line")
+    # US automated sales tax: "quickbooks" (QuickBooks calculates, the ledger adopts its tax) or
+    # "ours" (the ledger's tax is sent as a TotalTax override).
+    us_sales_tax: Mapped[str] = mapped_column(String(20), default="quickbooks", server_default="quickbooks")
 
     users: Mapped[list[User]] = relationship(back_populates="firm")
 

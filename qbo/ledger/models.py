@@ -6,8 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 from flask_babel import gettext
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import false
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from qbo.core.db import db
 from qbo.core.models import TimestampMixin
@@ -39,6 +40,8 @@ class Account(LedgerRecord, db.Model):
     email: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(30))
     external_id: Mapped[str | None] = mapped_column(String(100))
+    # The currency the client is billed in (ISO 4217); None: the firm's home currency.
+    currency: Mapped[str | None] = mapped_column(String(3))
 
     @property
     def label(self) -> str:
@@ -55,6 +58,9 @@ class Service(LedgerRecord, db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     rate: Mapped[Decimal | None] = mapped_column(Money)
     income_account: Mapped[str | None] = mapped_column(String(100))
+    # Tax treatment (qbo/ledger/tax.py): taxable or not, and the rate its lines default to.
+    taxable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    tax_rate_id: Mapped[int | None] = mapped_column(ForeignKey("tax_rates.id"))
 
     @property
     def label(self) -> str:
@@ -65,10 +71,25 @@ class _SalesDocument(LedgerRecord):
     number: Mapped[str] = mapped_column(String(40))
     date: Mapped[dt.date] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
+    # Home-currency units per unit of the document's currency (its account's); None: home currency.
+    exchange_rate: Mapped[Decimal | None] = mapped_column(Numeric(18, 8))
+    # The tax QuickBooks computed, adopted when the firm lets QuickBooks calculate US sales tax.
+    adopted_tax: Mapped[Decimal | None] = mapped_column(Money)
+
+    @property
+    def net(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def tax(self) -> Decimal:
+        from qbo.ledger.tax import document_tax
+
+        return document_tax(self)
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), Decimal("0.00"))
+        """What the client owes: net plus tax (the gross)."""
+        return self.net + self.tax
 
     @property
     def label(self) -> str:
@@ -107,6 +128,11 @@ class _DocumentLine:
     description: Mapped[str | None] = mapped_column(Text)
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     rate: Mapped[Decimal] = mapped_column(Money)
+    tax_rate_id: Mapped[int | None] = mapped_column(ForeignKey("tax_rates.id"))
+
+    @declared_attr
+    def tax_rate(cls):
+        return relationship("TaxRate")
 
     @property
     def amount(self) -> Decimal:
@@ -165,6 +191,8 @@ class Payment(LedgerRecord, db.Model):
     processor: Mapped[str | None] = mapped_column(String(40))
     processor_fee: Mapped[Decimal | None] = mapped_column(Money)
     reference: Mapped[str | None] = mapped_column(String(100))
+    # Home-currency units per unit of the account's currency; None: home currency.
+    exchange_rate: Mapped[Decimal | None] = mapped_column(Numeric(18, 8))
 
     account: Mapped[Account] = relationship()
     allocations: Mapped[list[PaymentAllocation]] = relationship(
@@ -231,6 +259,23 @@ class Refund(LedgerRecord, db.Model):
     @property
     def label(self) -> str:
         return gettext("Refund #%(id)s", id=self.id)
+
+
+class TaxRate(TimestampMixin, db.Model):
+    """A sales tax rate the firm charges (VAT 20%, GST 10%, a US state rate); not synced itself:
+    the QuickBooks side maps it to one of the company's tax codes."""
+
+    __tablename__ = "tax_rates"
+    __table_args__ = (UniqueConstraint("firm_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    percent: Mapped[Decimal] = mapped_column(Numeric(7, 4))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.percent.normalize():f}%)"
 
 
 LEDGER_MODELS = (Account, Service, Invoice, CreditNote, Payment, Refund)

@@ -19,6 +19,7 @@ from qbo.accounts.scoping import NotFound, get_scoped, scoped
 from qbo.core.audit import audit
 from qbo.core.db import db
 from qbo.core.models import utcnow
+from qbo.ledger import tax
 from qbo.ledger import validation as v
 from qbo.ledger.models import (
     Account,
@@ -152,7 +153,7 @@ def _account_json(a: Account) -> dict:
 
 def _service_input(s: Service) -> dict:
     return {"name": s.name, "description": s.description, "rate": s.rate,
-            "income_account": s.income_account}
+            "income_account": s.income_account, "taxable": s.taxable, "tax_rate_id": s.tax_rate_id}
 
 
 def _validate_service(firm: Firm, data: dict, record=None):
@@ -162,6 +163,7 @@ def _validate_service(firm: Firm, data: dict, record=None):
         "description": v.text(data, "description", errors, max_length=4000),
         "rate": v.decimal(data, "rate", errors, minimum=ZERO),
         "income_account": v.text(data, "income_account", errors, max_length=100),
+        **tax.service_treatment(firm, data, errors),
     }
     _unique(Service, firm, Service.name, clean["name"], record, "name", errors, "service")
     if clean["income_account"] is None and not errors:
@@ -171,7 +173,7 @@ def _validate_service(firm: Firm, data: dict, record=None):
 
 def _service_json(s: Service) -> dict:
     return {"id": s.id, "name": s.name, "description": s.description, "rate": _money(s.rate),
-            "income_account": s.income_account}
+            "income_account": s.income_account, "taxable": s.taxable, "tax_rate_id": s.tax_rate_id}
 
 
 # --- invoices and credit notes ------------------------------------------------------------------
@@ -179,7 +181,7 @@ def _service_json(s: Service) -> dict:
 
 def _lines_input(doc) -> list[dict]:
     return [{"service_id": line.service_id, "description": line.description,
-             "quantity": line.quantity, "rate": line.rate} for line in doc.lines]
+             "quantity": line.quantity, "rate": line.rate, "tax_rate_id": line.tax_rate_id} for line in doc.lines]
 
 
 def _validate_lines(firm: Firm, data: dict, errors: v.Errors) -> list[dict] | None:
@@ -209,8 +211,13 @@ def _validate_lines(firm: Firm, data: dict, errors: v.Errors) -> list[dict] | No
         for field, reasons in sub.items():
             for reason in reasons:
                 errors.add(f"lines[{i}].{field}", reason)
+        tax_rate_id = tax.line_rate(firm, line, service, sub)
+        for field, reasons in sub.items():
+            for reason in reasons:
+                if field == "tax_rate_id":
+                    errors.add(f"lines[{i}].{field}", reason)
         lines.append({"service_id": service.id if service else None, "description": description,
-                      "quantity": quantity, "rate": rate})
+                      "quantity": quantity, "rate": rate, "tax_rate_id": tax_rate_id})
     return lines
 
 
@@ -285,19 +292,20 @@ def _apply_document(model, line_model, prefix_attr, counter_attr):
 def _lines_json(doc) -> list[dict]:
     return [{"service_id": line.service_id, "description": line.description,
              "quantity": str(line.quantity.normalize()) if line.quantity is not None else None,
-             "rate": _money(line.rate), "amount": _money(line.amount)} for line in doc.lines]
+             "rate": _money(line.rate), "amount": _money(line.amount), "tax_rate_id": line.tax_rate_id,
+             "tax": _money(tax.line_tax(line))} for line in doc.lines]
 
 
 def _invoice_json(i: Invoice) -> dict:
     return {"id": i.id, "number": i.number, "account_id": i.account_id, "date": _iso(i.date),
             "due_date": _iso(i.due_date), "description": i.description, "lines": _lines_json(i),
-            "total": _money(i.total), "balance": _money(i.balance)}
+            "total": _money(i.total), "balance": _money(i.balance), **tax.amounts_json(i)}
 
 
 def _credit_note_json(c: CreditNote) -> dict:
     return {"id": c.id, "number": c.number, "account_id": c.account_id, "date": _iso(c.date),
             "description": c.description, "lines": _lines_json(c), "total": _money(c.total),
-            "remaining": _money(c.remaining)}
+            "remaining": _money(c.remaining), **tax.amounts_json(c)}
 
 
 # --- payments -----------------------------------------------------------------------------------

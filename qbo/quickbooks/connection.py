@@ -26,6 +26,7 @@ from qbo.core.crypto import decrypt, encrypt
 from qbo.core.db import db
 from qbo.core.models import utcnow
 from qbo.core.redis import get_redis
+from qbo.quickbooks import company as company_snapshot
 from qbo.quickbooks.api.client import QboClient
 from qbo.quickbooks.api.errors import ReconnectNeeded, TransientError
 from qbo.quickbooks.models import QboConnection, QboLink, SyncError
@@ -136,7 +137,8 @@ def finish_connect(firm_id: int, user_id: int, *, state: str | None, code: str |
         _forget_links(firm_id, user_id, old_realm, realm_id)
 
     issued_at = utcnow()
-    company = QboClient(realm_id, api_base(current_app.config), _StaticTokens(client.access_token)).company_info()
+    api = QboClient(realm_id, api_base(current_app.config), _StaticTokens(client.access_token))
+    company = api.company_info()
     if connection is None:
         connection = QboConnection(firm_id=firm_id)
         db.session.add(connection)
@@ -146,6 +148,7 @@ def finish_connect(firm_id: int, user_id: int, *, state: str | None, code: str |
     connection.state, connection.state_reason = "connected", None
     connection.connected_at, connection.connected_by_id = issued_at, user_id
     connection.last_call_at = issued_at
+    company_snapshot.refresh(firm_id, api, realm_id=realm_id, company_info=company)
     audit(firm_id, user_id, "quickbooks.connected", None, realm_id=realm_id)
     return connection
 

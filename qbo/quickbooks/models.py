@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbo.core.db import db
@@ -114,3 +114,41 @@ class BulkRequest(db.Model):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     job_run_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class QboCompany(db.Model):
+    """What the connected QuickBooks company is (qbo/quickbooks/company.py): read from CompanyInfo
+    and Preferences at connect, and again when CDC sees Preferences change."""
+
+    __tablename__ = "qbo_companies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"), unique=True)
+    realm_id: Mapped[str] = mapped_column(String(40))
+    country: Mapped[str | None] = mapped_column(String(3))
+    region: Mapped[str] = mapped_column(String(10))  # US, GB, CA, AU, other
+    tax_mode: Mapped[str] = mapped_column(String(10))  # ast, manual, non_us, none
+    home_currency: Mapped[str] = mapped_column(String(3))
+    multicurrency: Mapped[bool] = mapped_column(Boolean, default=False)
+    custom_txn_numbers: Mapped[bool] = mapped_column(Boolean, default=False)
+    class_tracking: Mapped[bool] = mapped_column(Boolean, default=False)
+    location_tracking: Mapped[bool] = mapped_column(Boolean, default=False)
+    # [{id, name, active, sales, percent, rates: [{id, name, percent}]}]: the sales tax codes.
+    tax_codes: Mapped[list] = mapped_column(JSON, default=list)
+    # Settings that changed in QuickBooks since connect: [{at, setting, before, after}].
+    changes: Mapped[list] = mapped_column(JSON, default=list)
+    read_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class QboTaxMapping(db.Model):
+    """An admin's choice of QuickBooks tax code for one ledger tax rate (rate_key "rate:<id>"), or
+    for lines without a rate ("none"); rates without a row are matched automatically."""
+
+    __tablename__ = "qbo_tax_mappings"
+    __table_args__ = (UniqueConstraint("firm_id", "rate_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"), index=True)
+    rate_key: Mapped[str] = mapped_column(String(30))
+    tax_code_id: Mapped[str] = mapped_column(String(40))
+    tax_code_name: Mapped[str | None] = mapped_column(String(200))
+    chosen_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
