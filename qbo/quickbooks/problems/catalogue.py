@@ -371,6 +371,35 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
 }}
 
 
+# -- issue 17: sales tax and currencies (their own block: each case in English, then Romanian) -----
+
+_TAX_CURRENCY_CASES = [
+    (_case(
+        "tax-code-missing", "No QuickBooks tax code for a tax rate",
+        """A line of this document carries a tax rate that matches no tax code in the QuickBooks
+        company, and outside the US QuickBooks refuses a line without a tax code. The product
+        stopped the document before sending anything. The message above names the rate and the
+        codes QuickBooks has.""",
+        """Open Settings > Integrations > QuickBooks > Tax and choose the QuickBooks code for this
+        rate (saving resyncs the documents it held back), or create a tax code with that rate in
+        QuickBooks first. Lines without a rate need a 0% code such as Exempt.""",
+        ("resync", "resync_case", "skip"), categories=("invoices",)),
+     ("Niciun cod de taxă QuickBooks pentru o cotă",
+      """O linie a documentului are o cotă de taxă căreia nu îi corespunde niciun cod de taxă din
+      compania QuickBooks, iar în afara SUA QuickBooks refuză o linie fără cod de taxă. Produsul a
+      oprit documentul înainte să trimită ceva. Mesajul de mai sus numește cota și codurile pe care
+      le are QuickBooks.""",
+      """Deschideți Setări › Integrări › QuickBooks › Taxe și alegeți codul QuickBooks pentru
+      această cotă (la salvare, documentele oprite se resincronizează) sau creați mai întâi în
+      QuickBooks un cod de taxă cu acea cotă. Liniile fără cotă au nevoie de un cod de 0%, de
+      exemplu Exempt.""")),
+]
+for _tc_case, _tc_ro in _TAX_CURRENCY_CASES:
+    _ALL_CASES.append(_tc_case)
+    CASES[_tc_case.id] = _tc_case
+    _TEXTS["ro"][_tc_case.id] = _tc_ro
+
+
 def category_for(record_type: str) -> str:
     """The errors-page tab a record type's problems go under."""
     try:

@@ -36,6 +36,9 @@ def base_payload(doc, ctx, record_type: str) -> dict:
         "Line": lines(doc, ctx),
         "PrivateNote": marker(record_type, doc.id),
     }
+    from qbo.quickbooks import tax  # issue 17: TaxCodeRef per line, or the US tax override
+
+    tax.apply_to_payload(payload, doc, ctx)
     if ctx.firm.sync_invoice_numbers:
         payload["DocNumber"] = doc.number
     if doc.description:

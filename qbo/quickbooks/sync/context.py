@@ -151,6 +151,17 @@ class SyncContext:
     # --- the company's lists -----------------------------------------------------------------------
 
     @cached_property
+    def company(self):
+        """What the QuickBooks company is (qbo/quickbooks/company.py); read once if a connection
+        made before the snapshot existed has none."""
+        from qbo.quickbooks import company
+
+        snapshot = company.get(self.firm.id)
+        if snapshot is None and getattr(self.client, "realm_id", None):
+            snapshot = company.refresh(self.firm.id, self.client, realm_id=self.client.realm_id)
+        return snapshot
+
+    @cached_property
     def accounts(self) -> list[dict]:
         return self.client.accounts()
 

@@ -13,7 +13,8 @@ dependencies = _documents.dependencies
 
 
 def load_options() -> tuple:
-    return (joinedload(CreditNote.account), selectinload(CreditNote.lines).joinedload(CreditNoteLine.service))
+    return (joinedload(CreditNote.account), selectinload(CreditNote.lines).joinedload(CreditNoteLine.service),
+            selectinload(CreditNote.lines).joinedload(CreditNoteLine.tax_rate))
 
 
 def to_qbo(credit_note: CreditNote, ctx) -> dict:

@@ -22,6 +22,7 @@ from sqlalchemy import or_, select, update
 from qbo.accounts.models import Firm
 from qbo.core.db import db
 from qbo.core.models import utcnow
+from qbo.quickbooks import tax
 from qbo.quickbooks.api.client import request_id_for
 from qbo.quickbooks.api.errors import QboError, RateLimited, ReconnectNeeded, TransientError
 from qbo.quickbooks.connection import client_for_firm, get_connection
@@ -358,6 +359,7 @@ def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
         report.deleted += 1
         return
     link_result(link, result, payload_hash(op.payload), ctx)
+    tax.adopt(module.RECORD_TYPE, op.record, result, ctx)  # issue 17: QuickBooks' US sales tax
     if op.operation == "create":
         report.created += 1
     else:

@@ -13,7 +13,8 @@ dependencies = _documents.dependencies
 
 
 def load_options() -> tuple:
-    return (joinedload(Invoice.account), selectinload(Invoice.lines).joinedload(InvoiceLine.service))
+    return (joinedload(Invoice.account), selectinload(Invoice.lines).joinedload(InvoiceLine.service),
+            selectinload(Invoice.lines).joinedload(InvoiceLine.tax_rate))
 
 
 def to_qbo(invoice: Invoice, ctx) -> dict:

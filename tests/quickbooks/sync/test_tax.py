@@ -1,0 +1,103 @@
+"""Sales tax through the sync, against each emulated company profile (issue 17): mixed taxable
+and exempt lines sync and tie out to the cent; an unmapped rate stops before any request."""
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from qbo.core.db import db
+from qbo.ledger import tax as ledger_tax
+from qbo.quickbooks.models import QboLink, SyncError
+from tests.factories import make, make_account, make_service
+
+NYC = {"Line1": "1 Broadway", "City": "New York", "CountrySubDivisionCode": "NY", "PostalCode": "10004",
+       "Country": "USA"}
+
+
+def _invoice(firm, percent, name="Standard"):
+    rate = ledger_tax.save_rate(firm, {"name": name, "percent": percent})
+    taxed = make_service(firm, tax_rate_id=rate.id)
+    exempt = make_service(firm)
+    invoice = make("invoices", firm, account_id=make_account(firm).id, date="2026-11-02", lines=[
+        {"service_id": taxed.id, "quantity": "3", "rate": "33.33"},
+        {"service_id": taxed.id, "quantity": "1", "rate": "10.05"},
+        {"service_id": exempt.id, "quantity": "1", "rate": "50.00"}])
+    return rate, invoice
+
+
+def _qbo_invoice(qbo_records, realm):
+    return next(i for i in qbo_records("Invoice", realm) if i.get("status") != "Deleted")
+
+
+def _synced(firm_id, record_type="invoice"):
+    link = db.session.scalar(select(QboLink).where(QboLink.firm_id == firm_id, QboLink.record_type == record_type))
+    assert link.status == "synced", link.reason
+    return link
+
+
+@pytest.mark.parametrize("profile, percent, code", [("uk-vat", "20", "20.0% S"), ("au-gst", "10", "GST"),
+                                                    ("ca-gst-hst", "13", "HST ON")])
+def test_it_sends_a_tax_code_per_line_and_ties_out_to_the_cent(connect_company, drain, qbo_records,
+                                                               profile, percent, code):
+    owner = connect_company(profile)
+    rate, invoice = _invoice(owner.firm, percent)
+    drain(owner.firm_id)
+    _synced(owner.firm_id)
+    qbo = _qbo_invoice(qbo_records, owner.realm_id)
+    codes = {c["Id"]: c["Name"] for c in qbo_records("TaxCode", owner.realm_id)}
+    assert [codes[l["SalesItemLineDetail"]["TaxCodeRef"]["value"]] for l in qbo["Line"]
+            if l["DetailType"] == "SalesItemLineDetail"][:2] == [code, code]
+    assert Decimal(str(qbo["TxnTaxDetail"]["TotalTax"])) == invoice.tax
+    assert Decimal(str(qbo["TotalAmt"])) == invoice.total == invoice.net + invoice.tax
+
+
+def test_it_rounds_tax_per_line_half_up_outside_the_us(connect_company):
+    owner = connect_company("uk-vat")
+    _, invoice = _invoice(owner.firm, "20")
+    # 99.99 * 20% = 19.998 -> 20.00; 10.05 * 20% = 2.01: per line, not 22.008 on the sum
+    assert [ledger_tax.line_tax(l) for l in invoice.lines] == [Decimal("20.00"), Decimal("2.01"), Decimal("0.00")]
+    assert invoice.tax == Decimal("22.01") and invoice.net == Decimal("160.04")
+
+
+def test_it_stops_an_unmapped_rate_before_any_request(connect_company, drain, qbo_emulator, qbo_records):
+    owner = connect_company("uk-vat")
+    rate, invoice = _invoice(owner.firm, "7.5", name="Odd rate")
+    before = len(qbo_emulator.control("GET", "/requests").json())
+    drain(owner.firm_id)
+    sent = qbo_emulator.control("GET", f"/requests?since={before}").json()
+    assert not [r for r in sent if r["method"] == "POST" and "invoice" in r["path"].lower()]
+    error = db.session.scalar(select(SyncError).where(SyncError.record_type == "invoice"))
+    assert error.case == "tax-code-missing" and "Odd rate" in error.message and "20.0% S (20%)" in error.message
+    assert not qbo_records("Invoice", owner.realm_id)
+
+
+def test_it_needs_a_zero_rate_code_for_lines_without_a_rate(connect_company):
+    from qbo.quickbooks import company, tax
+
+    owner = connect_company("au-gst")
+    assert tax.code_for(owner.firm_id, None, company.get(owner.firm_id))["name"] == "FRE"
+
+
+@pytest.mark.parametrize("mode", ["quickbooks", "ours"])
+def test_it_ties_out_a_us_ast_invoice_in_either_mode(connect_company, drain, qbo_records, mode):
+    owner = connect_company("us-ast", address=NYC)
+    owner.firm.us_sales_tax = mode
+    db.session.commit()
+    rate, invoice = _invoice(owner.firm, "8.875", name="NYC sales tax")
+    drain(owner.firm_id)
+    _synced(owner.firm_id)
+    qbo = _qbo_invoice(qbo_records, owner.realm_id)
+    db.session.refresh(invoice)
+    assert Decimal(str(qbo["TotalAmt"])) == invoice.total
+    assert Decimal(str(qbo["TxnTaxDetail"]["TotalTax"])) == invoice.tax
+    assert (invoice.adopted_tax is not None) == (mode == "quickbooks")
+
+
+def test_it_sends_our_tax_to_a_us_manual_tax_company(connect_company, drain, qbo_records):
+    owner = connect_company("us-manual-tax")
+    rate, invoice = _invoice(owner.firm, "7.25", name="California")
+    drain(owner.firm_id)
+    _synced(owner.firm_id)
+    qbo = _qbo_invoice(qbo_records, owner.realm_id)
+    assert Decimal(str(qbo["TxnTaxDetail"]["TotalTax"])) == invoice.tax == Decimal("7.98")
+    assert Decimal(str(qbo["TotalAmt"])) == invoice.total
