@@ -77,12 +77,13 @@ def _unknown_fields(kind, data) -> dict:
 
 
 _FIELDS = {
-    "accounts": ("name", "kind", "first_name", "last_name", "company_name", "email", "phone", "external_id"),
-    "services": ("name", "description", "rate", "income_account"),
-    "invoices": ("number", "account_id", "date", "due_date", "description", "lines"),
-    "credit-notes": ("number", "account_id", "date", "description", "lines"),
+    "accounts": ("name", "kind", "first_name", "last_name", "company_name", "email", "phone", "external_id",
+                 "currency"),
+    "services": ("name", "description", "rate", "income_account", "taxable", "tax_rate_id"),
+    "invoices": ("number", "account_id", "date", "due_date", "description", "lines", "exchange_rate"),
+    "credit-notes": ("number", "account_id", "date", "description", "lines", "exchange_rate"),
     "payments": ("account_id", "date", "amount", "method", "processor", "processor_fee", "reference",
-                 "allocations", "credit_allocations"),
+                 "allocations", "credit_allocations", "exchange_rate"),
     "refunds": ("payment_id", "date", "amount", "reason"),
 }
 
@@ -275,3 +276,6 @@ def quickbooks_exclusion(slug, record_id):
     db.session.commit()
     quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
     return jsonify(_record_json(kind, record))
+
+
+from views import api_tax  # noqa: E402,F401  (issue 17: /tax-rates on this blueprint)

@@ -19,7 +19,7 @@ from qbo.accounts.scoping import NotFound, get_scoped, scoped
 from qbo.core.audit import audit
 from qbo.core.db import db
 from qbo.core.models import utcnow
-from qbo.ledger import tax
+from qbo.ledger import currency, tax
 from qbo.ledger import validation as v
 from qbo.ledger.models import (
     Account,
@@ -113,7 +113,8 @@ def _money(value):
 
 def _account_input(a: Account) -> dict:
     return {f: getattr(a, f) for f in
-            ("name", "kind", "first_name", "last_name", "company_name", "email", "phone", "external_id")}
+            ("name", "kind", "first_name", "last_name", "company_name", "email", "phone", "external_id",
+             "currency")}
 
 
 def _validate_account(firm: Firm, data: dict, record=None):
@@ -127,6 +128,7 @@ def _validate_account(firm: Firm, data: dict, record=None):
         "email": v.email(data, "email", errors),
         "phone": v.text(data, "phone", errors, max_length=30),
         "external_id": v.text(data, "external_id", errors, max_length=100),
+        "currency": currency.account_currency(data, errors, firm.currency),
     }
     _unique(Account, firm, Account.name, clean["name"], record, "name", errors, "account")
     return clean, errors
@@ -145,7 +147,21 @@ def _apply_plain(model):
 
 
 def _account_json(a: Account) -> dict:
-    return {"id": a.id, **_account_input(a), "created_at": _iso(a.created_at)}
+    return {"id": a.id, **_account_input(a), "currency": currency.currency_of(a, _home(a)),
+            "created_at": _iso(a.created_at)}
+
+
+def _home(record) -> str:
+    firm = db.session.get(Firm, record.firm_id)
+    return firm.currency if firm is not None else "USD"
+
+
+def _rate(value):
+    return None if value is None else f"{value.normalize():f}"
+
+
+def _currency_json(doc) -> dict:
+    return {"currency": currency.currency_of(doc.account, _home(doc)), "exchange_rate": _rate(doc.exchange_rate)}
 
 
 # --- services -----------------------------------------------------------------------------------
@@ -237,7 +253,7 @@ def _next_number(firm: Firm, model, prefix_attr: str, counter_attr: str) -> str:
 
 def _document_input(doc) -> dict:
     data = {"number": doc.number, "account_id": doc.account_id, "date": doc.date,
-            "description": doc.description, "lines": _lines_input(doc)}
+            "description": doc.description, "lines": _lines_input(doc), "exchange_rate": doc.exchange_rate}
     if isinstance(doc, Invoice):
         data["due_date"] = doc.due_date
     return data
@@ -249,6 +265,7 @@ def _validate_document(model, firm: Firm, data: dict, record=None):
         "number": v.text(data, "number", errors, max_length=40),
         "date": v.date(data, "date", errors, required=True),
         "description": v.text(data, "description", errors, max_length=4000),
+        "exchange_rate": currency.exchange_rate(data, errors),
     }
     account = _ref(Account, data, "account_id", firm, errors)
     clean["account_id"] = account.id if account else None
@@ -299,13 +316,13 @@ def _lines_json(doc) -> list[dict]:
 def _invoice_json(i: Invoice) -> dict:
     return {"id": i.id, "number": i.number, "account_id": i.account_id, "date": _iso(i.date),
             "due_date": _iso(i.due_date), "description": i.description, "lines": _lines_json(i),
-            "total": _money(i.total), "balance": _money(i.balance), **tax.amounts_json(i)}
+            "total": _money(i.total), "balance": _money(i.balance), **tax.amounts_json(i), **_currency_json(i)}
 
 
 def _credit_note_json(c: CreditNote) -> dict:
     return {"id": c.id, "number": c.number, "account_id": c.account_id, "date": _iso(c.date),
             "description": c.description, "lines": _lines_json(c), "total": _money(c.total),
-            "remaining": _money(c.remaining), **tax.amounts_json(c)}
+            "remaining": _money(c.remaining), **tax.amounts_json(c), **_currency_json(c)}
 
 
 # --- payments -----------------------------------------------------------------------------------
@@ -314,6 +331,7 @@ def _credit_note_json(c: CreditNote) -> dict:
 def _payment_input(p: Payment) -> dict:
     return {"account_id": p.account_id, "date": p.date, "amount": p.amount, "method": p.method,
             "processor": p.processor, "processor_fee": p.processor_fee, "reference": p.reference,
+            "exchange_rate": p.exchange_rate,
             "allocations": [{"invoice_id": a.invoice_id, "amount": a.amount} for a in p.allocations],
             "credit_allocations": [{"credit_note_id": a.credit_note_id, "amount": a.amount}
                                    for a in p.credit_allocations]}
@@ -365,6 +383,7 @@ def _validate_payment(firm: Firm, data: dict, record=None):
         "processor": v.text(data, "processor", errors, max_length=40),
         "processor_fee": v.decimal(data, "processor_fee", errors, minimum=ZERO),
         "reference": v.text(data, "reference", errors, max_length=100),
+        "exchange_rate": currency.exchange_rate(data, errors),
     }
     if clean["processor_fee"] and clean["processor"] is None and "processor" not in errors:
         errors.add("processor", _("is required when there is a processor fee"))
@@ -400,7 +419,8 @@ def _apply_payment(firm: Firm, clean: dict, record=None):
 def _payment_json(p: Payment) -> dict:
     return {"id": p.id, "account_id": p.account_id, "date": _iso(p.date), "amount": _money(p.amount),
             "method": p.method, "processor": p.processor, "processor_fee": _money(p.processor_fee),
-            "reference": p.reference,
+            "reference": p.reference, "currency": currency.currency_of(p.account, p.account and _home(p)),
+            "exchange_rate": _rate(p.exchange_rate),
             "allocations": [{"invoice_id": a.invoice_id, "amount": _money(a.amount)} for a in p.allocations],
             "credit_allocations": [{"credit_note_id": a.credit_note_id, "amount": _money(a.amount)}
                                    for a in p.credit_allocations]}

@@ -119,6 +119,7 @@ def refresh(firm_id: int, client, *, realm_id: str, company_info: dict | None = 
     firm = db.session.get(Firm, firm_id)
     # US sales tax is worked out on each rate's taxable total; elsewhere per line (qbo/ledger/tax.py).
     firm.tax_rounding = "document" if new["region"] == "US" else "line"
+    firm.currency = new["home_currency"]  # the ledger's amounts are in the company's home currency
     db.session.flush()
     return snapshot
 

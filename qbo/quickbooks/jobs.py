@@ -146,3 +146,25 @@ def request_company_refresh(firm_id: int, user_id: int | None = None) -> JobRun 
 def refresh_company(run: JobRun) -> dict:
     """Read the company's lists from QuickBooks into the cache the settings page shows."""
     return company_cache.refresh(run.firm_id)
+
+
+# --- what the company is (issue 17) ----------------------------------------------------------------
+
+
+def request_snapshot_refresh(firm_id: int, user_id: int | None = None) -> JobRun:
+    """Queue a fresh read of the company's settings and tax codes (a person asked for it)."""
+    return enqueue("company-snapshot", refresh_snapshot, firm_id, user_id=user_id)
+
+
+@tracked
+def refresh_snapshot(run: JobRun) -> dict:
+    """Read CompanyInfo, Preferences and the tax codes again into the company snapshot."""
+    from qbo.quickbooks import company
+    from qbo.quickbooks.connection import client_for_firm
+
+    connection = get_connection(run.firm_id)
+    if connection is None or connection.state != "connected":
+        return {"skipped": "QuickBooks is not connected"}
+    snapshot = company.refresh(run.firm_id, client_for_firm(run.firm_id), realm_id=connection.realm_id)
+    db.session.commit()
+    return {"tax_codes": len(snapshot.tax_codes or [])}

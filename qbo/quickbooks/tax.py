@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from qbo.core.audit import audit
@@ -118,9 +119,14 @@ def save_mappings(firm, form: dict, snapshot: QboCompany | None, *, user_id: int
             continue
         key, value = field[4:], (value or "").strip()
         if key not in keys:
-            errors[field] = ["is not one of the firm's tax rates"]
+            errors[field] = [_("is not one of the firm's tax rates")]
         elif value and value not in codes:
-            errors[field] = ["is not an active sales tax code of the QuickBooks company"]
+            errors[field] = [_("is not an active sales tax code of the QuickBooks company")]
+        elif value and snapshot.tax_mode != "ast" and Decimal(codes[value]["percent"]) != _percent_of(firm.id, key):
+            # QuickBooks computes the tax from the code's own rates: a code of another percent
+            # would charge the client something else than the ledger shows.
+            errors[field] = [_("is %(code)s%%, not the rate's %(rate)s%%: QuickBooks would charge another tax",
+                               code=codes[value]["percent"], rate=f"{_percent_of(firm.id, key).normalize():f}")]
         else:
             wanted[key] = value
     if errors:
@@ -141,6 +147,11 @@ def save_mappings(firm, form: dict, snapshot: QboCompany | None, *, user_id: int
     return resync_blocked(firm.id)
 
 
+def _percent_of(firm_id: int, key: str) -> Decimal:
+    rate = ledger_tax.get_rate(firm_id, key.removeprefix("rate:")) if key != NONE_KEY else None
+    return rate.percent if rate is not None else Decimal("0")
+
+
 def resync_blocked(firm_id: int) -> int:
     """Mark the documents held by an open `tax-code-missing` pending again (the sync checks them
     afresh, before sending anything)."""
@@ -156,7 +167,7 @@ def resync_blocked(firm_id: int) -> int:
 def set_us_mode(firm, mode: str, *, user_id: int | None) -> None:
     """The firm's choice for US automated sales tax; every sales document is sent again with it."""
     if mode not in US_MODES:
-        raise MappingInvalid({"us_sales_tax": ["must be one of: " + ", ".join(US_MODES)]})
+        raise MappingInvalid({"us_sales_tax": [_("must be one of: %(choices)s", choices=", ".join(US_MODES))]})
     if firm.us_sales_tax == mode:
         return
     from qbo.quickbooks.sync.marking import mark_pending

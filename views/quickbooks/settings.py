@@ -9,6 +9,7 @@ from qbo.accounts.permissions import MANAGE_CONNECTION, MANAGE_SETTINGS, VIEW_ER
 from qbo.core.db import db
 from qbo.desk import tabs as desk
 from qbo.ledger.records import PAYMENT_METHODS, ValidationFailed
+from qbo.quickbooks import company as company_snapshot
 from qbo.quickbooks import company_cache
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks.models import QboConnection
@@ -31,7 +32,7 @@ def _render(errors=None, values=None, status=200):
     progress_runs = desk.job_runs(firm.id, (request.args.get("jobs") or "").split(","))
     return render_template(
         "settings/quickbooks.html", firm=firm, connection=connection, errors=errors or {},
-        values=values, company=company, account_choices={
+        values=values, company=company, snapshot=company_snapshot.get(firm.id), account_choices={
             s: company_cache.accounts_of_type(company, s) for s in company_cache.ACCOUNT_TYPES},
         numbers_used=company_cache.used_numbers(company, firm.invoice_number_prefix),
         payment_methods=PAYMENT_METHODS, method_labels=CHOICE_LABELS, progress_runs=progress_runs,

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from qbo.core.db import db
 from qbo.ledger.record_types import CATEGORIES, RECORD_TYPES
+from qbo.quickbooks import company as company_snapshot
 from qbo.quickbooks.models import QboConnection, SyncError
 from qbo.quickbooks.problems.rows import SEVERITY_RANK
 
@@ -52,6 +53,7 @@ def sync_status(firm_id: int) -> dict:
                        "company_name": connection.company_name if connection is not None else None},
         "counts": counts,
         "total": sum(counts.values()),
+        "company": company_snapshot.snapshot_json(company_snapshot.get(firm_id)),  # issue 17
     }
 
 
