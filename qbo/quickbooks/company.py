@@ -93,11 +93,14 @@ def get(firm_id: int) -> QboCompany | None:
 def refresh(firm_id: int, client, *, realm_id: str, company_info: dict | None = None,
             preferences: dict | None = None, codes: bool = True) -> QboCompany:
     """Read the company's settings (and, with `codes`, its tax codes) and store the snapshot; what
-    changed since the last one is added to `changes`. The caller commits."""
-    company_info = company_info if company_info is not None else client.company_info()
+    changed since the last one is added to `changes`. `company_info={}` keeps the known country
+    (a Preferences change seen by CDC costs one read). The caller commits."""
+    snapshot = get(firm_id)
+    if company_info == {} and snapshot is not None and snapshot.realm_id == realm_id:
+        company_info = {"Country": snapshot.country}  # CDC said Preferences changed: the country did not
+    company_info = company_info if company_info else client.company_info()
     preferences = preferences if preferences is not None else client.preferences()
     new = facts(company_info, preferences)
-    snapshot = get(firm_id)
     now = utcnow()
     if snapshot is None or snapshot.realm_id != realm_id:
         snapshot = snapshot or QboCompany(firm_id=firm_id, changes=[], tax_codes=[])

@@ -197,6 +197,19 @@ def _missing(rate: TaxRate | None, snapshot: QboCompany, mapped_inactive: bool) 
                    field="tax_rate_id", value=rate.name if rate is not None else None)
 
 
+def _code_or_reread(ctx, doc, rate, snapshot: QboCompany, mappings) -> dict | None:
+    """The rate's code; when there is none, the company's tax codes are read once more in this
+    sync run (TaxCode is not in CDC, ref §6): someone may just have created the code in QuickBooks."""
+    code = code_for(doc.firm_id, rate, snapshot, mappings)
+    if code is None and not getattr(ctx, "tax_codes_reread", False):
+        from qbo.quickbooks import company
+
+        ctx.tax_codes_reread = True
+        snapshot.tax_codes = company.tax_codes(ctx.client)
+        code = code_for(doc.firm_id, rate, snapshot, mappings)
+    return code
+
+
 def apply_to_payload(payload: dict, doc, ctx) -> None:
     """Add the tax part to an invoice's or credit memo's payload (lines in the order of doc.lines);
     raises Blocked("tax-code-missing") before anything is sent when a rate maps to no code."""
@@ -208,7 +221,7 @@ def apply_to_payload(payload: dict, doc, ctx) -> None:
     mappings = _mappings(doc.firm_id)
     if snapshot.tax_mode == "non_us":
         for entry, line in pairs:
-            code = code_for(doc.firm_id, line.tax_rate, snapshot, mappings)
+            code = _code_or_reread(ctx, doc, line.tax_rate, snapshot, mappings)
             if code is None:
                 raise _missing(line.tax_rate, snapshot, rate_key(line.tax_rate) in mappings)
             entry["SalesItemLineDetail"]["TaxCodeRef"] = {"value": code["id"]}
@@ -220,7 +233,7 @@ def apply_to_payload(payload: dict, doc, ctx) -> None:
     taxed = [line.tax_rate for _, line in pairs if line.tax_rate is not None]
     if not taxed or (snapshot.tax_mode == "ast" and ctx.firm.us_sales_tax == "quickbooks"):
         return
-    code = code_for(doc.firm_id, taxed[0], snapshot, mappings)
+    code = _code_or_reread(ctx, doc, taxed[0], snapshot, mappings)
     if code is None and snapshot.tax_mode == "ast":
         # AST checks the code exists and ignores it (Intuit blog 2017-12-11): any active one will do.
         code = next(iter(sales_codes(snapshot)), None)

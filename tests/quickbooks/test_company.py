@@ -23,3 +23,26 @@ def test_it_keeps_the_company_sales_tax_codes_with_their_rates(connect_company):
     assert codes["20.0% S"]["percent"] == "20" and codes["20.0% S"]["active"]
     assert codes["17.5% S"]["active"] is False
     assert codes["20.0% RC"]["sales"] is False  # purchases only
+
+
+def test_it_notices_multicurrency_turned_on_through_cdc(connect_company, qbo_emulator):
+    from qbo.core.db import db
+    from qbo.quickbooks.changes.cdc import poll_changes
+
+    owner = connect_company("uk-vat")
+    qbo_emulator.control("PATCH", f"/companies/{owner.realm_id}/preferences", json={"multicurrency": True})
+    poll_changes(owner.firm_id)
+    db.session.expire_all()
+    snapshot = company.get(owner.firm_id)
+    assert snapshot.multicurrency is True and snapshot.region == "GB"
+    assert [(c["setting"], c["before"], c["after"]) for c in snapshot.changes] == [("multicurrency", False, True)]
+
+
+def test_it_reads_nothing_more_when_preferences_did_not_change(connect_company, qbo_emulator):
+    from qbo.quickbooks.changes.cdc import poll_changes
+
+    owner = connect_company("au-gst")
+    before = max(r["seq"] for r in qbo_emulator.control("GET", "/requests").json())
+    poll_changes(owner.firm_id)
+    sent = qbo_emulator.control("GET", f"/requests?since={before}").json()
+    assert [r["path"].rsplit("/", 1)[-1] for r in sent] == ["cdc"]

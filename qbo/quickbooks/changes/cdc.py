@@ -35,6 +35,7 @@ from qbo.ledger.models import (
     PaymentCreditAllocation,
     Refund,
 )
+from qbo.quickbooks import company as company_snapshot
 from qbo.quickbooks.changes.duplicates import report_duplicates
 from qbo.quickbooks.changes.report import DriftReport, label_of, money_of
 from qbo.quickbooks.connection import client_for_firm, get_connection
@@ -47,7 +48,8 @@ from qbo.quickbooks.sync.context import MARKER_PREFIX, marker
 log = logging.getLogger("qbo.drift")
 
 # The QBO entities our links point at (qbo/sync/*.py QBO_ENTITY), in one CDC request.
-ENTITIES = ("Customer", "Item", "Invoice", "CreditMemo", "Payment", "RefundReceipt", "Purchase")
+ENTITIES = ("Customer", "Item", "Invoice", "CreditMemo", "Payment", "RefundReceipt", "Purchase",
+            "Preferences")  # issue 17: a settings change refreshes the company snapshot
 NAME_LISTS = ("Customer", "Item")
 DUPLICATE_ENTITIES = ("Invoice", "Payment", "Purchase")
 CDC_CAP = 1000                      # objects per CDC answer, across entities (ref §3)
@@ -82,6 +84,10 @@ def poll_changes(firm_id: int, *, client=None) -> DriftReport:
     changes = _fetch_changes(client, since, firm_id, report)
     report.changes = sum(len(v) for v in changes.values())
     firm = db.session.get(Firm, firm_id)
+    preferences = [p for p in changes.pop("Preferences", None) or [] if not _is_deleted(p)]
+    if preferences:  # CDC brings the whole object: no further read
+        company_snapshot.refresh(firm_id, client, realm_id=connection.realm_id, company_info={},
+                                 preferences=preferences[-1], codes=False)
     _apply(firm, client, since, changes, report)
     # Only now: a failure above leaves cdc_checked_at alone, so the next poll reads the window again.
     connection.cdc_checked_at = started

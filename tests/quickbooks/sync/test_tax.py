@@ -62,7 +62,7 @@ def test_it_rounds_tax_per_line_half_up_outside_the_us(connect_company):
 def test_it_stops_an_unmapped_rate_before_any_request(connect_company, drain, qbo_emulator, qbo_records):
     owner = connect_company("uk-vat")
     rate, invoice = _invoice(owner.firm, "7.5", name="Odd rate")
-    before = len(qbo_emulator.control("GET", "/requests").json())
+    before = max(r["seq"] for r in qbo_emulator.control("GET", "/requests").json())
     drain(owner.firm_id)
     sent = qbo_emulator.control("GET", f"/requests?since={before}").json()
     assert not [r for r in sent if r["method"] == "POST" and "invoice" in r["path"].lower()]
@@ -101,3 +101,16 @@ def test_it_sends_our_tax_to_a_us_manual_tax_company(connect_company, drain, qbo
     qbo = _qbo_invoice(qbo_records, owner.realm_id)
     assert Decimal(str(qbo["TxnTaxDetail"]["TotalTax"])) == invoice.tax == Decimal("7.98")
     assert Decimal(str(qbo["TotalAmt"])) == invoice.total
+
+
+def test_it_reads_the_tax_codes_again_before_holding_an_invoice_back(connect_company, drain, qbo_emulator):
+    from qbo.quickbooks import company
+
+    owner = connect_company("uk-vat")
+    snapshot = company.get(owner.firm_id)
+    snapshot.tax_codes = [c for c in snapshot.tax_codes if c["name"] != "20.0% S"]  # as if read before it existed
+    db.session.commit()
+    _invoice(owner.firm, "20")
+    drain(owner.firm_id)
+    _synced(owner.firm_id)
+    assert "20.0% S" in [c["name"] for c in company.get(owner.firm_id).tax_codes]
