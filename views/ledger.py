@@ -15,6 +15,7 @@ from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER
 from qbo.accounts.scoping import NotFound, get_scoped, scoped
 from qbo.core.db import db
 from qbo.ledger import records as ledger
+from qbo.ledger import tax as ledger_tax
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Service
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks import record_status
@@ -92,6 +93,7 @@ def _choices() -> dict:
         "credit_notes": db.session.scalars(scoped(CreditNote, firm_id).order_by(CreditNote.number)).all(),
         "methods": ledger.PAYMENT_METHODS,
         "account_kinds": ledger.ACCOUNT_KINDS,
+        "tax_rate_options": [(r.id, r.label) for r in ledger_tax.rates(firm_id)],
     }
 
 

@@ -61,6 +61,7 @@ class Service(LedgerRecord, db.Model):
     # Tax treatment (qbo/ledger/tax.py): taxable or not, and the rate its lines default to.
     taxable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     tax_rate_id: Mapped[int | None] = mapped_column(ForeignKey("tax_rates.id"))
+    tax_rate: Mapped[TaxRate | None] = relationship()
 
     @property
     def label(self) -> str:

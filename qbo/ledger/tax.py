@@ -168,8 +168,12 @@ def service_treatment(firm: Firm, data: dict, errors: v.Errors) -> dict:
 
 
 def line_rate(firm: Firm, line: dict, service, errors: v.Errors) -> int | None:
-    """The tax rate of a line: the one sent (blank: none, an exempt line), else its service's."""
-    if "tax_rate_id" in line:
+    """The tax rate of a line: the one sent (null or "none": no tax, an exempt line); when none is
+    sent (absent or ""), its service's."""
+    value = line.get("tax_rate_id", "")
+    if value is None or value == "none":
+        return None  # an exempt line (a form's "No tax")
+    if not (isinstance(value, str) and value.strip() == ""):
         rate = _rate_ref(firm, line, "tax_rate_id", errors)
         return rate.id if rate else None
     if service is not None and service.taxable and service.tax_rate_id is not None:
