@@ -197,16 +197,16 @@ def _missing(rate: TaxRate | None, snapshot: QboCompany, mapped_inactive: bool) 
                    field="tax_rate_id", value=rate.name if rate is not None else None)
 
 
-def _code_or_reread(ctx, doc, rate, snapshot: QboCompany, mappings) -> dict | None:
+def _code_or_reread(ctx, firm_id: int, rate, snapshot: QboCompany, mappings) -> dict | None:
     """The rate's code; when there is none, the company's tax codes are read once more in this
     sync run (TaxCode is not in CDC, ref §6): someone may just have created the code in QuickBooks."""
-    code = code_for(doc.firm_id, rate, snapshot, mappings)
+    code = code_for(firm_id, rate, snapshot, mappings)
     if code is None and not getattr(ctx, "tax_codes_reread", False):
         from qbo.quickbooks import company
 
         ctx.tax_codes_reread = True
         snapshot.tax_codes = company.tax_codes(ctx.client)
-        code = code_for(doc.firm_id, rate, snapshot, mappings)
+        code = code_for(firm_id, rate, snapshot, mappings)
     return code
 
 
@@ -221,7 +221,7 @@ def apply_to_payload(payload: dict, doc, ctx) -> None:
     mappings = _mappings(doc.firm_id)
     if snapshot.tax_mode == "non_us":
         for entry, line in pairs:
-            code = _code_or_reread(ctx, doc, line.tax_rate, snapshot, mappings)
+            code = _code_or_reread(ctx, doc.firm_id, line.tax_rate, snapshot, mappings)
             if code is None:
                 raise _missing(line.tax_rate, snapshot, rate_key(line.tax_rate) in mappings)
             entry["SalesItemLineDetail"]["TaxCodeRef"] = {"value": code["id"]}
@@ -233,7 +233,7 @@ def apply_to_payload(payload: dict, doc, ctx) -> None:
     taxed = [line.tax_rate for _, line in pairs if line.tax_rate is not None]
     if not taxed or (snapshot.tax_mode == "ast" and ctx.firm.us_sales_tax == "quickbooks"):
         return
-    code = _code_or_reread(ctx, doc, taxed[0], snapshot, mappings)
+    code = _code_or_reread(ctx, doc.firm_id, taxed[0], snapshot, mappings)
     if code is None and snapshot.tax_mode == "ast":
         # AST checks the code exists and ignores it (Intuit blog 2017-12-11): any active one will do.
         code = next(iter(sales_codes(snapshot)), None)
@@ -241,6 +241,24 @@ def apply_to_payload(payload: dict, doc, ctx) -> None:
         raise _missing(taxed[0], snapshot, rate_key(taxed[0]) in mappings)
     payload["TxnTaxDetail"] = {"TxnTaxCodeRef": {"value": code["id"]},
                                "TotalTax": float(ledger_tax.computed_tax(doc))}
+
+
+def apply_to_refund(payload: dict, ctx) -> None:
+    """A refund receipt's line carries no tax: NON in the US, the no-tax code elsewhere."""
+    snapshot = ctx.company
+    if snapshot is None or snapshot.tax_mode == "none":
+        return
+    for entry in payload.get("Line", []):
+        detail = entry.get("SalesItemLineDetail")
+        if detail is None:
+            continue
+        if snapshot.tax_mode == "non_us":
+            code = _code_or_reread(ctx, ctx.firm.id, None, snapshot, _mappings(ctx.firm.id))
+            if code is None:
+                raise _missing(None, snapshot, NONE_KEY in _mappings(ctx.firm.id))
+            detail["TaxCodeRef"] = {"value": code["id"]}
+        else:
+            detail["TaxCodeRef"] = {"value": "NON"}
 
 
 def adopt(record_type: str, doc, entity: dict, ctx) -> None:

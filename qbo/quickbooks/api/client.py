@@ -395,6 +395,13 @@ class QboClient:
         Reference: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/preferences"""
         return self._entity(self._request("GET", "preferences"), "Preferences")
 
+    def exchange_rate(self, source_currency: str, as_of: str | None = None) -> dict:
+        """Home-currency units per unit of `source_currency` on `as_of` (YYYY-MM-DD; today if
+        None); the API does not fill ExchangeRate in itself (qbo-2025-2026 §2.3).
+        Reference: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/exchangerate"""
+        params = {"sourcecurrencycode": source_currency, **({"asofdate": as_of} if as_of else {})}
+        return self._entity(self._request("GET", "exchangerate", params=params), "ExchangeRate")
+
     def accounts(self, include_inactive: bool = False) -> list[dict]:
         """The chart of accounts; active ones only unless `include_inactive` (a plain SELECT
         returns active name-list records only, ref §5).

@@ -383,7 +383,7 @@ _TAX_CURRENCY_CASES = [
         """Open Settings > Integrations > QuickBooks > Tax and choose the QuickBooks code for this
         rate (saving resyncs the documents it held back), or create a tax code with that rate in
         QuickBooks first. Lines without a rate need a 0% code such as Exempt.""",
-        ("resync", "resync_case", "skip"), categories=("invoices",)),
+        ("resync", "resync_case", "skip"), categories=("invoices", "refunds")),
      ("Niciun cod de taxă QuickBooks pentru o cotă",
       """O linie a documentului are o cotă de taxă căreia nu îi corespunde niciun cod de taxă din
       compania QuickBooks, iar în afara SUA QuickBooks refuză o linie fără cod de taxă. Produsul a
@@ -393,6 +393,64 @@ _TAX_CURRENCY_CASES = [
       această cotă (la salvare, documentele oprite se resincronizează) sau creați mai întâi în
       QuickBooks un cod de taxă cu acea cotă. Liniile fără cotă au nevoie de un cod de 0%, de
       exemplu Exempt.""")),
+    (_case(
+        "multicurrency-off", "Multicurrency is off in QuickBooks",
+        """This client account is billed in another currency than the QuickBooks company's home
+        currency, and the company has multicurrency turned off, so QuickBooks can hold no customer
+        or transaction in that currency. Nothing was sent.""",
+        """Turn multicurrency on in QuickBooks (Settings > Account and settings > Advanced >
+        Currency), add the currency, then resync. Think first: once on, multicurrency can't be
+        turned off and the home currency can't change. Otherwise bill the client in the home
+        currency.""",
+        ("resync", "resync_case", "skip"), categories=("accounts", "invoices", "payments", "refunds")),
+     ("Multimoneda este oprită în QuickBooks",
+      """Contul acestui client este facturat în altă monedă decât moneda de bază a companiei
+      QuickBooks, iar compania are multimoneda oprită, așa că QuickBooks nu poate ține niciun client
+      sau tranzacție în acea monedă. Nu s-a trimis nimic.""",
+      """Porniți multimoneda în QuickBooks (Settings › Account and settings › Advanced › Currency),
+      adăugați moneda, apoi resincronizați. Gândiți-vă înainte: odată pornită, multimoneda nu mai
+      poate fi oprită, iar moneda de bază nu se mai poate schimba. Altfel, facturați clientul în
+      moneda de bază.""")),
+    (_case(
+        "currency-not-enabled", "Currency not enabled in QuickBooks",
+        """This client account is billed in a currency that is not in the QuickBooks company's list
+        of currencies, so QuickBooks would refuse the customer and its transactions.""",
+        """Add the currency in QuickBooks (Settings > Currencies > Add currency), then resync.""",
+        ("resync", "resync_case", "skip"), categories=("accounts", "invoices", "payments", "refunds")),
+     ("Moneda nu este activată în QuickBooks",
+      """Contul acestui client este facturat într-o monedă care nu se află în lista de monede a
+      companiei QuickBooks, așa că QuickBooks ar refuza clientul și tranzacțiile lui.""",
+      """Adăugați moneda în QuickBooks (Settings › Currencies › Add currency), apoi
+      resincronizați.""")),
+    (_case(
+        "customer-currency-differs", "QuickBooks customer in another currency",
+        """A QuickBooks customer with this account's name exists, but in another currency than the
+        one the account is billed in. A customer's currency can't change in QuickBooks, so the
+        account can't be linked to it.""",
+        """Rename the account (the message suggests a name with the currency, for example
+        "Acme Ltd (EUR)") so that a new customer is created in the right currency, then resync.
+        If the client really pays in the customer's currency, change the account's currency
+        instead.""",
+        ("resync", "skip"), categories=("accounts",)),
+     ("Client QuickBooks în altă monedă",
+      """În QuickBooks există un client cu numele acestui cont, dar în altă monedă decât cea în care
+      este facturat contul. Moneda unui client nu se poate schimba în QuickBooks, așa că acest cont
+      nu poate fi legat de el.""",
+      """Redenumiți contul (mesajul propune un nume cu moneda, de exemplu „Acme SRL (EUR)”), ca să
+      fie creat un client nou în moneda potrivită, apoi resincronizați. Dacă clientul plătește
+      într-adevăr în moneda clientului din QuickBooks, schimbați în schimb moneda contului.""")),
+    (_case(
+        "payment-currency-mismatch", "Two currencies in one payment",
+        """This payment is in a foreign currency, but the deposit account chosen for payments is in a
+        third currency. QuickBooks allows only one foreign currency per transaction.""",
+        """In Settings > Integrations > QuickBooks, choose a deposit account in the home currency
+        or in the payment's currency (Undeposited Funds is in the home currency), then resync.""",
+        ("resync", "resync_case", "skip"), categories=("payments",)),
+     ("Două monede într-o singură plată",
+      """Plata este într-o monedă străină, dar contul de depunere ales pentru plăți este într-o a
+      treia monedă. QuickBooks permite o singură monedă străină pe tranzacție.""",
+      """În Setări › Integrări › QuickBooks, alegeți un cont de depunere în moneda de bază sau în
+      moneda plății (Undeposited Funds este în moneda de bază), apoi resincronizați.""")),
 ]
 for _tc_case, _tc_ro in _TAX_CURRENCY_CASES:
     _ALL_CASES.append(_tc_case)

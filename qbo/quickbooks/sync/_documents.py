@@ -36,9 +36,10 @@ def base_payload(doc, ctx, record_type: str) -> dict:
         "Line": lines(doc, ctx),
         "PrivateNote": marker(record_type, doc.id),
     }
-    from qbo.quickbooks import tax  # issue 17: TaxCodeRef per line, or the US tax override
+    from qbo.quickbooks import currency, tax  # issue 17: tax codes or the US override; currency and rate
 
     tax.apply_to_payload(payload, doc, ctx)
+    currency.apply_to_payload(payload, doc, ctx)
     if ctx.firm.sync_invoice_numbers:
         payload["DocNumber"] = doc.number
     if doc.description:

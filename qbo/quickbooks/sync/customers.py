@@ -1,5 +1,6 @@
 """Account (the firm's client) -> QBO Customer."""
 from qbo.ledger.models import Account
+from qbo.quickbooks import currency
 
 RECORD_TYPE = "account"
 QBO_ENTITY = "Customer"
@@ -31,6 +32,9 @@ def to_qbo(account: Account, ctx) -> dict:
         payload["PrimaryEmailAddr"] = {"Address": account.email}
     if account.phone:
         payload["PrimaryPhone"] = {"FreeFormNumber": account.phone}
+    code = currency.check_customer(account, ctx)  # issue 17: a customer's currency is set at creation
+    if code is not None:
+        payload["CurrencyRef"] = {"value": code}
     return payload
 
 
@@ -41,4 +45,6 @@ def prefetch(accounts: list[Account], ctx) -> None:
 
 def find_existing(account: Account, payload: dict, ctx) -> dict | None:
     """An exact display-name match links the account to that customer (error-cases `account-no-match`)."""
-    return ctx.named(QBO_ENTITY, "DisplayName", payload["DisplayName"])
+    found = ctx.named(QBO_ENTITY, "DisplayName", payload["DisplayName"])
+    currency.check_existing_customer(account, found, ctx)  # Blocked: customer-currency-differs
+    return found

@@ -269,7 +269,12 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
         return Op(link, record, "update", payload,
                    request_id_for(firm.id, link.record_type, link.record_id, "update", digest), str(link.id))
     if module.NAME_LIST or link.pending_request_id:
-        existing = module.find_existing(record, payload, ctx)
+        try:
+            existing = module.find_existing(record, payload, ctx)
+        except Blocked as blocked:  # e.g. a same-named customer in another currency (issue 17)
+            _fail(link, catalogue_case=blocked.case, message=blocked.message, element=blocked.facts.get("field"),
+                  report=report, ctx=ctx)
+            return None
         if existing is not None:
             link_result(link, existing, None if module.NAME_LIST else digest, ctx)
             report.linked += 1

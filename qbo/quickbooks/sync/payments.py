@@ -2,6 +2,7 @@
 from sqlalchemy.orm import joinedload, selectinload
 
 from qbo.ledger.models import Payment, PaymentAllocation, PaymentCreditAllocation
+from qbo.quickbooks import currency
 from qbo.quickbooks.sync.context import Blocked, find_marked, marker
 
 RECORD_TYPE = "payment"
@@ -50,6 +51,8 @@ def to_qbo(payment: Payment, ctx) -> dict:
                           "exists in QuickBooks. Choose another one, then resync.", field="deposit_account")
         payload["DepositToAccountRef"] = {"value": account["Id"], "name": account.get("Name")}
     # Without DepositToAccountRef QBO files the payment under Undeposited Funds (ref §4 Payment).
+    currency.apply_to_payload(payload, payment, ctx)  # issue 17
+    currency.check_deposit_account(payload, ctx)
     return payload
 
 

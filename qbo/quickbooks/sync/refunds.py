@@ -2,6 +2,7 @@
 from sqlalchemy.orm import joinedload
 
 from qbo.ledger.models import Payment, Refund
+from qbo.quickbooks import currency, tax
 from qbo.quickbooks.sync.context import Blocked, find_marked, marker
 
 RECORD_TYPE = "refund"
@@ -47,6 +48,10 @@ def to_qbo(refund: Refund, ctx) -> dict:
     method = ctx.payment_method_for(refund.payment.method)
     if method is not None:
         payload["PaymentMethodRef"] = {"value": method["Id"], "name": method.get("Name")}
+    tax.apply_to_refund(payload, ctx)  # issue 17: a refund line carries no tax
+    if currency.foreign_currency(account, ctx):
+        payload["CurrencyRef"] = {"value": currency.foreign_currency(account, ctx)}
+        payload["ExchangeRate"] = float(currency.rate_for(refund.payment, ctx))
     return payload
 
 
