@@ -3,6 +3,7 @@ firm's tax rates becomes, the firm's tax rates themselves, and, for a US company
 sales tax, who calculates the tax. Saving a mapping resyncs the documents it held back."""
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from qbo.accounts.permissions import MANAGE_SETTINGS, VIEW_ERRORS, can
@@ -44,8 +45,9 @@ def tax_update():
         return _render(invalid.errors, request.form, 422)
     db.session.commit()
     quickbooks_jobs.after_ledger_change(firm.id)
-    flash(_("Tax settings saved.") + (" " + _("%(num)s held-back documents are being synced again.",
-                                              num=resynced) if resynced else ""))
+    flash(_("Tax settings saved.") + (" " + ngettext("%(num)s held-back document is being synced again.",
+                                                     "%(num)s held-back documents are being synced again.",
+                                                     resynced) if resynced else ""))
     return redirect(url_for("quickbooks.tax_show"))
 
 
