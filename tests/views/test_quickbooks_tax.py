@@ -77,3 +77,12 @@ def test_it_shows_the_company_on_the_connection_card(client, connect_company):
     sign_in(client, owner)
     page = client.get("/settings/integrations/quickbooks").get_data(as_text=True)
     assert 'id="company-snapshot"' in page and "CAD" in page and "Tax code on every line" in page
+
+
+def test_it_shows_the_tax_screen_in_romanian(client, connect_company):
+    owner = connect_company("uk-vat")
+    owner.language = "ro"
+    db.session.commit()
+    sign_in(client, owner)
+    page = client.get(TAX).get_data(as_text=True)
+    assert "Coduri de taxă" in page and "Linii fără cotă de taxă" in page and "Tax codes" not in page
