@@ -43,6 +43,25 @@ def demo_seed(if_empty: bool) -> None:
     for email, password in logins.items():
         click.echo(f"  {email:28} {password}")
     _connect_demo(quiet_failure=True)
+    if current_app.config["QBO_ENVIRONMENT"] == "emulator":
+        _seed_vat_demo(path, logins)
+
+
+def _seed_vat_demo(path, logins: dict) -> None:
+    """The second demo firm (issue 17): a UK VAT company, a euro client, an unmapped tax rate."""
+    from qbo.demo_vat import VAT_FIRM, seed_vat_firm
+
+    try:
+        more = seed_vat_firm(current_app.config["QBO_BASE_URL"])
+        db.session.commit()
+    except Exception as exc:  # the first demo firm stands either way
+        db.session.rollback()
+        click.echo(f"Could not create the UK demo firm ({type(exc).__name__}: {exc}).")
+        return
+    path.write_text(json.dumps({**logins, **more}, indent=2))
+    click.echo(f"{VAT_FIRM} created and connected to a UK VAT company. Sign in with:")
+    for email, password in more.items():
+        click.echo(f"  {email:28} {password}")
 
 
 def _connect_demo(*, quiet_failure: bool) -> None:
