@@ -96,6 +96,7 @@ def refresh(firm_id: int, client, *, realm_id: str, company_info: dict | None = 
     changed since the last one is added to `changes`. `company_info={}` keeps the known country
     (a Preferences change seen by CDC costs one read). The caller commits."""
     snapshot = get(firm_id)
+    changed: list[dict] = []
     if company_info == {} and snapshot is not None and snapshot.realm_id == realm_id:
         company_info = {"Country": snapshot.country}  # CDC said Preferences changed: the country did not
     company_info = company_info if company_info else client.company_info()
@@ -113,6 +114,7 @@ def refresh(firm_id: int, client, *, realm_id: str, company_info: dict | None = 
         if changed:
             snapshot.changes = (list(snapshot.changes or []) + changed)[-20:]
             log.info("firm=%s QuickBooks settings changed: %s", firm_id, [c["setting"] for c in changed])
+            codes = codes or any(c["setting"] in ("tax_mode", "region") for c in changed)
     snapshot.realm_id = realm_id
     for key, value in new.items():
         setattr(snapshot, key, value)
@@ -124,7 +126,41 @@ def refresh(firm_id: int, client, *, realm_id: str, company_info: dict | None = 
     firm.tax_rounding = "document" if new["region"] == "US" else "line"
     firm.currency = new["home_currency"]  # the ledger's amounts are in the company's home currency
     db.session.flush()
+    if changed:
+        announce(firm, changed)
     return snapshot
+
+
+def announce(firm: Firm, changed: list[dict]) -> None:
+    """Act on settings changed in QuickBooks before the next push meets them: records held back by
+    multicurrency being off go again once it is on; documents waiting to be sent get the
+    `company-settings-changed` warning when the tax mode or the numbering changed under them."""
+    from qbo.quickbooks.models import QboLink, SyncError
+    from qbo.quickbooks.problems import rows as problems
+    from qbo.quickbooks.sync.marking import mark_pending
+
+    settings = {c["setting"]: c for c in changed}
+    if settings.get("multicurrency", {}).get("after") is True:
+        held = db.session.execute(select(SyncError.record_type, SyncError.record_id).where(
+            SyncError.firm_id == firm.id, SyncError.case == "multicurrency-off", SyncError.status == "open")).all()
+        for record_type, record_id in held:
+            mark_pending(firm.id, record_type, record_id)
+    words = []
+    if "tax_mode" in settings:
+        words.append(f"the sales tax setting changed from {settings['tax_mode']['before']} to "
+                     f"{settings['tax_mode']['after']}: the tax codes were read again; check the mapping on the Tax "
+                     "screen")
+    if settings.get("custom_txn_numbers", {}).get("after") is True and not firm.sync_invoice_numbers:
+        words.append("custom transaction numbers were turned on, so QuickBooks no longer numbers invoices itself: "
+                     "turn on \"Sync invoice number with QuickBooks Online\" or the invoices arrive without a number")
+    if not words:
+        return
+    message = "In QuickBooks, " + "; ".join(words) + "."
+    waiting = db.session.execute(select(QboLink.record_type, QboLink.record_id).where(
+        QboLink.firm_id == firm.id, QboLink.record_type.in_(("invoice", "credit_note")),
+        QboLink.status.in_(("pending", "error")), QboLink.excluded.is_(False))).all()
+    for record_type, record_id in waiting:
+        problems.record(firm.id, record_type, record_id, "company-settings-changed", message=message)
 
 
 def snapshot_json(snapshot: QboCompany | None) -> dict | None:

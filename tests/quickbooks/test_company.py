@@ -46,3 +46,42 @@ def test_it_reads_nothing_more_when_preferences_did_not_change(connect_company, 
     poll_changes(owner.firm_id)
     sent = qbo_emulator.control("GET", f"/requests?since={before}").json()
     assert [r["path"].rsplit("/", 1)[-1] for r in sent] == ["cdc"]
+
+
+def test_it_sends_a_foreign_client_again_once_multicurrency_is_turned_on(connect_company, qbo_emulator, drain,
+                                                                          qbo_records):
+    from sqlalchemy import select
+
+    from qbo.core.db import db
+    from qbo.quickbooks.changes.cdc import poll_changes
+    from qbo.quickbooks.models import QboLink
+    from tests.factories import make_account
+
+    owner = connect_company("uk-vat")
+    account = make_account(owner.firm, name="Lyon Textiles SARL", currency="EUR")
+    drain(owner.firm_id)
+    qbo_emulator.control("PATCH", f"/companies/{owner.realm_id}/preferences", json={"multicurrency": True})
+    qbo_emulator.control("POST", f"/companies/{owner.realm_id}/CompanyCurrency", json={"Code": "EUR"})
+    poll_changes(owner.firm_id)
+    drain(owner.firm_id)
+    link = db.session.scalar(select(QboLink).where(QboLink.record_id == account.id, QboLink.record_type == "account"))
+    assert link.status == "synced" and qbo_records("Customer", owner.realm_id)[0]["CurrencyRef"]["value"] == "EUR"
+
+
+def test_it_warns_waiting_invoices_when_quickbooks_stops_numbering_them(connect_company, qbo_emulator):
+    from sqlalchemy import select
+
+    from qbo.core.db import db
+    from qbo.quickbooks.changes.cdc import poll_changes
+    from qbo.quickbooks.models import SyncError
+    from tests.factories import make_invoice
+
+    owner = connect_company("au-gst")
+    owner.firm.sync_invoice_numbers = False
+    db.session.commit()
+    invoice = make_invoice(owner.firm)  # pending, not yet sent
+    qbo_emulator.control("PATCH", f"/companies/{owner.realm_id}/preferences", json={"custom_txn_numbers": True})
+    poll_changes(owner.firm_id)
+    error = db.session.scalar(select(SyncError).where(SyncError.record_id == invoice.id))
+    assert error.case == "company-settings-changed" and error.severity == "warning"
+    assert "Sync invoice number with QuickBooks Online" in error.message

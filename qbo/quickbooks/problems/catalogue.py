@@ -451,6 +451,21 @@ _TAX_CURRENCY_CASES = [
       treia monedă. QuickBooks permite o singură monedă străină pe tranzacție.""",
       """În Setări › Integrări › QuickBooks, alegeți un cont de depunere în moneda de bază sau în
       moneda plății (Undeposited Funds este în moneda de bază), apoi resincronizați.""")),
+    (_case(
+        "company-settings-changed", "QuickBooks settings changed",
+        """A setting of the QuickBooks company that decides how this document is sent changed
+        since the product last read it (the sales tax method, or who numbers invoices). The message
+        above says which and what the product did about it; the document goes with the new
+        setting.""",
+        """Check Settings > Integrations > QuickBooks (and its Tax screen) against the new setting,
+        then resync. The connection card lists every change seen.""",
+        ("resync", "resync_case", "skip"), severity="warning", categories=("invoices",)),
+     ("Setările QuickBooks s-au schimbat",
+      """O setare a companiei QuickBooks care decide cum este trimis acest document s-a schimbat de
+      când produsul a citit-o ultima dată (metoda taxei pe vânzări sau cine numerotează facturile).
+      Mesajul de mai sus spune care și ce a făcut produsul; documentul pleacă după noua setare.""",
+      """Verificați Setări › Integrări › QuickBooks (și ecranul Taxe) față de noua setare, apoi
+      resincronizați. Cardul conexiunii listează fiecare schimbare observată.""")),
 ]
 for _tc_case, _tc_ro in _TAX_CURRENCY_CASES:
     _ALL_CASES.append(_tc_case)
