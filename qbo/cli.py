@@ -206,6 +206,36 @@ def qbo_status(firm_id: int, as_json: bool) -> None:
     for category, n in status["counts"].items():
         click.echo(f"  {category:10} {n}")
     click.echo(f"  {'total':10} {status['total']}")
+    company = status.get("company")
+    if company:
+        click.echo(f"Company: {company['country'] or '?'}, tax {company['tax_mode']}, home currency "
+                   f"{company['home_currency']}, multicurrency {'on' if company['multicurrency'] else 'off'}")
+
+
+@qbo_cli.command("tax-rates")
+@click.option("--firm", "firm_id", type=int, required=True)
+@click.option("--add", "name", help="Add a rate with this name (with --percent).")
+@click.option("--percent", help="The new rate's percent, e.g. 20 or 8.875.")
+def qbo_tax_rates(firm_id: int, name: str | None, percent: str | None) -> None:
+    """List the firm's tax rates with the QuickBooks code each becomes; or add one."""
+    from qbo.ledger import tax as ledger_tax
+    from qbo.quickbooks import company, tax
+
+    firm = db.session.get(Firm, firm_id)
+    if firm is None:
+        raise click.ClickException(f"No firm with id {firm_id}.")
+    if name is not None:
+        try:
+            ledger_tax.save_rate(firm, {"name": name, "percent": percent})
+        except ledger_tax.TaxRateInvalid as invalid:
+            db.session.rollback()
+            raise click.ClickException("; ".join(f"{k} {', '.join(v)}" for k, v in invalid.errors.items())) from None
+        db.session.commit()
+    for row in tax.screen(firm_id, company.get(firm_id)):
+        label = row["rate"].label if row["rate"] else "(lines without a rate)"
+        code = row["applies"]["name"] if row["applies"] else "NONE: documents held back"
+        how = "chosen" if row["chosen"] else "automatic"
+        click.echo(f"  {label:36} -> {code} ({how})")
 
 
 def register_cli(app) -> None:

@@ -27,3 +27,12 @@ def test_it_names_the_field_of_a_bad_rate(client, app):
 def test_it_shows_the_company_in_the_sync_status(client, connected):
     body = client.get("/api/v1/sync/status", headers=make_api_key(connected)).get_json()
     assert body["company"]["tax_mode"] == "ast" and body["company"]["home_currency"] == "USD"
+
+
+def test_the_cli_adds_a_rate_and_shows_its_code(runner, connect_company):
+    owner = connect_company("uk-vat")
+    result = runner.invoke(args=["qbo", "tax-rates", "--firm", str(owner.firm_id), "--add", "VAT", "--percent", "20"])
+    assert result.exit_code == 0, result.output
+    assert "VAT (20%)" in result.output and "-> 20.0% S (automatic)" in result.output
+    bad = runner.invoke(args=["qbo", "tax-rates", "--firm", str(owner.firm_id), "--add", "X", "--percent", "abc"])
+    assert bad.exit_code != 0 and "percent must be a number" in bad.output
