@@ -12,7 +12,8 @@ an invoice's or credit memo's payload, by the company's tax mode (qbo-2025-2026 
   honours (Intuit blog 2017-12-11).
 - US manual sales tax: `TAX`/`NON` lines, and the mapped code of the document's rate with the
   ledger's tax as `TotalTax`.
-Whatever still differs after a sync is the tie-out's `amount-mismatch` case.
+Whatever still differs after a sync is the tie-out's `amount-mismatch` case; `mismatch_cause` names
+its cause in words.
 """
 from __future__ import annotations
 
@@ -274,3 +275,24 @@ def adopt(record_type: str, doc, entity: dict, ctx) -> None:
             doc.adopted_tax = adopted
     elif doc.adopted_tax is not None:
         doc.adopted_tax = None
+
+
+def mismatch_cause(doc, entity: dict, snapshot: QboCompany | None, us_sales_tax: str = "quickbooks") -> str | None:
+    """Why QuickBooks' total for a synced invoice or credit memo differs from the ledger's, in
+    words for the tie-out's `amount-mismatch` case; None when the tax explains nothing."""
+    theirs_tax = Decimal(str((entity.get("TxnTaxDetail") or {}).get("TotalTax") or 0)).quantize(Decimal("0.01"))
+    ours_tax = doc.tax
+    if theirs_tax == ours_tax:
+        return None
+    if snapshot is not None and snapshot.tax_mode == "ast" and us_sales_tax == "quickbooks":
+        return (f"QuickBooks' automated sales tax came to {theirs_tax} and the ledger shows {ours_tax}: the tax "
+                "was recalculated in QuickBooks (an edit, or a change of address) after the ledger adopted it.")
+    if snapshot is not None and snapshot.tax_mode in ("ast", "manual"):
+        return (f"QuickBooks charged {theirs_tax} of sales tax where the ledger sent {ours_tax}: the tax was "
+                "changed in QuickBooks, or the TotalTax override was not kept.")
+    line_rounded = ledger_tax.computed_tax(doc, "line")
+    if theirs_tax == line_rounded:
+        return (f"QuickBooks rounds tax per line ({theirs_tax}); the ledger rounded per rate ({ours_tax}). Set the "
+                "firm's tax rounding to per line.")
+    return (f"QuickBooks computed {theirs_tax} of tax and the ledger {ours_tax}: a line's tax code in QuickBooks "
+            "has another rate than the ledger's (check the Tax screen's mapping), or the invoice was edited there.")

@@ -114,3 +114,15 @@ def test_it_reads_the_tax_codes_again_before_holding_an_invoice_back(connect_com
     drain(owner.firm_id)
     _synced(owner.firm_id)
     assert "20.0% S" in [c["name"] for c in company.get(owner.firm_id).tax_codes]
+
+
+def test_it_names_the_cause_of_a_tax_difference_for_the_tie_out(connect_company, drain, qbo_records, qbo_emulator):
+    from qbo.quickbooks import company, tax
+
+    owner = connect_company("uk-vat")
+    _, invoice = _invoice(owner.firm, "20")
+    drain(owner.firm_id)
+    qbo = _qbo_invoice(qbo_records, owner.realm_id)
+    assert tax.mismatch_cause(invoice, qbo, company.get(owner.firm_id)) is None
+    qbo["TxnTaxDetail"]["TotalTax"] = 30.0  # as if a line's code had been changed in QuickBooks
+    assert "check the Tax screen's mapping" in tax.mismatch_cause(invoice, qbo, company.get(owner.firm_id))
