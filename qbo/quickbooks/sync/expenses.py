@@ -2,9 +2,12 @@
 
 The fee has no row of its own: its QboLink uses record_type "processor_fee" and the payment's id.
 """
+from decimal import ROUND_HALF_UP, Decimal
+
 from sqlalchemy.orm import joinedload
 
 from qbo.ledger.models import Payment
+from qbo.quickbooks import currency
 from qbo.quickbooks.sync.context import Blocked, find_marked, marker
 
 RECORD_TYPE = "processor_fee"
@@ -55,14 +58,22 @@ def _expense_account(ctx) -> dict:
 def to_qbo(payment: Payment, ctx) -> dict:
     card, expense = _card_account(ctx), _expense_account(ctx)
     processor = (payment.processor or "card processor").title()
+    amount, note = payment.processor_fee, ""
+    code = currency.foreign_currency(payment.account, ctx)
+    if code is not None:
+        # The processor charges the fee from the payout, booked in the home currency like the card
+        # account it is paid from, at the payment's rate (issue 17: never at a rate of 1).
+        rate = currency.rate_for(payment, ctx)
+        amount = (payment.processor_fee * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        note = f" ({code} {payment.processor_fee} at {rate.normalize():f})"
     return {
         "PaymentType": "CreditCard",
         "AccountRef": {"value": card["Id"], "name": card.get("Name")},
         "EntityRef": {**ctx.vendor_for(processor), "type": "Vendor"},
         "TxnDate": payment.date.isoformat(),
         "PrivateNote": marker(RECORD_TYPE, payment.id),
-        "Line": [{"Amount": float(payment.processor_fee), "DetailType": "AccountBasedExpenseLineDetail",
-                  "Description": f"{processor} fee on payment of {payment.amount} from {payment.account.name}",
+        "Line": [{"Amount": float(amount), "DetailType": "AccountBasedExpenseLineDetail",
+                  "Description": f"{processor} fee on payment of {payment.amount} from {payment.account.name}{note}",
                   "AccountBasedExpenseLineDetail": {"AccountRef": {"value": expense["Id"], "name": expense.get("Name")}}}],
     }
 

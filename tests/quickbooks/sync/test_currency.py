@@ -87,3 +87,16 @@ def test_it_suggests_a_new_name_for_a_customer_in_another_currency(connect_compa
     assert _errors("account") == ["customer-currency-differs"]
     message = db.session.scalar(select(SyncError.message).where(SyncError.case == "customer-currency-differs"))
     assert '"Bruxelles SA (EUR)"' in message
+
+
+def test_it_books_a_foreign_payments_fee_in_the_home_currency_at_its_rate(connect_company, qbo_emulator, drain,
+                                                                           qbo_records):
+    owner = _eur_company(connect_company, qbo_emulator)
+    invoice = _foreign_invoice(owner.firm)
+    make("payments", owner.firm, account_id=invoice.account_id, date="2026-11-10", amount="120.00", method="card",
+         processor="stripe", processor_fee="3.78", exchange_rate="0.85",
+         allocations=[{"invoice_id": invoice.id, "amount": "120.00"}])
+    drain(owner.firm_id)
+    [purchase] = qbo_records("Purchase", owner.realm_id)
+    assert purchase["Line"][0]["Amount"] == 3.21 and "EUR 3.78 at 0.85" in purchase["Line"][0]["Description"]
+    assert qbo_records("Payment", owner.realm_id)[0]["ExchangeRate"] == 0.85
