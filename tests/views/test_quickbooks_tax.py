@@ -86,3 +86,14 @@ def test_it_shows_the_tax_screen_in_romanian(client, connect_company):
     sign_in(client, owner)
     page = client.get(TAX).get_data(as_text=True)
     assert "Coduri de taxă" in page and "Linii fără cotă de taxă" in page and "Tax codes" not in page
+
+
+def test_it_shows_a_foreign_invoice_in_its_currency_with_net_tax_and_gross(client, app):
+    owner = make_user(role="owner")
+    rate = ledger_tax.save_rate(owner.firm, {"name": "VAT", "percent": "20"})
+    invoice = make("invoices", owner.firm, account_id=make_account(owner.firm, currency="EUR").id, date="2026-11-02",
+                   lines=[{"service_id": make_service(owner.firm, tax_rate_id=rate.id).id, "quantity": "1",
+                           "rate": "100.00"}])
+    sign_in(client, owner)
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert "€20.00" in page and "€120.00" in page and "Gross" in page and "VAT (20%)" in page
