@@ -29,7 +29,10 @@ def upgrade():
     sa.Column('multicurrency', sa.Boolean(), nullable=False),
     sa.Column('custom_txn_numbers', sa.Boolean(), nullable=False),
     sa.Column('class_tracking', sa.Boolean(), nullable=False),
+    sa.Column('class_per_line', sa.Boolean(), nullable=False),
     sa.Column('location_tracking', sa.Boolean(), nullable=False),
+    sa.Column('classes', sa.JSON(), nullable=False),
+    sa.Column('locations', sa.JSON(), nullable=False),
     sa.Column('tax_codes', sa.JSON(), nullable=False),
     sa.Column('changes', sa.JSON(), nullable=False),
     sa.Column('read_at', sa.DateTime(), nullable=False),
@@ -82,6 +85,8 @@ def upgrade():
     with op.batch_alter_table('firms', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tax_rounding', sa.String(length=10), server_default='line', nullable=False))
         batch_op.add_column(sa.Column('us_sales_tax', sa.String(length=20), server_default='quickbooks', nullable=False))
+        batch_op.add_column(sa.Column('qbo_class_id', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('qbo_location_id', sa.String(length=40), nullable=True))
 
     with op.batch_alter_table('invoice_lines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tax_rate_id', sa.Integer(), nullable=True))
@@ -121,6 +126,8 @@ def downgrade():
         batch_op.drop_column('tax_rate_id')
 
     with op.batch_alter_table('firms', schema=None) as batch_op:
+        batch_op.drop_column('qbo_location_id')
+        batch_op.drop_column('qbo_class_id')
         batch_op.drop_column('us_sales_tax')
         batch_op.drop_column('tax_rounding')
 

@@ -46,6 +46,9 @@ class Firm(TimestampMixin, db.Model):
     # US automated sales tax: "quickbooks" (QuickBooks calculates, the ledger adopts its tax) or
     # "ours" (the ledger's tax is sent as a TotalTax override).
     us_sales_tax: Mapped[str] = mapped_column(String(20), default="quickbooks", server_default="quickbooks")
+    # Optional: the QuickBooks class and location (Department) every sales document is tagged with.
+    qbo_class_id: Mapped[str | None] = mapped_column(String(40))
+    qbo_location_id: Mapped[str | None] = mapped_column(String(40))
 
     users: Mapped[list[User]] = relationship(back_populates="firm")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from qbo.accounts.models import Firm
@@ -59,6 +60,7 @@ def facts(company_info: dict, preferences: dict) -> dict:
         "multicurrency": bool(currency.get("MultiCurrencyEnabled")),
         "custom_txn_numbers": bool((preferences.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers")),
         "class_tracking": bool(accounting.get("ClassTrackingPerTxn") or accounting.get("ClassTrackingPerTxnLine")),
+        "class_per_line": bool(accounting.get("ClassTrackingPerTxnLine")),
         "location_tracking": bool(accounting.get("TrackDepartments")),
     }
 
@@ -80,6 +82,44 @@ def tax_codes(client) -> list[dict]:
                     "sales": bool(parts), "percent": _pct(sum((Decimal(p["percent"]) for p in parts), Decimal("0"))),
                     "rates": parts})
     return sorted(out, key=lambda c: (not c["active"], c["name"].lower()))
+
+
+def _names(client, entity: str) -> list[dict]:
+    """The active classes or locations (Department), by full name, for the firm to choose from."""
+    found = [{"id": str(r["Id"]), "name": r.get("FullyQualifiedName") or r.get("Name", "")}
+             for r in client.query_all(entity)]
+    return sorted(found, key=lambda r: r["name"].lower())
+
+
+def apply_tracking(payload: dict, ctx) -> None:
+    """The firm's class and location on a sales document, when the company tracks them
+    (class per line or per transaction, as its Preferences say)."""
+    snapshot, firm = ctx.company, ctx.firm
+    if snapshot is None:
+        return
+    if snapshot.location_tracking and firm.qbo_location_id:
+        payload["DepartmentRef"] = {"value": firm.qbo_location_id}
+    if snapshot.class_tracking and firm.qbo_class_id:
+        if snapshot.class_per_line:
+            for entry in payload.get("Line", []):
+                if "SalesItemLineDetail" in entry:
+                    entry["SalesItemLineDetail"]["ClassRef"] = {"value": firm.qbo_class_id}
+        else:
+            payload["ClassRef"] = {"value": firm.qbo_class_id}
+
+
+def set_tracking(firm: Firm, snapshot: QboCompany | None, class_id: str | None, location_id: str | None) -> dict:
+    """Store the firm's class and location choice; returns per-field errors (nothing stored then)."""
+    errors = {}
+    classes = {c["id"] for c in (snapshot.classes if snapshot else []) or []}
+    locations = {c["id"] for c in (snapshot.locations if snapshot else []) or []}
+    if class_id and class_id not in classes:
+        errors["qbo_class_id"] = [_("is not an active class of the QuickBooks company")]
+    if location_id and location_id not in locations:
+        errors["qbo_location_id"] = [_("is not an active location of the QuickBooks company")]
+    if not errors:
+        firm.qbo_class_id, firm.qbo_location_id = class_id or None, location_id or None
+    return errors
 
 
 def _pct(value: Decimal) -> str:
@@ -120,6 +160,11 @@ def refresh(firm_id: int, client, *, realm_id: str, company_info: dict | None = 
         setattr(snapshot, key, value)
     if codes:
         snapshot.tax_codes = tax_codes(client)
+    tracking_on = {c["setting"] for c in changed if c["after"] is True}
+    if codes or "class_tracking" in tracking_on:
+        snapshot.classes = _names(client, "Class") if new["class_tracking"] else []
+    if codes or "location_tracking" in tracking_on:
+        snapshot.locations = _names(client, "Department") if new["location_tracking"] else []
     snapshot.read_at = now
     firm = db.session.get(Firm, firm_id)
     # US sales tax is worked out on each rate's taxable total; elsewhere per line (qbo/ledger/tax.py).
@@ -170,6 +215,8 @@ def snapshot_json(snapshot: QboCompany | None) -> dict | None:
     return {"realm_id": snapshot.realm_id, "country": snapshot.country, "region": snapshot.region,
             "tax_mode": snapshot.tax_mode, "home_currency": snapshot.home_currency,
             "multicurrency": snapshot.multicurrency, "custom_txn_numbers": snapshot.custom_txn_numbers,
-            "class_tracking": snapshot.class_tracking, "location_tracking": snapshot.location_tracking,
+            "class_tracking": snapshot.class_tracking, "class_per_line": snapshot.class_per_line,
+            "location_tracking": snapshot.location_tracking, "classes": snapshot.classes,
+            "locations": snapshot.locations,
             "tax_codes": snapshot.tax_codes, "changes": snapshot.changes,
             "read_at": snapshot.read_at.isoformat(timespec="seconds") + "Z"}

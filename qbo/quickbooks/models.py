@@ -131,7 +131,11 @@ class QboCompany(db.Model):
     multicurrency: Mapped[bool] = mapped_column(Boolean, default=False)
     custom_txn_numbers: Mapped[bool] = mapped_column(Boolean, default=False)
     class_tracking: Mapped[bool] = mapped_column(Boolean, default=False)
+    class_per_line: Mapped[bool] = mapped_column(Boolean, default=False)
     location_tracking: Mapped[bool] = mapped_column(Boolean, default=False)
+    # [{id, name}] of the active classes and locations, read when tracking is on.
+    classes: Mapped[list] = mapped_column(JSON, default=list)
+    locations: Mapped[list] = mapped_column(JSON, default=list)
     # [{id, name, active, sales, percent, rates: [{id, name, percent}]}]: the sales tax codes.
     tax_codes: Mapped[list] = mapped_column(JSON, default=list)
     # Settings that changed in QuickBooks since connect: [{at, setting, before, after}].

@@ -85,3 +85,26 @@ def test_it_warns_waiting_invoices_when_quickbooks_stops_numbering_them(connect_
     error = db.session.scalar(select(SyncError).where(SyncError.record_id == invoice.id))
     assert error.case == "company-settings-changed" and error.severity == "warning"
     assert "Sync invoice number with QuickBooks Online" in error.message
+
+
+def test_it_tags_invoices_with_the_firms_class_and_location(connect_company, qbo_emulator, drain, qbo_records):
+    from qbo.core.db import db
+    from qbo.quickbooks.jobs import refresh_snapshot, request_snapshot_refresh
+    from tests.factories import make_invoice
+
+    owner = connect_company("uk-vat")
+    realm = owner.realm_id
+    prefs = qbo_records("Preferences", realm)[0]["AccountingInfoPrefs"]
+    qbo_emulator.control("PATCH", f"/companies/{realm}/Preferences/1", json={"AccountingInfoPrefs": {
+        **prefs, "ClassTrackingPerTxn": True, "TrackDepartments": True}}).raise_for_status()
+    retail = qbo_emulator.control("POST", f"/companies/{realm}/Class", json={"Name": "Retail"}).json()
+    london = qbo_emulator.control("POST", f"/companies/{realm}/Department", json={"Name": "London"}).json()
+    refresh_snapshot(request_snapshot_refresh(owner.firm_id, owner.id).id)
+    snapshot = company.get(owner.firm_id)
+    assert snapshot.class_tracking and [c["name"] for c in snapshot.classes] == ["Retail"]
+    assert company.set_tracking(owner.firm, snapshot, retail["Id"], london["Id"]) == {}
+    db.session.commit()
+    make_invoice(owner.firm, lines=[{"description": "Advice", "quantity": "1", "rate": "10.00"}])
+    drain(owner.firm_id)
+    [invoice] = qbo_records("Invoice", realm)
+    assert invoice["ClassRef"]["value"] == retail["Id"] and invoice["DepartmentRef"]["value"] == london["Id"]

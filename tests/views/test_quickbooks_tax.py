@@ -97,3 +97,10 @@ def test_it_shows_a_foreign_invoice_in_its_currency_with_net_tax_and_gross(clien
     sign_in(client, owner)
     page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     assert "€20.00" in page and "€120.00" in page and "Gross" in page and "VAT (20%)" in page
+
+
+def test_it_refuses_a_class_the_company_does_not_have(client, connect_company):
+    owner = connect_company("uk-vat")
+    sign_in(client, owner)
+    answer = client.post(f"{TAX}/tracking", data={"qbo_class_id": "999"})
+    assert answer.status_code == 422 and owner.firm.qbo_class_id is None

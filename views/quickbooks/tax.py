@@ -7,6 +7,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from qbo.accounts.permissions import MANAGE_SETTINGS, VIEW_ERRORS, can
+from qbo.core.audit import audit
 from qbo.core.db import db
 from qbo.ledger import tax as ledger_tax
 from qbo.quickbooks import company as company_snapshot
@@ -61,6 +62,22 @@ def tax_rate_create():
         return _render({f"rate-{k}": v for k, v in invalid.errors.items()}, request.form, 422)
     db.session.commit()
     flash(_("Tax rate added."))
+    return redirect(url_for("quickbooks.tax_show"))
+
+
+@bp.post("/tax/tracking")
+@require(MANAGE_SETTINGS)
+def tax_tracking_update():
+    firm = current_user.firm
+    errors = company_snapshot.set_tracking(firm, company_snapshot.get(firm.id), request.form.get("qbo_class_id"),
+                                           request.form.get("qbo_location_id"))
+    if errors:
+        db.session.rollback()
+        return _render(errors, request.form, 422)
+    audit(firm.id, current_user.id, "quickbooks.tracking_saved", None, class_id=firm.qbo_class_id,
+          location_id=firm.qbo_location_id)
+    db.session.commit()
+    flash(_("Class and location saved; documents sent from now on carry them."))
     return redirect(url_for("quickbooks.tax_show"))
 
 

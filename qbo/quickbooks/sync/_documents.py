@@ -36,10 +36,11 @@ def base_payload(doc, ctx, record_type: str) -> dict:
         "Line": lines(doc, ctx),
         "PrivateNote": marker(record_type, doc.id),
     }
-    from qbo.quickbooks import currency, tax  # issue 17: tax codes or the US override; currency and rate
+    from qbo.quickbooks import company, currency, tax  # issue 17: tax codes or the US override; currency and rate
 
     tax.apply_to_payload(payload, doc, ctx)
     currency.apply_to_payload(payload, doc, ctx)
+    company.apply_tracking(payload, ctx)  # issue 17 (5): the firm's class and location
     if ctx.firm.sync_invoice_numbers:
         payload["DocNumber"] = doc.number
     if doc.description:
