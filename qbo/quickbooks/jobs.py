@@ -178,7 +178,13 @@ def sweep_stranded(now: dt.datetime | None = None) -> dict:
     held them died) or no sync job is queued or running for them."""
     now = now or utcnow()
     out = {"requeued": [], "stuck": 0}
-    firm_ids = db.session.scalars(select(QboConnection.firm_id).where(QboConnection.state == "connected")).all()
+    # Only firms with something to look at: pending records, or stuck and waiting rows to settle.
+    busy = select(QboLink.firm_id).where(QboLink.status == "pending", QboLink.excluded.is_(False)).union(
+        select(SyncError.firm_id).where(SyncError.status == "open",
+                                        SyncError.case.in_((problems.STUCK, problems.WAITING)))).subquery()
+    firm_ids = db.session.scalars(select(QboConnection.firm_id).where(
+        QboConnection.state == "connected", QboConnection.firm_id.in_(select(busy.c.firm_id)))
+        .order_by(QboConnection.firm_id)).all()
     for firm_id in firm_ids:
         out["stuck"] += mark_stuck(firm_id, now)
         problems.settle_waiting(firm_id)
