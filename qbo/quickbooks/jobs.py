@@ -186,17 +186,25 @@ def sweep_stranded(now: dt.datetime | None = None) -> dict:
         QboConnection.state == "connected", QboConnection.firm_id.in_(select(busy.c.firm_id)))
         .order_by(QboConnection.firm_id)).all()
     for firm_id in firm_ids:
-        out["stuck"] += mark_stuck(firm_id, now)
-        problems.settle_waiting(firm_id)
-        db.session.commit()
-        if not stranded(firm_id, now):
-            get_redis().delete(_sweep_key(firm_id))
-            continue
-        if _backoff_allows(firm_id):
-            enqueue_sync(firm_id)
-            out["requeued"].append(firm_id)
-            log.info("sweep firm=%s re-queued its stranded records", firm_id)
+        try:
+            _sweep_firm(firm_id, now, out)
+        except Exception as exc:  # one firm's trouble (Redis blip, a bad job record) spares the others
+            db.session.rollback()
+            log.warning("sweep firm=%s failed: %s", firm_id, type(exc).__name__)
     return out
+
+
+def _sweep_firm(firm_id: int, now: dt.datetime, out: dict) -> None:
+    out["stuck"] += mark_stuck(firm_id, now)
+    problems.settle_waiting(firm_id)
+    db.session.commit()
+    if not stranded(firm_id, now):
+        get_redis().delete(_sweep_key(firm_id))
+        return
+    if _backoff_allows(firm_id):
+        enqueue_sync(firm_id)
+        out["requeued"].append(firm_id)
+        log.info("sweep firm=%s re-queued its stranded records", firm_id)
 
 
 def _sweep_key(firm_id: int) -> str:

@@ -91,3 +91,18 @@ def test_it_offers_link_invoice_on_invoices_only():
 
     assert "link_invoice" in actions_for("duplicate-doc-number", "invoice")
     assert "link_invoice" not in actions_for("duplicate-doc-number", "credit_note")
+
+
+def test_it_closes_a_waiting_row_once_the_record_it_waits_for_is_in_quickbooks(app):
+    from qbo.quickbooks.problems import rows as problems
+    from tests.factories import make_firm
+
+    firm = make_firm()
+    invoice = make_invoice(firm)
+    payment = make_payment(firm, invoice)
+    awaited = QboLink(firm_id=firm.id, record_type="invoice", record_id=invoice.id, status="skipped")
+    db.session.add(awaited)
+    problems.record_waiting(firm.id, "payment", payment.id, ("invoice", invoice.id), "skipped", "Waiting.")
+    assert problems.settle_waiting(firm.id) == 0
+    awaited.status, awaited.qbo_id = "synced", "77"
+    assert problems.settle_waiting(firm.id) == 1 and _open() == []
