@@ -106,3 +106,16 @@ def test_it_closes_a_waiting_row_once_the_record_it_waits_for_is_in_quickbooks(a
     assert problems.settle_waiting(firm.id) == 0
     awaited.status, awaited.qbo_id = "synced", "77"
     assert problems.settle_waiting(firm.id) == 1 and _open() == []
+
+
+def test_it_shows_a_payment_waiting_for_an_invoice_set_to_do_not_sync(connected, drain):
+    from qbo.desk.actions import set_do_not_sync
+
+    invoice = make_invoice(connected.firm)
+    set_do_not_sync(connected, invoice, True)
+    db.session.commit()
+    payment = make_payment(connected.firm, invoice)
+    drain(connected.firm_id)
+    [waiting] = _open()
+    assert (waiting.case, waiting.record_id, waiting.detail) == ("waiting-for-dependency", payment.id, "excluded")
+    assert waiting.message == "Waiting for its invoice INV-0001, which is set to \"Do not sync\"."
