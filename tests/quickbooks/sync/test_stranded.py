@@ -82,3 +82,21 @@ def test_it_puts_a_stuck_row_up_and_takes_it_down_when_the_record_syncs(connecte
     assert (row.case, row.category, row.record_id) == ("stuck-pending", "accounts", link.record_id)
     drain()
     assert db.session.get(SyncError, row.id).status == "resolved"
+
+
+def test_it_follows_up_a_sync_that_stalled_and_links_what_landed_late(connected, drain, qbo_emulator, qbo_records):
+    import time
+
+    from qbo.quickbooks.connection import client_for_firm
+    from qbo.quickbooks.sync.engine import sync_firm
+
+    for name in ("Late One Ltd", "Late Two Ltd"):
+        make_account(connected.firm, name=name)
+    get_queue().empty()
+    qbo_emulator.control("POST", "/faults", json={"match": {"entity": "batch"}, "times": 1, "delay_ms": 1500})
+    report = sync_firm(connected.firm_id, client=client_for_firm(connected.firm_id, timeout=(2, 0.5), max_retries=0))
+    assert report.deferred == 2 and quickbooks_jobs.schedule_follow_up(connected.firm_id, report) == 30
+    time.sleep(1.5)  # the stalled write lands after the client gave up
+    assert _run_scheduled() == [f"sync-firm-{connected.firm_id}"]
+    drain()
+    assert {l.status for l in db.session.scalars(select(QboLink))} == {"synced"} and len(qbo_records("Customer")) == 2
