@@ -173,7 +173,7 @@ def qbo_sync(firm_id: int, wait: bool) -> None:
 @click.option("--firm", "firm_id", type=int, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the same body as GET /api/v1/sync/status.")
 def qbo_status(firm_id: int, as_json: bool) -> None:
-    """The firm's connection and open QuickBooks errors per category."""
+    """The firm's connection, open QuickBooks errors per category, and records pending (and stuck)."""
     from qbo.quickbooks.problems.counts import sync_status
 
     if db.session.get(Firm, firm_id) is None:
@@ -187,6 +187,15 @@ def qbo_status(firm_id: int, as_json: bool) -> None:
     for category, n in status["counts"].items():
         click.echo(f"  {category:10} {n}")
     click.echo(f"  {'total':10} {status['total']}")
+    click.echo(f"Pending: {status['pending']} (stuck: {status['stuck']})")
+
+
+@qbo_cli.command("sweep")
+def qbo_sweep() -> None:
+    """Run the sweep the worker's schedule runs: stuck rows, and re-queue stranded records."""
+    from qbo.quickbooks import jobs as quickbooks_jobs
+
+    click.echo(json.dumps(quickbooks_jobs.sweep_stranded()))
 
 
 def register_cli(app) -> None:

@@ -40,6 +40,8 @@ class Firm(TimestampMixin, db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     sync_accounts_scope: Mapped[str] = mapped_column(String(20), default="all")  # all, with_activity
     cdc_interval_seconds: Mapped[int] = mapped_column(Integer, default=60)
+    # A record pending longer than this is "stuck": counted in the sync status, shown on the desk.
+    stuck_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
 
     users: Mapped[list[User]] = relationship(back_populates="firm")
 

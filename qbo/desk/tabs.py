@@ -30,7 +30,8 @@ from qbo.quickbooks.problems.counts import COUNT_CAP, DESK_ORDER, capped_counts,
 CATEGORY_LABELS = {"accounts": _l("Accounts"), "invoices": _l("Invoices"), "payments": _l("Payments"),
                    "refunds": _l("Refunds"), "expenses": _l("Expenses"), "services": _l("Services")}
 ACTION_LABELS = {"skip": _l("Skip"), "resync": _l("Resync"), "create_customer": _l("Create new customer"),
-                 "link_customer": _l("Link to an existing customer"), "recreate": _l("Recreate in QuickBooks")}
+                 "link_customer": _l("Link to an existing customer"), "recreate": _l("Recreate in QuickBooks"),
+                 "link_invoice": _l("Link to the existing QuickBooks invoice")}
 BULK_LABELS = {"create_missing_customers": _l("Create new customer in QuickBooks for all accounts missing in QuickBooks"),
                "resync_case": _l("Resync for all entities with this error")}
 # A record type as a person reads it (templates lower-case it inside a sentence).
@@ -40,13 +41,28 @@ JOB_STATUS_LABELS = {"queued": _l("queued"), "started": _l("started"), "finished
                      "failed": _l("failed")}
 # What a job does, as the progress list names it (lower case: it starts a list item's line).
 _JOB_ACTION_LABELS = {"skip": _l("skip"), "resync": _l("resync"), "create_customer": _l("create customer"),
-                      "link_customer": _l("link customer"), "recreate": _l("recreate")}
+                      "link_customer": _l("link customer"), "recreate": _l("recreate"),
+                      "link_invoice": _l("link invoice")}
 _JOB_BULK_LABELS = {"create_missing_customers": _l("create missing customers"), "resync_case": _l("resync case")}
 # The ledger page of each record type (a processor fee lives on its payment).
 RECORD_SLUGS = {key: t.slug for key, t in RECORD_TYPES.items()}
 PER_PAGE = 25
 # Cases whose root is the client account's QuickBooks customer.
 CUSTOMER_ROOT_CASES = ("customer-deleted", "unsynced", "account-no-match", "invalid-item-ref")
+
+
+@dataclass
+class Awaited:
+    """What a `waiting-for-dependency` row waits for: its link, why it is stuck, and its own open
+    error with the actions this person may take on it (the row offers them too)."""
+    record_type: str
+    record_id: int
+    label: str
+    slug: str
+    state: str | None
+    error: SyncError | None = None
+    actions: tuple[str, ...] = ()
+    case: catalogue.Case | None = None
 
 
 @dataclass
@@ -59,6 +75,7 @@ class Row:
     case: catalogue.Case
     explanation: str
     group: str | None = None
+    awaited: Awaited | None = None
 
 
 @dataclass
@@ -185,10 +202,28 @@ def tab_page(user: User, category: str, *, case: str | None = None, page: int = 
 def _row(user: User, error: SyncError, records: dict, group: str | None, language: str = "en") -> Row:
     record = records.get((error.record_type, error.record_id))
     case = catalogue.localised(error.case, language)
+    awaited = awaited_by(user, error, language)
+    facts = {"label": awaited.label} if awaited is not None else {}
     return Row(error=error, record=record, label=record_label(error.record_type, record),
                slug=RECORD_SLUGS.get(error.record_type, "accounts"),
                actions=actions.allowed_actions(user, error), case=case,
-               explanation=_lead(catalogue.explain_error(error, language), case), group=group)
+               explanation=_lead(catalogue.explain_error(error, language, **facts), case), group=group,
+               awaited=awaited)
+
+
+def awaited_by(user: User, error: SyncError, language: str = "en") -> Awaited | None:
+    """The record a `waiting-for-dependency` error waits for, with its open error and actions."""
+    if error.case != "waiting-for-dependency" or not error.waiting_for_type or error.waiting_for_type not in RECORD_TYPES:
+        return None
+    kind = RECORD_TYPES[error.waiting_for_type]
+    record = db.session.get(kind.model, error.waiting_for_id)
+    own = db.session.scalars(_open_stmt(user.firm_id).where(
+        SyncError.record_type == error.waiting_for_type, SyncError.record_id == error.waiting_for_id,
+        SyncError.severity == "error").limit(1)).first()
+    return Awaited(record_type=error.waiting_for_type, record_id=error.waiting_for_id,
+                   label=record_label(error.waiting_for_type, record), slug=RECORD_SLUGS.get(error.waiting_for_type, "accounts"),
+                   state=error.detail, error=own, actions=actions.allowed_actions(user, own) if own is not None else (),
+                   case=catalogue.localised(own.case, language) if own is not None else None)
 
 
 def _lead(text: str, case: catalogue.Case) -> str:

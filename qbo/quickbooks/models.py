@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbo.core.db import db
@@ -60,6 +60,9 @@ class QboLink(db.Model):
     # was unknown (timeout, dropped connection, killed worker): look the record up in QBO first.
     pending_request_id: Mapped[str | None] = mapped_column(String(50))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the link last became pending (None when it is not): "stuck" is measured from here, not
+    # from updated_at, which every claim moves.
+    pending_since: Mapped[dt.datetime | None] = mapped_column(DateTime, default=utcnow)
     last_pushed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -97,6 +100,9 @@ class SyncError(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolution: Mapped[str | None] = mapped_column(String(40))
+    # Case `waiting-for-dependency`: the record this one waits for (it closes when that one syncs).
+    waiting_for_type: Mapped[str | None] = mapped_column(String(20))
+    waiting_for_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class BulkRequest(db.Model):
@@ -114,3 +120,13 @@ class BulkRequest(db.Model):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     job_run_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+@event.listens_for(QboLink.status, "set")
+def _pending_since(link: QboLink, value, oldvalue, initiator) -> None:
+    """Keep pending_since with the status: set when the link becomes pending, cleared when it leaves."""
+    if value == "pending":
+        if oldvalue != "pending" or link.pending_since is None:
+            link.pending_since = utcnow()
+    else:
+        link.pending_since = None

@@ -26,6 +26,8 @@ def update_settings(firm: Firm, form: dict, *, user_id: int, may_change_connecti
         "invoice_number_prefix": v.text(form, "invoice_number_prefix", errors, max_length=10) or "",
         "next_invoice_number": v.integer_id(form, "next_invoice_number", errors, required=True),
     }
+    if "stuck_after_minutes" in form:
+        clean["stuck_after_minutes"] = _minutes(form, "stuck_after_minutes", errors)
     for name in BOOLEAN_SETTINGS:
         clean[name] = form.get(name) in ("on", "true", "1", True)
     if not may_change_connection_rights:
@@ -40,6 +42,19 @@ def update_settings(firm: Firm, form: dict, *, user_id: int, may_change_connecti
     for field, value in clean.items():
         setattr(firm, field, value)
     audit(firm.id, user_id, "settings.updated", None, fields=sorted(clean))
+
+
+STUCK_MINUTES = (1, 7 * 24 * 60)  # a minute to a week
+
+
+def _minutes(form, name: str, errors) -> int | None:
+    """How long a record may stay pending before it counts as stuck: whole minutes, 1 to 10080."""
+    value = str(form.get(name) or "").strip()
+    low, high = STUCK_MINUTES
+    if not value.isdigit() or not low <= int(value) <= high:
+        errors.add(name, _("must be a whole number of minutes from %(low)s to %(high)s", low=low, high=high))
+        return None
+    return int(value)
 
 
 def _account(form, name: str, company: dict | None, errors) -> str | None:

@@ -27,7 +27,7 @@ from qbo.quickbooks.api.errors import QboError, QboFaultEntry
 from qbo.quickbooks.sync.preflight import ENTITY_FOR, field_label
 
 RECORD_CATEGORY = {key: t.category for key, t in RECORD_TYPES.items()}
-ROW_ACTIONS = ("skip", "resync", "create_customer", "link_customer", "recreate")
+ROW_ACTIONS = ("skip", "resync", "create_customer", "link_customer", "recreate", "link_invoice")
 BULK_ACTIONS = ("create_missing_customers", "resync_case")
 SEVERITIES = ("error", "warning", "info")
 # Actions that act on a client account (for a transaction: on the account it belongs to).
@@ -112,7 +112,7 @@ _ALL_CASES = [
         future, set the ledger's next number above the ones used in QuickBooks, turn on custom
         transaction numbers in QuickBooks, or turn off "Sync invoice number with QuickBooks Online"
         to let QuickBooks number invoices. If the QuickBooks entry is this same invoice, Skip.""",
-        ("resync", "skip"), categories=("invoices",)),
+        ("link_invoice", "resync", "skip"), categories=("invoices",)),
     _case(
         "invalid-item-ref", "Service missing in QuickBooks",
         """A line of this transaction points at a QuickBooks product or service that does not exist
@@ -216,6 +216,27 @@ _ALL_CASES = [
         QuickBooks it points at, then resync. If it keeps failing, skip it and tell support.""",
         ("resync", "skip")),
 ]
+# Issue 12, parts 4 and 5: nothing stranded, nothing waiting in silence.
+_ALL_CASES += [
+    _case(
+        "stuck-pending", "Not sent to QuickBooks for a while",
+        """This record has been waiting to be sent to QuickBooks for longer than the firm's limit
+        (Settings > Integrations > QuickBooks). A sync was interrupted (QuickBooks slow or
+        unreachable, a worker stopped) and the product keeps trying again, waiting longer between
+        tries.""",
+        """Usually nothing: the row closes by itself once the record reaches QuickBooks. If it stays,
+        check that QuickBooks is connected and reachable, then press Resync.""",
+        ("resync", "skip")),
+    _case(
+        "waiting-for-dependency", "Waiting for another record",
+        """This record can't be sent until a record it relies on (its customer, an invoice it pays, a
+        payment it refunds) is in QuickBooks, and that record is stuck: it was skipped, has a
+        QuickBooks error, or is set to "Do not sync". The record waits and will not reach
+        QuickBooks by itself.""",
+        """Fix the record it waits for (the link and its actions are on this row); this one is then
+        sent and the row closes by itself. Resync sends both again, the one it waits for first.""",
+        ("resync", "skip")),
+]
 CASES: dict[str, Case] = {case.id: case for case in _ALL_CASES}
 
 
@@ -276,7 +297,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         mai repete, setați următorul număr din registru peste cele folosite în QuickBooks, activați
         numerele de tranzacție personalizate în QuickBooks sau opriți „Sync invoice number with
         QuickBooks Online”, ca QuickBooks să numeroteze singur facturile. Dacă înregistrarea din
-        QuickBooks este chiar această factură, alegeți „Omiteți”."""),
+        QuickBooks este chiar această factură, folosiți „Legați de factura existentă din QuickBooks”:
+        produsul o leagă dacă clientul și totalul ei coincid cu cele din registru."""),
     "invalid-item-ref": (
         "Serviciu lipsă în QuickBooks",
         """O linie a tranzacției trimite la un produs sau serviciu QuickBooks care nu există sau este
@@ -369,6 +391,24 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         """Citiți mesajul QuickBooks, corectați înregistrarea din registru sau setarea din QuickBooks la
         care se referă, apoi resincronizați. Dacă tot nu merge, alegeți „Omiteți” și anunțați suportul."""),
 }}
+_TEXTS["ro"].update({
+    "stuck-pending": (
+        "Netrimisă în QuickBooks de ceva vreme",
+        """Înregistrarea așteaptă să fie trimisă în QuickBooks de mai mult timp decât limita firmei
+        (Setări › Integrări › QuickBooks). O sincronizare a fost întreruptă (QuickBooks lent sau
+        indisponibil, un proces oprit), iar produsul reîncearcă, la intervale tot mai mari.""",
+        """De obicei nimic: rândul se închide singur când înregistrarea ajunge în QuickBooks. Dacă
+        rămâne, verificați că QuickBooks este conectat și accesibil, apoi apăsați „Resincronizați”."""),
+    "waiting-for-dependency": (
+        "Așteaptă altă înregistrare",
+        """Înregistrarea nu poate fi trimisă până când o înregistrare de care depinde (clientul ei, o
+        factură pe care o achită, o plată pe care o rambursează) nu ajunge în QuickBooks, iar aceea
+        este blocată: a fost omisă, are o eroare QuickBooks sau este marcată „Nu sincroniza”.
+        Înregistrarea așteaptă și nu va ajunge singură în QuickBooks.""",
+        """Rezolvați înregistrarea așteptată (legătura și acțiunile ei sunt pe acest rând); aceasta
+        este trimisă apoi, iar rândul se închide singur. „Resincronizați” le trimite din nou pe
+        amândouă, întâi pe cea așteptată."""),
+})
 
 
 def category_for(record_type: str) -> str:
@@ -387,6 +427,8 @@ def actions_for(case_id: str, record_type: str) -> tuple[str, ...]:
     if record_type != "account":
         # The bulk "create all missing customers" lives on the Accounts tab only.
         actions = tuple(a for a in actions if a != "create_missing_customers")
+    if record_type != "invoice":
+        actions = tuple(a for a in actions if a != "link_invoice")  # a credit memo has no such link
     return actions
 
 
@@ -516,7 +558,49 @@ def _raw_sentence(f, language):
     return f"QuickBooks a răspuns: {said}" if language == "ro" else f"QuickBooks said: {said}"
 
 
+# What a record waits for, and the state that keeps it from QuickBooks (SyncError.detail).
+WAITING_STATES = ("skipped", "error", "excluded", "not_synced", "unsynced")
+_WAIT_STATES = {"en": {"skipped": "was skipped", "error": "has a QuickBooks error",
+                       "excluded": "is set to \"Do not sync\"",
+                       "not_synced": "is dated before the sync start date",
+                       "unsynced": "was deleted in QuickBooks"},
+                "ro": {"skipped": "a fost omisă", "error": "are o eroare QuickBooks",
+                       "excluded": "este marcată „Nu sincroniza”",
+                       "not_synced": "are o dată anterioară datei de început a sincronizării",
+                       "unsynced": "a fost ștearsă în QuickBooks"}}
+_WAIT_NOUNS = {"en": {"account": "customer", "invoice": "invoice", "credit_note": "credit note",
+                      "payment": "payment", "service": "service", "refund": "refund",
+                      "processor_fee": "processor fee"},
+               "ro": {"account": "clientul", "invoice": "factura", "credit_note": "nota de credit",
+                      "payment": "plata", "service": "serviciul", "refund": "rambursarea",
+                      "processor_fee": "comisionul procesatorului"}}
+
+
+def _waiting_sentence(f, language):
+    what = f.get("what")
+    if not what:
+        return None
+    noun = _WAIT_NOUNS[language].get(what, what.replace("_", " "))
+    label = f" {f['label']}" if f.get("label") else ""
+    state = _WAIT_STATES[language].get(f.get("state"))
+    if language == "ro":
+        # "înregistrare" is feminine whatever it waits for, so the state agrees with it.
+        return f"Așteaptă {noun}{label}; acea înregistrare {state}." if state else f"Așteaptă {noun}{label}."
+    return f"Waiting for {noun}{label}, which {state}." if state else f"Waiting for {noun}{label}."
+
+
+def _stuck_sentence(f, language):
+    since = f.get("since")
+    if not since:
+        return None
+    if language == "ro":
+        return f"Așteaptă să fie trimisă în QuickBooks din {since} UTC."
+    return f"Waiting to be sent to QuickBooks since {since} UTC."
+
+
 _SPECIFIC = {
+    "waiting-for-dependency": _waiting_sentence,
+    "stuck-pending": _stuck_sentence,
     "unsynced": _unsynced_sentence,
     "duplicate-name": _holder_sentence,
     "string-length": _field_sentence,
@@ -741,10 +825,18 @@ def _value_at(payload: dict, path: str):
     return max(strings, key=len) if strings else (values[0] if values else None)
 
 
-def explain_error(error, language: str = "en") -> str:
+def explain_error(error, language: str = "en", **facts) -> str:
     """The explanation for a stored SyncError. A QBO fault's facts are re-derived from the words it
     kept; a problem found without QBO (no code) leads with its own message (a pre-flight problem
-    names field, value and limit there), and `unsynced` reads the deleted dependency from `element`."""
+    names field, value and limit there), and `unsynced` reads the deleted dependency from `element`.
+    A waiting row reads what it waits for from `waiting_for_type` and its state from `detail`
+    (`facts` may add the awaited record's `label`); a stuck row reads since when from `detail`."""
+    if error.case == "waiting-for-dependency":
+        if language == "en" and not facts.get("label") and error.message:
+            return f"{error.message} {CASES[error.case].explanation}"
+        return explain(error.case, language, what=error.waiting_for_type, state=error.detail, **facts)
+    if error.case == "stuck-pending":
+        return explain(error.case, language, since=error.detail, **facts)
     if error.qbo_code is not None:
         facts = facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type)
         return explain(error.case, language, **facts)

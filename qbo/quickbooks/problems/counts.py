@@ -1,13 +1,16 @@
 """What the banner on every page says about the firm's QuickBooks sync."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from qbo.accounts.models import Firm
 from qbo.core.db import db
+from qbo.core.models import utcnow
 from qbo.ledger.record_types import CATEGORIES, RECORD_TYPES
-from qbo.quickbooks.models import QboConnection, SyncError
+from qbo.quickbooks.models import QboConnection, QboLink, SyncError
 from qbo.quickbooks.problems.rows import SEVERITY_RANK
 
 
@@ -41,8 +44,21 @@ def error_counts(firm_id: int) -> dict[str, int]:
     return counts
 
 
+def pending_counts(firm_id: int, now: dt.datetime | None = None) -> dict[str, int]:
+    """How many of the firm's records wait to be sent (`pending`, "Do not sync" ones aside), and how
+    many of them have waited longer than the firm's `stuck_after_minutes` (`stuck`)."""
+    now = now or utcnow()
+    minutes = db.session.scalar(select(Firm.stuck_after_minutes).where(Firm.id == firm_id)) or 15
+    pending = (QboLink.firm_id == firm_id, QboLink.status == "pending", QboLink.excluded.is_(False))
+    stuck = QboLink.pending_since < now - dt.timedelta(minutes=minutes)
+    row = db.session.execute(select(func.count(), func.count().filter(stuck)).select_from(QboLink)
+                             .where(*pending)).one()
+    return {"pending": row[0] or 0, "stuck": row[1] or 0}
+
+
 def sync_status(firm_id: int) -> dict:
-    """The body of GET /api/v1/sync/status and `flask qbo status --json` (api.md)."""
+    """The body of GET /api/v1/sync/status and `flask qbo status --json` (api.md), with the records
+    still to send: `pending`, and `stuck` (pending longer than the firm's limit, 15 minutes by default)."""
     connection = db.session.scalar(select(QboConnection).where(QboConnection.firm_id == firm_id))
     state = connection.state if connection is not None else "disconnected"
     counts = error_counts(firm_id)
@@ -52,6 +68,7 @@ def sync_status(firm_id: int) -> dict:
                        "company_name": connection.company_name if connection is not None else None},
         "counts": counts,
         "total": sum(counts.values()),
+        **pending_counts(firm_id),
     }
 
 
@@ -83,7 +100,9 @@ def error_json(error, record, actions) -> dict:
             "record": {"type": error.record_type, "id": error.record_id, "label": record_label(error.record_type, record)},
             "code": error.qbo_code, "message": error.message, "detail": error.detail, "element": error.element,
             "first_seen": iso(error.first_seen), "last_seen": iso(error.last_seen),
-            "occurrences": error.occurrences, "actions": list(actions)}
+            "occurrences": error.occurrences, "actions": list(actions),
+            "waiting_for": {"type": error.waiting_for_type, "id": error.waiting_for_id}
+            if error.waiting_for_type else None}
 
 
 def errors_query(firm_id: int, *, category=None, case=None, status="open"):

@@ -23,11 +23,16 @@ class Blocked(Exception):
 
 
 class Waiting(Exception):
-    """A dependency is not in QuickBooks yet; the record stays pending with this reason."""
+    """A dependency is not in QuickBooks yet; the record stays pending with this reason.
 
-    def __init__(self, reason: str):
+    `dependency` is the (record type, id) waited for and `state` why it is not there: None while it
+    is merely pending (it goes first in the same run), else one of catalogue.WAITING_STATES, a state
+    that will not pass by itself, so the engine puts a desk row up for it."""
+
+    def __init__(self, reason: str, dependency: tuple[str, int] | None = None, state: str | None = None,
+                 what: str | None = None):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.dependency, self.state, self.what = reason, dependency, state, what
 
 
 def marker(record_type: str, record_id: int) -> str:
@@ -57,11 +62,18 @@ def carries_marker(entity: dict, record_type: str, record_id: int) -> bool:
     return re.search(pattern, entity.get("PrivateNote") or "") is not None
 
 
+# A dependency's state that keeps it out of QuickBooks until a person acts (catalogue.WAITING_STATES).
+_STATE_WORDS = {"error": "has a QuickBooks error", "unsynced": "was deleted in QuickBooks",
+                "skipped": "was skipped", "excluded": "is set to \"Do not sync\"",
+                "not_synced": "is dated before the sync start date"}
+
+
 class LinkRef(NamedTuple):
     """What a sync run needs of a dependency's link: plain values, so a commit can't expire them."""
 
     qbo_id: str | None
     status: str
+    excluded: bool = False
 
 
 class SyncContext:
@@ -80,8 +92,9 @@ class SyncContext:
     def link(self, record_type: str, record_id: int) -> LinkRef | None:
         if self._links is None:
             rows = db.session.execute(select(QboLink.record_type, QboLink.record_id, QboLink.qbo_id,
-                                             QboLink.status).where(QboLink.firm_id == self.firm.id))
-            self._links = {(t, i): LinkRef(q, s) for t, i, q, s in rows}
+                                             QboLink.status, QboLink.excluded)
+                                      .where(QboLink.firm_id == self.firm.id))
+            self._links = {(t, i): LinkRef(q, s, bool(x)) for t, i, q, s, x in rows}
         return self._links.get((record_type, record_id))
 
     def forget_links(self) -> None:
@@ -138,12 +151,19 @@ class SyncContext:
         """The QBO reference of a dependency, or Waiting when it is not linked yet."""
         ref = self.ref(record_type, record_id)
         if ref is None:
-            link = self.link(record_type, record_id)
-            state = "has a QuickBooks error" if link is not None and link.status == "error" else \
-                "was deleted in QuickBooks" if link is not None and link.status == "unsynced" else \
-                "is not in QuickBooks yet"
-            raise Waiting(f"Waiting for its {what}, which {state}")
+            state = self._blocked_state(self.link(record_type, record_id))
+            words = _STATE_WORDS.get(state, "is not in QuickBooks yet")
+            raise Waiting(f"Waiting for its {what}, which {words}", (record_type, record_id), state, what)
         return ref
+
+    @staticmethod
+    def _blocked_state(link: LinkRef | None) -> str | None:
+        """Why a dependency without a QBO reference will not arrive by itself (None: it will)."""
+        if link is None:
+            return None
+        if link.excluded:
+            return "excluded"
+        return link.status if link.status in _STATE_WORDS else None
 
     def warn(self, record, case: str, **facts) -> None:
         self.warnings.setdefault((record.record_type, record.id), []).append((case, facts))

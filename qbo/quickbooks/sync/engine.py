@@ -46,6 +46,9 @@ class SyncReport:
     deleted: int = 0
     failed: int = 0
     waiting: int = 0
+    # Left pending by a timeout or a transient fault (outcome unknown, or not sent): the job that
+    # ran this sync queues a follow-up for them (qbo.quickbooks.jobs.sync_firm_job).
+    deferred: int = 0
     unchanged: int = 0
     paused: str | None = None
     by_type: dict = field(default_factory=dict)
@@ -78,6 +81,8 @@ def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncRepor
         with Sender(ctx.client, firm_id) as sender:
             for module in ORDER:
                 _sync_type(ctx, module, sender, report, max_rounds)
+        # What records waited for may have arrived by another way (a desk action linked it).
+        problems.settle_waiting(firm_id)
         connection = get_connection(firm_id)
         connection.last_call_at = utcnow()
         db.session.commit()
@@ -217,8 +222,17 @@ def _apply_results(ctx: SyncContext, module, ops: list[Op], results: dict, repor
     # One query brings back every link of the round (committing the next round's plan expired them).
     db.session.scalars(select(QboLink).where(QboLink.id.in_([op.link_id for op in ops]))).all()
     for op in ops:
+        result = results.get(op.bid)
         if op.bid in results:
-            _apply(ctx, module, op, results[op.bid], report)
+            _apply(ctx, module, op, result, report)
+        if op.bid not in results or isinstance(result, (TransientError, RateLimited)):
+            report.deferred += 1  # still pending: the job's follow-up sends it again
+            if op.operation == "create" and getattr(result, "status", None) == 200:
+                # A fault inside a batch answer QBO keeps: re-sent under the same batch requestid
+                # the batch would get that answer again, for ever (ref §1). A new id for the create
+                # (still set, so it is looked up first) gives the next batch a new requestid.
+                op.link.pending_request_id = request_id_for(ctx.firm.id, op.link.record_type, op.link.record_id,
+                                                            "create", op.link.attempts)
         _release(op.link)
     db.session.commit()
 
@@ -246,6 +260,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
     except Waiting as waiting:
         link.reason = waiting.reason
         report.waiting += 1
+        _record_waiting(link, waiting)
         return None
     except Blocked as blocked:
         _fail(link, catalogue_case=blocked.case, message=blocked.message, element=blocked.facts.get("field"), report=report,
@@ -283,6 +298,17 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
     return Op(link, record, "create", payload, request_id, str(link.id))
 
 
+
+
+def _record_waiting(link: QboLink, waiting: Waiting) -> None:
+    """A dependency that will not arrive by itself (skipped, in error, excluded...) gets the waiting
+    record a desk row naming it; a dependency merely pending goes first and needs none."""
+    if waiting.state is None or waiting.dependency is None:
+        return
+    problems.record_waiting(link.firm_id, link.record_type, link.record_id, waiting.dependency,
+                            waiting.state, message=f"{waiting.reason}."[:1000])
+    # The waiting row says why it is pending: a stuck row would say less.
+    problems.resolve(link.firm_id, link.record_type, link.record_id, cases=[problems.STUCK])
 
 
 def _other_cases(link, keep: set, ctx: SyncContext | None = None) -> list[str]:
