@@ -361,10 +361,17 @@ def _document_differences(firm: Firm, link: QboLink, doc, obj: dict) -> list[str
     due = getattr(doc, "due_date", None)
     if due is not None and obj.get("DueDate") != due.isoformat():
         differs.append("DueDate")
-    theirs = sorted((str((l.get("SalesItemLineDetail") or {}).get("ItemRef", {}).get("value")), money_of(l.get("Amount")))
-                    for l in obj.get("Line") or [] if l.get("DetailType") == "SalesItemLineDetail")
+    theirs = [(str((l.get("SalesItemLineDetail") or {}).get("ItemRef", {}).get("value")), money_of(l.get("Amount")))
+              for l in obj.get("Line") or [] if l.get("DetailType") == "SalesItemLineDetail"]
     ours = sorted((str(_qbo_id(firm.id, "service", l.service_id)), money_of(l.amount))
                   for l in doc.lines if l.service_id)
-    if theirs != ours:
+    # A line without a service went out on the firm's fallback item (sync/_documents.lines): its
+    # amount must be there, on whichever item that is.
+    fallback = sorted(money_of(l.amount) for l in doc.lines if not l.service_id)
+    left = list(theirs)
+    for line in ours:
+        if line in left:
+            left.remove(line)
+    if len(theirs) - len(left) != len(ours) or sorted(amount for _, amount in left) != fallback:
         differs.append("Line")
     return differs

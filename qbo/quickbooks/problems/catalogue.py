@@ -162,10 +162,12 @@ _ALL_CASES = [
         ("recreate", "resync", "skip"), categories=("services",)),
     _case(
         "line-description-fallback", "Line sent without a service",
-        """A line of this invoice has no service from the list, so QuickBooks received only its
-        text. That happens when services are not synced, or the service name was typed on the
-        line by hand.""",
-        """Pick the service from the list on the invoice line; the invoice then syncs with it.""",
+        """A line of this invoice or credit note has no service from the list. Its amount was kept:
+        QuickBooks booked it on the fallback item chosen in the integration settings (by default
+        QuickBooks' own "Services" item), with the line's text as its description. That happens
+        when the service name was typed on the line by hand.""",
+        """Nothing is missing in QuickBooks. To book the line on the right service, pick the service
+        from the list on the line; the record then syncs with it.""",
         ("resync", "skip"), severity="warning", categories=("invoices",)),
     _case(
         "description-to-memo", "Invoice description sent as the memo",
@@ -216,6 +218,19 @@ _ALL_CASES = [
         QuickBooks it points at, then resync. If it keeps failing, skip it and tell support.""",
         ("resync", "skip")),
 ]
+# --- amount-mismatch (issue 12: books that tie out) -----------------------------------------------
+_ALL_CASES.append(_case(
+    "amount-mismatch", "QuickBooks has a different amount than the ledger",
+    """After the product wrote this record, QuickBooks' answer showed an amount that differs from
+    the ledger's: the total, or what QuickBooks applied to invoices and credit memos. The books
+    no longer tie out. Usual causes: QuickBooks applied a credit or payment by itself (automatic
+    application of credits), a tax or discount setting in QuickBooks changed the total, or a line
+    QuickBooks could not book.""",
+    """Compare the record in the ledger and in QuickBooks. Correct the setting in QuickBooks (or
+    the record in the ledger), then Resync: the product writes the record again and checks the
+    amounts once more. Skip only if the difference is intended.""",
+    ("resync", "skip"), categories=("invoices", "payments", "refunds", "expenses")))
+
 CASES: dict[str, Case] = {case.id: case for case in _ALL_CASES}
 
 
@@ -321,10 +336,12 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         uită vechea legătură și creează serviciul din nou. „Resincronizați” mai încearcă o dată așa cum este."""),
     "line-description-fallback": (
         "Linie trimisă fără serviciu",
-        """O linie a facturii nu are un serviciu din listă, așa că QuickBooks a primit doar textul ei.
-        Se întâmplă când serviciile n-au ajuns încă în QuickBooks sau când numele serviciului a fost
-        scris de mână pe linie.""",
-        """Alegeți serviciul din listă pe linia facturii; factura se sincronizează apoi cu el."""),
+        """O linie a facturii sau a notei de credit nu are un serviciu din listă. Suma ei a fost
+        păstrată: QuickBooks a înregistrat-o pe articolul de rezervă ales în setările integrării (implicit
+        articolul „Services” al QuickBooks), cu textul liniei ca descriere. Se întâmplă când numele
+        serviciului a fost scris de mână pe linie.""",
+        """Nu lipsește nimic în QuickBooks. Ca linia să fie înregistrată pe serviciul potrivit, alegeți
+        serviciul din listă pe linie; înregistrarea se sincronizează apoi cu el."""),
     "description-to-memo": (
         "Descrierea facturii trimisă ca memo",
         """Descrierea facturii este o notă despre factură, așa că ajunge în câmpul memo din QuickBooks,
@@ -370,6 +387,19 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         care se referă, apoi resincronizați. Dacă tot nu merge, alegeți „Omiteți” și anunțați suportul."""),
 }}
 
+
+# --- amount-mismatch (issue 12: books that tie out) -----------------------------------------------
+_TEXTS["ro"]["amount-mismatch"] = (
+    "QuickBooks are altă sumă decât registrul",
+    """După ce produsul a scris înregistrarea, răspunsul QuickBooks arăta o sumă diferită de cea din
+    registru: totalul sau ce a aplicat QuickBooks facturilor și notelor de credit. Contabilitatea nu
+    mai coincide. Cauze obișnuite: QuickBooks a aplicat singur un credit sau o plată (aplicarea
+    automată a creditelor), o setare de taxe sau reduceri din QuickBooks a schimbat totalul, ori o
+    linie pe care QuickBooks nu a putut-o înregistra.""",
+    """Comparați înregistrarea din registru cu cea din QuickBooks. Corectați setarea din QuickBooks
+    (sau înregistrarea din registru), apoi apăsați „Resincronizați”: produsul scrie din nou
+    înregistrarea și verifică încă o dată sumele. Alegeți „Omiteți” doar dacă diferența este
+    voită.""")
 
 def category_for(record_type: str) -> str:
     """The errors-page tab a record type's problems go under."""
@@ -516,6 +546,63 @@ def _raw_sentence(f, language):
     return f"QuickBooks a răspuns: {said}" if language == "ro" else f"QuickBooks said: {said}"
 
 
+def _fallback_sentence(f, language):
+    if not f.get("line"):
+        return None
+    text = _quoted(f["description"], language) if f.get("description") else ""
+    item = _quoted(f.get("item") or "Services", language)
+    if language == "ro":
+        return (f"Linia {f['line']}{text} a fost trimisă cu suma ei, {f.get('amount')}, pe articolul{item}.")
+    return f"Line {f['line']}{text} was sent with its amount, {f.get('amount')}, on the item{item}."
+
+
+_MISMATCH_FIELDS = {"en": {"TotalAmt": "the total", "UnappliedAmt": "the amount left unapplied",
+                           "RemainingCredit": "the credit left", "Line.LinkedTxn": "the amount applied to"},
+                    "ro": {"TotalAmt": "totalul", "UnappliedAmt": "suma rămasă neaplicată",
+                           "RemainingCredit": "creditul rămas", "Line.LinkedTxn": "suma aplicată pe"}}
+_TARGETS = {"en": {"invoice": "invoice", "credit_note": "credit note"},
+            "ro": {"invoice": "factura", "credit_note": "nota de credit"}}
+_MISMATCH_DETAIL = re.compile(r"^(?:(invoice|credit_note) (.+?): )?QuickBooks (-?[\d.]+), ledger (-?[\d.]+), "
+                              r"difference (-?[\d.]+)$")
+
+
+def _mismatch_sentence(f, language):
+    if f.get("qbo") is None or f.get("ledger") is None:
+        return None
+    what = _MISMATCH_FIELDS[language].get(f.get("field"), f.get("field") or "")
+    if f.get("target_type"):
+        what = f"{what} {_TARGETS[language].get(f['target_type'], f['target_type'])} {f.get('target') or ''}".rstrip()
+    if language == "ro":
+        return (f"În QuickBooks {what} este {f['qbo']}, în registru {f['ledger']}: o diferență de "
+                f"{f.get('difference')}.")
+    return f"In QuickBooks {what} is {f['qbo']}, in the ledger {f['ledger']}: a difference of {f.get('difference')}."
+
+
+def _mismatch_facts(error) -> list[dict]:
+    """The facts of a stored `amount-mismatch`, one per difference (sync/tieout wrote them, "; "-joined)."""
+    out = []
+    for part in (error.detail or "").split("; "):
+        found = _MISMATCH_DETAIL.match(part)
+        if found:
+            target_type, target, qbo, ledger, difference = found.groups()
+            field = "Line.LinkedTxn" if target_type else None
+            out.append({"field": field, "target_type": target_type, "target": target, "qbo": qbo,
+                        "ledger": ledger, "difference": difference})
+    fields = [f for f in (error.element or "").split(", ") if f and f != "Line.LinkedTxn"]
+    for facts in out:
+        if facts["field"] is None:
+            facts["field"] = fields.pop(0) if fields else None
+    return out
+
+
+def mismatch_text(facts: list[dict], language: str = "en") -> str:
+    """`amount-mismatch` explained: a sentence per difference, then the case's explanation."""
+    language = language if language in LANGUAGES else "en"
+    lead = " ".join(filter(None, (_mismatch_sentence(f, language) for f in facts)))
+    explanation = localised("amount-mismatch", language).explanation
+    return f"{lead} {explanation}" if lead else explanation
+
+
 _SPECIFIC = {
     "unsynced": _unsynced_sentence,
     "duplicate-name": _holder_sentence,
@@ -525,6 +612,8 @@ _SPECIFIC = {
     "expense-account-type": _account_sentence,
     "item-account-type": _account_sentence,
     "deposit-account-type": _account_sentence,
+    "line-description-fallback": _fallback_sentence,
+    "amount-mismatch": _mismatch_sentence,
 }
 
 
@@ -749,6 +838,8 @@ def explain_error(error, language: str = "en") -> str:
         facts = facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type)
         return explain(error.case, language, **facts)
     facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
+    if error.case == "amount-mismatch" and _mismatch_facts(error):
+        return mismatch_text(_mismatch_facts(error), language)
     text = explain(error.case, language, **facts)
     message = (error.message or "").strip().rstrip(".")
     if not message or message in text:

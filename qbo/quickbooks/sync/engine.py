@@ -28,7 +28,7 @@ from qbo.quickbooks.connection import client_for_firm, get_connection
 from qbo.quickbooks.models import QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
-from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight
+from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight, tieout
 from qbo.quickbooks.sync.context import Blocked, SyncContext, Waiting
 from qbo.quickbooks.sync.marking import mark_pending
 from qbo.quickbooks.sync.sender import Op, Sender
@@ -272,6 +272,8 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
         if existing is not None:
             link_result(link, existing, None if module.NAME_LIST else digest, ctx)
             report.linked += 1
+            if not module.NAME_LIST:
+                _tie_out(link, record, payload, existing, "create", report)
             return None
     if module.RECORD_TYPE == "account" and not firm.create_customers_automatically:
         _fail(link, catalogue_case="account-no-match", report=report, ctx=ctx,
@@ -363,3 +365,19 @@ def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
     else:
         report.updated += 1
     report.by_type[module.RECORD_TYPE] = report.by_type.get(module.RECORD_TYPE, 0) + 1
+    _tie_out(link, op.record, op.payload, result, op.operation, report)
+
+
+def _tie_out(link: QboLink, record, payload: dict, entity: dict, operation: str, report: SyncReport) -> None:
+    """QuickBooks' answer to the write against the ledger (error case `amount-mismatch`)."""
+    found = tieout.differences(link.record_type, record, payload, entity, operation)
+    if not found:
+        return
+    facts = [d.facts() for d in found]
+    problems.record(link.firm_id, link.record_type, link.record_id, "amount-mismatch",
+                    message=catalogue.mismatch_text(facts), detail="; ".join(d.detail() for d in found)[:2000],
+                    element=", ".join(dict.fromkeys(d.field for d in found))[:200])
+    link.status = "error"
+    link.reason = catalogue.mismatch_text(facts).split(". ")[0][:300]
+    link.pushed_hash = None  # the next push writes it again and checks once more
+    report.failed += 1
