@@ -25,16 +25,6 @@ from sqlalchemy import select
 from qbo.accounts.models import Firm
 from qbo.core.db import db
 from qbo.core.models import utcnow
-from qbo.ledger.models import (
-    CreditNote,
-    CreditNoteLine,
-    Invoice,
-    InvoiceLine,
-    Payment,
-    PaymentAllocation,
-    PaymentCreditAllocation,
-    Refund,
-)
 from qbo.quickbooks.changes.duplicates import report_duplicates
 from qbo.quickbooks.changes.report import DriftReport, label_of, money_of
 from qbo.quickbooks.connection import client_for_firm, get_connection
@@ -42,6 +32,7 @@ from qbo.quickbooks.models import QboConnection, QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
 from qbo.quickbooks.sync import BY_RECORD_TYPE
+from qbo.quickbooks.sync.dependents import dependents_of
 from qbo.quickbooks.sync.context import MARKER_PREFIX, marker
 
 log = logging.getLogger("qbo.drift")
@@ -278,37 +269,8 @@ _ELEMENTS = {"account": "CustomerRef", "service": "Line.SalesItemLineDetail.Item
              "invoice": "Line.LinkedTxn", "credit_note": "Line.LinkedTxn"}
 
 
-def _dependents(firm_id: int, record_type: str, record_id: int) -> list[tuple[str, int]]:
-    """Live ledger records whose `dependencies()` name this record (the inverse of qbo/sync)."""
-    out: list[tuple[str, int]] = []
-
-    def ids(stmt):
-        return list(dict.fromkeys(db.session.scalars(stmt).all()))
-
-    if record_type == "account":
-        for model, kind in ((Invoice, "invoice"), (CreditNote, "credit_note"), (Payment, "payment")):
-            out += [(kind, i) for i in ids(select(model.id).where(
-                model.firm_id == firm_id, model.account_id == record_id, model.deleted_at.is_(None)))]
-        out += [("refund", i) for i in ids(select(Refund.id).join(Payment, Refund.payment_id == Payment.id).where(
-            Refund.firm_id == firm_id, Payment.account_id == record_id, Refund.deleted_at.is_(None)))]
-    elif record_type == "service":
-        out += [("invoice", i) for i in ids(select(InvoiceLine.invoice_id).join(Invoice).where(
-            InvoiceLine.firm_id == firm_id, InvoiceLine.service_id == record_id, Invoice.deleted_at.is_(None)))]
-        out += [("credit_note", i) for i in ids(select(CreditNoteLine.credit_note_id).join(CreditNote).where(
-            CreditNoteLine.firm_id == firm_id, CreditNoteLine.service_id == record_id,
-            CreditNote.deleted_at.is_(None)))]
-    elif record_type == "invoice":
-        out += [("payment", i) for i in ids(select(PaymentAllocation.payment_id).join(Payment).where(
-            PaymentAllocation.firm_id == firm_id, PaymentAllocation.invoice_id == record_id,
-            Payment.deleted_at.is_(None)))]
-    elif record_type == "credit_note":
-        out += [("payment", i) for i in ids(select(PaymentCreditAllocation.payment_id).join(Payment).where(
-            PaymentCreditAllocation.firm_id == firm_id, PaymentCreditAllocation.credit_note_id == record_id,
-            Payment.deleted_at.is_(None)))]
-    elif record_type == "payment":
-        out += [("refund", i) for i in ids(select(Refund.id).where(
-            Refund.firm_id == firm_id, Refund.payment_id == record_id, Refund.deleted_at.is_(None)))]
-    return out
+# The inverse of qbo/quickbooks/sync's dependencies(), shared with the engine (sync/dependents.py).
+_dependents = dependents_of
 
 
 def _mark_modified(firm: Firm, link: QboLink, entity: str, obj: dict, report: DriftReport) -> None:

@@ -1,4 +1,5 @@
-"""firms.fallback_item_name: the QuickBooks item a line without a service is booked on
+"""firms.fallback_item_name: the QuickBooks item a line without a service is booked on;
+qbo_links.qbo_updated_at: LastUpdatedTime of the version the product last wrote
 
 Revision ID: 5e7a1c3b9d24
 Revises: 8db6b769f2d7
@@ -19,8 +20,12 @@ def upgrade():
     with op.batch_alter_table('firms', schema=None) as batch_op:
         batch_op.add_column(sa.Column('fallback_item_name', sa.String(length=100), nullable=False,
                                       server_default='Services'))
+    with op.batch_alter_table('qbo_links', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('qbo_updated_at', sa.String(length=40), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('qbo_links', schema=None) as batch_op:
+        batch_op.drop_column('qbo_updated_at')
     with op.batch_alter_table('firms', schema=None) as batch_op:
         batch_op.drop_column('fallback_item_name')
