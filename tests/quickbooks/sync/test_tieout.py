@@ -104,3 +104,17 @@ def test_it_reads_the_fallback_item_once_per_sync(connected):
     ctx = SyncContext(connected.firm, client)
     assert ctx.fallback_item() == ctx.fallback_item() and ctx.fallback_item()["name"] == "Services"
     assert len(asked) == 1
+
+
+def test_it_takes_a_line_on_the_fallback_item_for_ours_when_polling_changes(connected, drain):
+    from qbo.quickbooks.changes import cdc
+    from tests.factories import make_payment
+
+    account = make_account(connected.firm)
+    invoice = make("invoices", connected.firm, account_id=account.id, date="2026-11-03",
+                   lines=[{"description": "Courier and filing fees", "quantity": "1", "rate": "35.00"}])
+    make_payment(connected.firm, invoice, amount="35.00", processor=None, processor_fee=None,
+                 allocations=[{"invoice_id": invoice.id, "amount": "35.00"}])  # moves the invoice's SyncToken
+    drain(connected.firm_id)
+    report = cdc.poll_changes(connected.firm_id)
+    assert (report.modified, report.unsynced) == (0, 0) and _open("modified-in-qbo") == []
