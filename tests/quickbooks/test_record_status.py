@@ -103,3 +103,16 @@ def test_it_says_an_invoice_waits_for_a_customer_in_error():
     assert status.text == "Waiting for its customer “Harbor View Cafe”, which has a QuickBooks error."
     assert derive(LinkState("synced"), {"line-description-fallback"}, []).status == "synced"
     assert derive(LinkState("error", "Refused"), {"qbo-fault"}, []).status == "error"
+
+
+def test_it_shows_the_same_status_on_the_list_the_page_and_the_panel(connected, drain, qbo_emulator, client):
+    from tests.factories import sign_in
+
+    invoice, _ = _deleted_service(connected, drain, qbo_emulator)
+    sign_in(client, connected)
+    listed = client.get("/invoices/").get_data(as_text=True)
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    panel = client.get(f"/quickbooks/records/invoice/{invoice.id}").get_data(as_text=True)
+    for html in (listed, page, panel):
+        assert "qbo-dependency_deleted" in html and "Dependency deleted in QuickBooks" in html
+    assert "was deleted in QuickBooks." in page and ">Synced<" not in listed

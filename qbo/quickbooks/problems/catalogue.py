@@ -547,13 +547,36 @@ def _raw_sentence(f, language):
 
 
 def _fallback_sentence(f, language):
-    if not f.get("line"):
-        return None
-    text = _quoted(f["description"], language) if f.get("description") else ""
-    item = _quoted(f.get("item") or "Services", language)
-    if language == "ro":
-        return (f"Linia {f['line']}{text} a fost trimisă cu suma ei, {f.get('amount')}, pe articolul{item}.")
-    return f"Line {f['line']}{text} was sent with its amount, {f.get('amount')}, on the item{item}."
+    lines = f.get("lines") or ([f] if f.get("line") else [])
+    sentences = []
+    for line in lines:
+        text = _quoted(line["description"], language) if line.get("description") else ""
+        item = _quoted(line.get("item") or "Services", language)
+        if language == "ro":
+            sentences.append(f"Linia {line['line']}{text} a fost trimisă cu suma ei, {line.get('amount')}, "
+                             f"pe articolul{item}.")
+        else:
+            sentences.append(f"Line {line['line']}{text} was sent with its amount, {line.get('amount')}, on the item{item}.")
+    return " ".join(sentences) or None
+
+
+_FALLBACK_DETAIL = re.compile(r"^line (\d+) \| (-?[\d.]+) \| (.*?) \| (.*)$")
+
+
+def fallback_detail(lines: list[dict]) -> str:
+    """The stored facts of a `line-description-fallback` warning, one line per ledger line."""
+    return "\n".join(f"line {l['line']} | {l.get('amount')} | {l.get('item') or ''} | "
+                     f"{' '.join(str(l.get('description') or '').split())}" for l in lines)[:2000]
+
+
+def _fallback_facts(error) -> list[dict]:
+    out = []
+    for part in (error.detail or "").split("\n"):
+        found = _FALLBACK_DETAIL.match(part)
+        if found:
+            number, amount, item, description = found.groups()
+            out.append({"line": int(number), "amount": amount, "item": item, "description": description})
+    return out
 
 
 _MISMATCH_FIELDS = {"en": {"TotalAmt": "the total", "UnappliedAmt": "the amount left unapplied",
@@ -840,6 +863,8 @@ def explain_error(error, language: str = "en") -> str:
     facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
     if error.case == "amount-mismatch" and _mismatch_facts(error):
         return mismatch_text(_mismatch_facts(error), language)
+    if error.case == "line-description-fallback" and _fallback_facts(error):
+        return explain(error.case, language, lines=_fallback_facts(error))
     text = explain(error.case, language, **facts)
     message = (error.message or "").strip().rstrip(".")
     if not message or message in text:

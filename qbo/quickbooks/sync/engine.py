@@ -307,13 +307,19 @@ def _resolve_others(link, keep: set, ctx: SyncContext | None, resolution: str | 
 
 
 def _record_warnings(ctx, link, record) -> None:
-    seen = set()
+    by_case: dict[str, list[dict]] = {}
     for case, facts in ctx.warnings.get((link.record_type, record.id), []):
-        if case in seen:
-            continue
-        seen.add(case)
-        problems.record(link.firm_id, link.record_type, link.record_id, case,
-                        message=catalogue.explain(case, **facts))
+        by_case.setdefault(case, []).append(facts)
+    seen = set(by_case)
+    for case, found in by_case.items():
+        if case == "line-description-fallback":
+            # One warning naming every such line (its number, amount and the item it went on).
+            problems.record(link.firm_id, link.record_type, link.record_id, case,
+                            message=catalogue.explain(case, lines=found),
+                            detail=catalogue.fallback_detail(found))
+        else:
+            problems.record(link.firm_id, link.record_type, link.record_id, case,
+                            message=catalogue.explain(case, **found[0]))
     if not ctx.has_open_errors(link.record_type, link.record_id):
         return  # nothing open, so no stale warning to close
     stale = [c for c in WARNING_CASES if c not in seen]

@@ -39,7 +39,9 @@ def test_it_keeps_every_line_of_an_invoice_mixing_services_and_typed_lines(conne
     drain(connected.firm_id)
     [qbo_invoice] = qbo_records("Invoice")
     assert qbo_invoice["TotalAmt"] == float(invoice.total) == 235.0
-    assert [e.case for e in _open()] == ["line-description-fallback"]
+    [warning] = _open()
+    assert warning.case == "line-description-fallback"
+    assert "Linia 2 „Courier and filing fees” a fost trimisă cu suma ei, 35.00" in explain_error(warning, "ro")
 
 
 def test_it_creates_the_chosen_fallback_item_once_per_sync(connected, drain, qbo_records):
@@ -118,3 +120,14 @@ def test_it_takes_a_line_on_the_fallback_item_for_ours_when_polling_changes(conn
     drain(connected.firm_id)
     report = cdc.poll_changes(connected.firm_id)
     assert (report.modified, report.unsynced) == (0, 0) and _open("modified-in-qbo") == []
+
+
+def test_it_names_every_line_sent_on_the_fallback_item(connected, drain):
+    account = make_account(connected.firm)
+    make("invoices", connected.firm, account_id=account.id, date="2026-11-03", lines=[
+        {"description": "Postage", "quantity": "1", "rate": "4.10"},
+        {"description": "Filing fee", "quantity": "2", "rate": "15.00"}])
+    drain(connected.firm_id)
+    [warning] = _open()
+    assert "Line 1 \"Postage\" was sent with its amount, 4.10" in warning.message
+    assert "Line 2 \"Filing fee\" was sent with its amount, 30.00" in explain_error(warning)
