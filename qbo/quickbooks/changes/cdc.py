@@ -289,8 +289,10 @@ def _mark_modified(firm: Firm, link: QboLink, entity: str, obj: dict, report: Dr
     link.status = "modified_in_qbo"
     link.reason = f"Changed in QuickBooks by someone else (version {link.sync_token} -> {obj.get('SyncToken')})"
     what = label_of(link.record_type, record)
-    detail = (f"QuickBooks {entity} {obj['Id']} ({what}) is at version {obj.get('SyncToken')}; "
-              f"the product last wrote version {link.sync_token}.")
+    when = f" ({link.qbo_updated_at})" if link.qbo_updated_at else ""
+    changed = (obj.get("MetaData") or {}).get("LastUpdatedTime")
+    detail = (f"QuickBooks {entity} {obj['Id']} ({what}) is at version {obj.get('SyncToken')}"
+              f"{f', changed {changed}' if changed else ''}; the product last wrote version {link.sync_token}{when}.")
     problems.record(firm.id, link.record_type, link.record_id, "modified-in-qbo",
                     message=catalogue.explain("modified-in-qbo"), detail=detail,
                     element=", ".join(differs) if differs else None)

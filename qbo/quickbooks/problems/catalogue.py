@@ -9,7 +9,8 @@ no known case is still recognised as `qbo-fault`, with QuickBooks' own words kep
 Besides the cases of error-cases.md this module adds four ids the engine needs:
 `modified-in-qbo` (issue 5: edited in QBO by someone else), `qbo-fault` (anything unrecognised),
 `required-field` (QBO needs a value the record lacks), `deposit-account-type` (the deposit account
-from settings is not a Bank / Other Current Asset account).
+from settings is not a Bank / Other Current Asset account); and `amount-mismatch` (issue 12:
+QuickBooks' answer to a write shows another amount than the ledger's).
 
 Texts come in English and Romanian (`localised`, `explain(..., language)`); `explain` leads with
 what the facts pin down (the deleted dependency, the field, its value and limit, the name's holder).
