@@ -22,6 +22,15 @@ def upgrade():
                                       server_default='Services'))
     with op.batch_alter_table('qbo_links', schema=None) as batch_op:
         batch_op.add_column(sa.Column('qbo_updated_at', sa.String(length=40), nullable=True))
+    # Documents synced before this change reached QuickBooks without the amounts of their lines
+    # typed without a service (text-only lines): send them again, so the next sync books those
+    # amounts on the fallback item and checks the totals.
+    for record_type, lines, parent in (("invoice", "invoice_lines", "invoice_id"),
+                                       ("credit_note", "credit_note_lines", "credit_note_id")):
+        op.execute(
+            f"UPDATE qbo_links SET status = 'pending', pushed_hash = NULL, reason = NULL "
+            f"WHERE record_type = '{record_type}' AND status = 'synced' AND excluded = false "
+            f"AND record_id IN (SELECT {parent} FROM {lines} WHERE service_id IS NULL)")
 
 
 def downgrade():
