@@ -9,7 +9,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER
 from qbo.accounts.scoping import NotFound, get_scoped, scoped
@@ -18,7 +17,6 @@ from qbo.ledger import records as ledger
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Service
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks import record_status
-from qbo.quickbooks.models import QboLink
 from views._context import date, money, require
 from views._htmx import is_htmx, vary_on_htmx
 
@@ -31,10 +29,7 @@ CHOICE_LABELS = {
     "company": _l("Company"), "individual": _l("Individual"),
 }
 
-QBO_STATUS_LABELS = {
-    "not_synced": _l("Not synced"), "pending": _l("Pending"), "synced": _l("Synced"), "error": _l("Error"),
-    "unsynced": _l("Unsynced"), "modified_in_qbo": _l("Modified in QuickBooks"), "skipped": _l("Skipped"),
-}
+QBO_STATUS_LABELS = record_status.STATUS_LABELS  # one list of statuses (qbo/quickbooks/record_status.py)
 
 COLUMNS = {
     "accounts": [(_l("Name"), lambda r: r.name), (_l("Kind"), lambda r: CHOICE_LABELS.get(r.kind, r.kind)),
@@ -68,14 +63,9 @@ def _get_record_or_404(kind: ledger.RecordKind, record_id: int):
         abort(404)
 
 
-def _statuses(kind, records) -> dict[int, str]:
-    if not records:
-        return {}
-    rows = db.session.execute(select(QboLink.record_id, QboLink.status).where(
-        QboLink.firm_id == current_user.firm_id,
-        QboLink.record_type == kind.model.record_type,
-        QboLink.record_id.in_([r.id for r in records]))).all()
-    return dict(rows)
+def _statuses(kind, records) -> dict[int, record_status.Status]:
+    """Each record's QuickBooks status, derived from its link, errors and dependencies."""
+    return record_status.statuses(current_user.firm_id, kind.model.record_type, records)
 
 
 def _choices() -> dict:

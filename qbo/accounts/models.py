@@ -32,6 +32,8 @@ class Firm(TimestampMixin, db.Model):
     card_account_qbo_id: Mapped[str | None] = mapped_column(String(40))
     fee_expense_account_qbo_id: Mapped[str | None] = mapped_column(String(40))
     default_income_account: Mapped[str] = mapped_column(String(100), default="Services")
+    # The QuickBooks item a line without a service is booked on (found by name, created when missing).
+    fallback_item_name: Mapped[str] = mapped_column(String(100), default="Services", server_default="Services")
     payment_method_map: Mapped[dict] = mapped_column(JSON, default=dict)
     invoice_number_prefix: Mapped[str] = mapped_column(String(10), default="INV-")
     next_invoice_number: Mapped[int] = mapped_column(Integer, default=1)

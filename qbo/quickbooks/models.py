@@ -46,6 +46,8 @@ class QboLink(db.Model):
     qbo_type: Mapped[str | None] = mapped_column(String(30))
     qbo_id: Mapped[str | None] = mapped_column(String(40))
     sync_token: Mapped[str | None] = mapped_column(String(20))
+    # MetaData.LastUpdatedTime of the version the product last wrote (or linked), beside its SyncToken.
+    qbo_updated_at: Mapped[str | None] = mapped_column(String(40))
     pushed_hash: Mapped[str | None] = mapped_column(String(64))
     # pending, synced, error, unsynced, modified_in_qbo, skipped, not_synced
     status: Mapped[str] = mapped_column(String(20), default="pending")

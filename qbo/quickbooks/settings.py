@@ -23,11 +23,14 @@ def update_settings(firm: Firm, form: dict, *, user_id: int, may_change_connecti
     clean = {
         "sync_start_date": v.date(form, "sync_start_date", errors),
         "default_income_account": v.text(form, "default_income_account", errors, required=True, max_length=100),
+        "fallback_item_name": _item_name(form, errors),
         "invoice_number_prefix": v.text(form, "invoice_number_prefix", errors, max_length=10) or "",
         "next_invoice_number": v.integer_id(form, "next_invoice_number", errors, required=True),
     }
     if "stuck_after_minutes" in form:
         clean["stuck_after_minutes"] = _minutes(form, "stuck_after_minutes", errors)
+    if clean["fallback_item_name"] is None:
+        clean.pop("fallback_item_name")  # absent from the form: keeps its value
     for name in BOOLEAN_SETTINGS:
         clean[name] = form.get(name) in ("on", "true", "1", True)
     if not may_change_connection_rights:
@@ -88,3 +91,14 @@ def _payment_methods(form, company: dict | None, errors) -> dict:
             continue
         mapping[method] = value
     return mapping
+
+
+def _item_name(form, errors) -> str | None:
+    """The QuickBooks item lines without a service are booked on (found by name, else created)."""
+    if "fallback_item_name" not in form:
+        return None
+    value = v.text(form, "fallback_item_name", errors, required=True, max_length=100)
+    if value and any(c in value for c in ":\t\n\r"):
+        # QBO refuses these in names (ref §4: a colon separates sub-items).
+        errors.add("fallback_item_name", _("must not contain a colon, a tab or a line break"))
+    return value or ""

@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,6 +18,7 @@ from qbo.desk import actions
 from qbo.desk import tabs as desk
 from qbo.quickbooks import company_cache
 from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks import record_status
 from qbo.quickbooks.api.errors import QboError
 from qbo.quickbooks.problems.counts import CATEGORIES, TAB_COUNT_CAP, capped_label
 from qbo.quickbooks.problems.counts import error_counts_capped as error_counts
@@ -27,10 +27,7 @@ from views._htmx import hx_trigger, is_htmx, vary_on_htmx
 from views.quickbooks import bp
 
 CHANGED = "qbo-errors-changed"  # the HX-Trigger event the banner, tabs and panels refresh on
-QBO_STATUS_LABELS = {
-    "not_synced": _l("Not synced"), "pending": _l("Pending"), "synced": _l("Synced"), "error": _l("Error"),
-    "unsynced": _l("Unsynced"), "modified_in_qbo": _l("Modified in QuickBooks"), "skipped": _l("Skipped"),
-}
+QBO_STATUS_LABELS = record_status.STATUS_LABELS
 
 
 def language() -> str:

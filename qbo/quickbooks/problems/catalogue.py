@@ -9,7 +9,8 @@ no known case is still recognised as `qbo-fault`, with QuickBooks' own words kep
 Besides the cases of error-cases.md this module adds four ids the engine needs:
 `modified-in-qbo` (issue 5: edited in QBO by someone else), `qbo-fault` (anything unrecognised),
 `required-field` (QBO needs a value the record lacks), `deposit-account-type` (the deposit account
-from settings is not a Bank / Other Current Asset account).
+from settings is not a Bank / Other Current Asset account); and `amount-mismatch` (issue 12:
+QuickBooks' answer to a write shows another amount than the ledger's).
 
 Texts come in English and Romanian (`localised`, `explain(..., language)`); `explain` leads with
 what the facts pin down (the deleted dependency, the field, its value and limit, the name's holder).
@@ -162,10 +163,12 @@ _ALL_CASES = [
         ("recreate", "resync", "skip"), categories=("services",)),
     _case(
         "line-description-fallback", "Line sent without a service",
-        """A line of this invoice has no service from the list, so QuickBooks received only its
-        text. That happens when services are not synced, or the service name was typed on the
-        line by hand.""",
-        """Pick the service from the list on the invoice line; the invoice then syncs with it.""",
+        """A line of this invoice or credit note has no service from the list. Its amount was kept:
+        QuickBooks booked it on the fallback item chosen in the integration settings (by default
+        QuickBooks' own "Services" item), with the line's text as its description. That happens
+        when the service name was typed on the line by hand.""",
+        """Nothing is missing in QuickBooks. To book the line on the right service, pick the service
+        from the list on the line; the record then syncs with it.""",
         ("resync", "skip"), severity="warning", categories=("invoices",)),
     _case(
         "description-to-memo", "Invoice description sent as the memo",
@@ -237,6 +240,19 @@ _ALL_CASES += [
         sent and the row closes by itself. Resync sends both again, the one it waits for first.""",
         ("resync", "skip")),
 ]
+# --- amount-mismatch (issue 12: books that tie out) -----------------------------------------------
+_ALL_CASES.append(_case(
+    "amount-mismatch", "QuickBooks has a different amount than the ledger",
+    """After the product wrote this record, QuickBooks' answer showed an amount that differs from
+    the ledger's: the total, or what QuickBooks applied to invoices and credit memos. The books
+    no longer tie out. Usual causes: QuickBooks applied a credit or payment by itself (automatic
+    application of credits), a tax or discount setting in QuickBooks changed the total, or a line
+    QuickBooks could not book.""",
+    """Compare the record in the ledger and in QuickBooks. Correct the setting in QuickBooks (or
+    the record in the ledger), then Resync: the product writes the record again and checks the
+    amounts once more. Skip only if the difference is intended.""",
+    ("resync", "skip"), categories=("invoices", "payments", "refunds", "expenses")))
+
 CASES: dict[str, Case] = {case.id: case for case in _ALL_CASES}
 
 
@@ -343,10 +359,12 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         uită vechea legătură și creează serviciul din nou. „Resincronizați” mai încearcă o dată așa cum este."""),
     "line-description-fallback": (
         "Linie trimisă fără serviciu",
-        """O linie a facturii nu are un serviciu din listă, așa că QuickBooks a primit doar textul ei.
-        Se întâmplă când serviciile n-au ajuns încă în QuickBooks sau când numele serviciului a fost
-        scris de mână pe linie.""",
-        """Alegeți serviciul din listă pe linia facturii; factura se sincronizează apoi cu el."""),
+        """O linie a facturii sau a notei de credit nu are un serviciu din listă. Suma ei a fost
+        păstrată: QuickBooks a înregistrat-o pe articolul de rezervă ales în setările integrării (implicit
+        articolul „Services” al QuickBooks), cu textul liniei ca descriere. Se întâmplă când numele
+        serviciului a fost scris de mână pe linie.""",
+        """Nu lipsește nimic în QuickBooks. Ca linia să fie înregistrată pe serviciul potrivit, alegeți
+        serviciul din listă pe linie; înregistrarea se sincronizează apoi cu el."""),
     "description-to-memo": (
         "Descrierea facturii trimisă ca memo",
         """Descrierea facturii este o notă despre factură, așa că ajunge în câmpul memo din QuickBooks,
@@ -410,6 +428,19 @@ _TEXTS["ro"].update({
         amândouă, întâi pe cea așteptată."""),
 })
 
+
+# --- amount-mismatch (issue 12: books that tie out) -----------------------------------------------
+_TEXTS["ro"]["amount-mismatch"] = (
+    "QuickBooks are altă sumă decât registrul",
+    """După ce produsul a scris înregistrarea, răspunsul QuickBooks arăta o sumă diferită de cea din
+    registru: totalul sau ce a aplicat QuickBooks facturilor și notelor de credit. Contabilitatea nu
+    mai coincide. Cauze obișnuite: QuickBooks a aplicat singur un credit sau o plată (aplicarea
+    automată a creditelor), o setare de taxe sau reduceri din QuickBooks a schimbat totalul, ori o
+    linie pe care QuickBooks nu a putut-o înregistra.""",
+    """Comparați înregistrarea din registru cu cea din QuickBooks. Corectați setarea din QuickBooks
+    (sau înregistrarea din registru), apoi apăsați „Resincronizați”: produsul scrie din nou
+    înregistrarea și verifică încă o dată sumele. Alegeți „Omiteți” doar dacă diferența este
+    voită.""")
 
 def category_for(record_type: str) -> str:
     """The errors-page tab a record type's problems go under."""
@@ -596,6 +627,84 @@ def _stuck_sentence(f, language):
     if language == "ro":
         return f"Așteaptă să fie trimisă în QuickBooks din {since} UTC."
     return f"Waiting to be sent to QuickBooks since {since} UTC."
+def _fallback_sentence(f, language):
+    lines = f.get("lines") or ([f] if f.get("line") else [])
+    sentences = []
+    for line in lines:
+        text = _quoted(line["description"], language) if line.get("description") else ""
+        item = _quoted(line.get("item") or "Services", language)
+        if language == "ro":
+            sentences.append(f"Linia {line['line']}{text} a fost trimisă cu suma ei, {line.get('amount')}, "
+                             f"pe articolul{item}.")
+        else:
+            sentences.append(f"Line {line['line']}{text} was sent with its amount, {line.get('amount')}, on the item{item}.")
+    return " ".join(sentences) or None
+
+
+_FALLBACK_DETAIL = re.compile(r"^line (\d+) \| (-?[\d.]+) \| (.*?) \| (.*)$")
+
+
+def fallback_detail(lines: list[dict]) -> str:
+    """The stored facts of a `line-description-fallback` warning, one line per ledger line."""
+    return "\n".join(f"line {l['line']} | {l.get('amount')} | {l.get('item') or ''} | "
+                     f"{' '.join(str(l.get('description') or '').split())}" for l in lines)[:2000]
+
+
+def _fallback_facts(error) -> list[dict]:
+    out = []
+    for part in (error.detail or "").split("\n"):
+        found = _FALLBACK_DETAIL.match(part)
+        if found:
+            number, amount, item, description = found.groups()
+            out.append({"line": int(number), "amount": amount, "item": item, "description": description})
+    return out
+
+
+_MISMATCH_FIELDS = {"en": {"TotalAmt": "the total", "UnappliedAmt": "the amount left unapplied",
+                           "RemainingCredit": "the credit left", "Line.LinkedTxn": "the amount applied to"},
+                    "ro": {"TotalAmt": "totalul", "UnappliedAmt": "suma rămasă neaplicată",
+                           "RemainingCredit": "creditul rămas", "Line.LinkedTxn": "suma aplicată pe"}}
+_TARGETS = {"en": {"invoice": "invoice", "credit_note": "credit note"},
+            "ro": {"invoice": "factura", "credit_note": "nota de credit"}}
+_MISMATCH_DETAIL = re.compile(r"^(?:(invoice|credit_note) (.+?): )?QuickBooks (-?[\d.]+), ledger (-?[\d.]+), "
+                              r"difference (-?[\d.]+)$")
+
+
+def _mismatch_sentence(f, language):
+    if f.get("qbo") is None or f.get("ledger") is None:
+        return None
+    what = _MISMATCH_FIELDS[language].get(f.get("field"), f.get("field") or "")
+    if f.get("target_type"):
+        what = f"{what} {_TARGETS[language].get(f['target_type'], f['target_type'])} {f.get('target') or ''}".rstrip()
+    if language == "ro":
+        return (f"În QuickBooks {what} este {f['qbo']}, în registru {f['ledger']}: o diferență de "
+                f"{f.get('difference')}.")
+    return f"In QuickBooks {what} is {f['qbo']}, in the ledger {f['ledger']}: a difference of {f.get('difference')}."
+
+
+def _mismatch_facts(error) -> list[dict]:
+    """The facts of a stored `amount-mismatch`, one per difference (sync/tieout wrote them, "; "-joined)."""
+    out = []
+    for part in (error.detail or "").split("; "):
+        found = _MISMATCH_DETAIL.match(part)
+        if found:
+            target_type, target, qbo, ledger, difference = found.groups()
+            field = "Line.LinkedTxn" if target_type else None
+            out.append({"field": field, "target_type": target_type, "target": target, "qbo": qbo,
+                        "ledger": ledger, "difference": difference})
+    fields = [f for f in (error.element or "").split(", ") if f and f != "Line.LinkedTxn"]
+    for facts in out:
+        if facts["field"] is None:
+            facts["field"] = fields.pop(0) if fields else None
+    return out
+
+
+def mismatch_text(facts: list[dict], language: str = "en") -> str:
+    """`amount-mismatch` explained: a sentence per difference, then the case's explanation."""
+    language = language if language in LANGUAGES else "en"
+    lead = " ".join(filter(None, (_mismatch_sentence(f, language) for f in facts)))
+    explanation = localised("amount-mismatch", language).explanation
+    return f"{lead} {explanation}" if lead else explanation
 
 
 _SPECIFIC = {
@@ -609,6 +718,8 @@ _SPECIFIC = {
     "expense-account-type": _account_sentence,
     "item-account-type": _account_sentence,
     "deposit-account-type": _account_sentence,
+    "line-description-fallback": _fallback_sentence,
+    "amount-mismatch": _mismatch_sentence,
 }
 
 
@@ -841,6 +952,10 @@ def explain_error(error, language: str = "en", **facts) -> str:
         facts = facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type)
         return explain(error.case, language, **facts)
     facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
+    if error.case == "amount-mismatch" and _mismatch_facts(error):
+        return mismatch_text(_mismatch_facts(error), language)
+    if error.case == "line-description-fallback" and _fallback_facts(error):
+        return explain(error.case, language, lines=_fallback_facts(error))
     text = explain(error.case, language, **facts)
     message = (error.message or "").strip().rstrip(".")
     if not message or message in text:

@@ -86,6 +86,7 @@ class SyncContext:
         self._names: dict[tuple[str, str], dict | None] = {}
         self._vendors: dict[str, dict] = {}
         self._refund_item: dict | None = None
+        self._fallback_item: dict | None = None
 
     # --- links -----------------------------------------------------------------------------------
 
@@ -241,3 +242,33 @@ class SyncContext:
                     "Name": name, "Type": "Service", "IncomeAccountRef": {"value": account.get("Id")}},
                     request_id=request_id_for("refund-item", self.firm.id))
         return {"value": self._refund_item["Id"], "name": self._refund_item.get("Name")}
+
+    def fallback_item(self) -> dict:
+        """The item a line without a service is booked on, so its amount reaches QuickBooks: the
+        firm's setting (default QuickBooks' own "Services" item), found by name once per sync and
+        created (a Service on the default income account) when the company has none."""
+        if self._fallback_item is None:
+            name = (self.firm.fallback_item_name or "Services").strip()
+            found = self.client.query(f"SELECT * FROM Item WHERE Active IN (true, false) AND Name = {quote(name)}")
+            item = found[0] if found else None
+            if item is not None and item.get("Active") is False:
+                raise Blocked("qbo-fault", f"The item \"{name}\" that lines without a service are booked on is "
+                              "inactive in QuickBooks. Make it active there, or choose another item in "
+                              "Settings > Integrations > QuickBooks, then resync.", field="fallback_item_name", value=name)
+            if item is not None and item.get("Type") == "Category":
+                raise Blocked("qbo-fault", f"\"{name}\" is a category in QuickBooks, and a line can't be booked "
+                              "on a category. Choose a service item in Settings > Integrations > QuickBooks, "
+                              "then resync.", field="fallback_item_name", value=name)
+            if item is None:
+                from qbo.quickbooks.api.client import request_id_for
+
+                account = self.account_named(self.firm.default_income_account) or self.first_account("Income")
+                if account is None:
+                    raise Blocked("qbo-fault", "QuickBooks has no Income account to book lines without a "
+                                  "service on. Add one in QuickBooks, then resync.", field="fallback_item_name")
+                item = self.client.create("Item", {
+                    "Name": name, "Type": "Service", "Active": True,
+                    "IncomeAccountRef": {"value": account["Id"], "name": account.get("Name")}},
+                    request_id=request_id_for("fallback-item", self.firm.id, name))
+            self._fallback_item = item
+        return {"value": self._fallback_item["Id"], "name": self._fallback_item.get("Name")}

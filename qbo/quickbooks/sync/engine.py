@@ -28,7 +28,7 @@ from qbo.quickbooks.connection import client_for_firm, get_connection
 from qbo.quickbooks.models import QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
-from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight
+from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight, tieout
 from qbo.quickbooks.sync.context import Blocked, SyncContext, Waiting
 from qbo.quickbooks.sync.marking import mark_pending
 from qbo.quickbooks.sync.sender import Op, Sender
@@ -248,8 +248,8 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             problems.resolve(firm.id, link.record_type, link.record_id, resolution="deleted")
             db.session.delete(link)
             return None
-        return Op(link, record, "delete", {}, request_id_for(firm.id, link.record_type, link.record_id, "delete"),
-                   str(link.id))
+        return Op(link, record, "delete", {}, request_id_for(firm.id, link.record_type, link.record_id, "delete",
+                                                          link.sync_token), str(link.id))
     record_date = getattr(record, "date", None)
     if firm.sync_start_date and record_date and record_date < firm.sync_start_date and not link.qbo_id:
         link.status, link.reason = "not_synced", f"Dated before the sync start date ({firm.sync_start_date})"
@@ -280,13 +280,19 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             link_result(link, None, digest, ctx)
             report.unchanged += 1
             return None
+        # The version updated from is part of the requestid: the same payload sent again after
+        # QBO moved on (a reactivation, someone's edit) is a new write, not a replay of the old
+        # answer, whose SyncToken would then pass for ours (ref §1).
         return Op(link, record, "update", payload,
-                   request_id_for(firm.id, link.record_type, link.record_id, "update", digest), str(link.id))
+                   request_id_for(firm.id, link.record_type, link.record_id, "update", digest, link.sync_token),
+                   str(link.id))
     if module.NAME_LIST or link.pending_request_id:
         existing = module.find_existing(record, payload, ctx)
         if existing is not None:
             link_result(link, existing, None if module.NAME_LIST else digest, ctx)
             report.linked += 1
+            if not module.NAME_LIST:
+                _tie_out(link, record, payload, existing, "create", report)
             return None
     if module.RECORD_TYPE == "account" and not firm.create_customers_automatically:
         _fail(link, catalogue_case="account-no-match", report=report, ctx=ctx,
@@ -318,37 +324,96 @@ def _other_cases(link, keep: set, ctx: SyncContext | None = None) -> list[str]:
             if e.case not in keep and e.case not in WARNING_CASES]
 
 
-def _resolve_others(link, keep: set, ctx: SyncContext | None, resolution: str | None = None) -> None:
+def _resolve_others(link, keep: set, ctx: SyncContext | None, resolution: str | None = None) -> list[str]:
     cases = _other_cases(link, keep, ctx)
     if cases:
         kwargs = {"resolution": resolution} if resolution else {}
         problems.resolve(link.firm_id, link.record_type, link.record_id, cases=cases, **kwargs)
+    return cases
 
 
 def _record_warnings(ctx, link, record) -> None:
-    seen = set()
+    by_case: dict[str, list[dict]] = {}
     for case, facts in ctx.warnings.get((link.record_type, record.id), []):
-        if case in seen:
-            continue
-        seen.add(case)
-        problems.record(link.firm_id, link.record_type, link.record_id, case,
-                        message=catalogue.explain(case, **facts))
+        by_case.setdefault(case, []).append(facts)
+    seen = set(by_case)
+    for case, found in by_case.items():
+        if case == "line-description-fallback":
+            # One warning naming every such line (its number, amount and the item it went on).
+            problems.record(link.firm_id, link.record_type, link.record_id, case,
+                            message=catalogue.explain(case, lines=found),
+                            detail=catalogue.fallback_detail(found))
+        else:
+            problems.record(link.firm_id, link.record_type, link.record_id, case,
+                            message=catalogue.explain(case, **found[0]))
     if not ctx.has_open_errors(link.record_type, link.record_id):
         return  # nothing open, so no stale warning to close
     stale = [c for c in WARNING_CASES if c not in seen]
     problems.resolve(link.firm_id, link.record_type, link.record_id, cases=stale, resolution="fixed")
 
 
+BACK_CASES = ("unsynced", "deleted-invoice-no-resync")  # closing one means the record is back in QBO
+
+
 def link_result(link: QboLink, entity: dict | None, digest: str | None, ctx: SyncContext | None = None) -> None:
+    """The record is in QBO as `entity` (the answer of the product's own write, or the record it
+    was linked to): keep its Id, and the SyncToken and LastUpdatedTime of that version, so the CDC
+    poll tells the product's writes from someone else's."""
+    was_unsynced, old_qbo_id = link.status == "unsynced", link.qbo_id
     if entity is not None:
         link.qbo_id, link.sync_token = str(entity["Id"]), str(entity.get("SyncToken", "0"))
+        link.qbo_updated_at = ((entity.get("MetaData") or {}).get("LastUpdatedTime") or None)
         link.qbo_type = BY_RECORD_TYPE[link.record_type].QBO_ENTITY
     if digest is not None:
         link.pushed_hash = digest
     link.status, link.reason, link.pending_request_id = "synced", None, None
     link.last_pushed_at = utcnow()
     # A fix made outside the product (in QBO, or by editing the record) closes errors by itself.
-    _resolve_others(link, set(), ctx, resolution="fixed")
+    closed = _resolve_others(link, set(), ctx, resolution="fixed")
+    if was_unsynced or set(closed) & set(BACK_CASES):
+        _reevaluate_dependents(link, same_copy=old_qbo_id is not None and old_qbo_id == link.qbo_id)
+
+
+def _reevaluate_dependents(link: QboLink, *, same_copy: bool) -> None:
+    """A record deleted in QuickBooks is back: the records that lean on it (error case `unsynced`)
+    follow. Brought back as the same copy (a customer or item made active again), their own
+    QuickBooks copies point at it again, so their `unsynced` closes now; created anew, they are
+    sent again to point at the new copy, and close when that push succeeds."""
+    from qbo.quickbooks.models import SyncError
+    from qbo.quickbooks.sync.dependents import dependents_of
+
+    firm_id = link.firm_id
+    by_type: dict[str, list[int]] = {}
+    for dep_type, dep_id in dependents_of(firm_id, link.record_type, link.record_id):
+        by_type.setdefault(dep_type, []).append(dep_id)
+    for dep_type, ids in by_type.items():
+        hit = set(db.session.scalars(select(SyncError.record_id).where(
+            SyncError.firm_id == firm_id, SyncError.record_type == dep_type, SyncError.record_id.in_(ids),
+            SyncError.case == "unsynced", SyncError.status == "open")))
+        module = BY_RECORD_TYPE[dep_type]
+        for dep_id in sorted(hit):
+            dep_link = db.session.scalar(select(QboLink).where(
+                QboLink.firm_id == firm_id, QboLink.record_type == dep_type, QboLink.record_id == dep_id))
+            if dep_link is None or dep_link.excluded:
+                continue
+            record = db.session.get(module.MODEL, dep_id)
+            if record is None or _still_deleted(firm_id, module.dependencies(record), link):
+                continue  # another of its dependencies is still missing in QuickBooks
+            if same_copy and dep_link.qbo_id and dep_link.status != "unsynced":
+                problems.resolve(firm_id, dep_type, dep_id, cases=["unsynced"], resolution="fixed")
+            else:
+                mark_pending(firm_id, dep_type, dep_id)
+                dep_link.pushed_hash = None  # sent even though the ledger did not change
+
+
+def _still_deleted(firm_id: int, dependencies: list, back: QboLink) -> bool:
+    others = [(t, i) for t, i in dependencies if (t, i) != (back.record_type, back.record_id)]
+    for dep_type, dep_id in others:
+        status = db.session.scalar(select(QboLink.status).where(
+            QboLink.firm_id == firm_id, QboLink.record_type == dep_type, QboLink.record_id == dep_id))
+        if status == "unsynced":
+            return True
+    return False
 
 
 def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError | None = None,
@@ -389,3 +454,19 @@ def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
     else:
         report.updated += 1
     report.by_type[module.RECORD_TYPE] = report.by_type.get(module.RECORD_TYPE, 0) + 1
+    _tie_out(link, op.record, op.payload, result, op.operation, report)
+
+
+def _tie_out(link: QboLink, record, payload: dict, entity: dict, operation: str, report: SyncReport) -> None:
+    """QuickBooks' answer to the write against the ledger (error case `amount-mismatch`)."""
+    found = tieout.differences(link.record_type, record, payload, entity, operation)
+    if not found:
+        return
+    facts = [d.facts() for d in found]
+    problems.record(link.firm_id, link.record_type, link.record_id, "amount-mismatch",
+                    message=catalogue.mismatch_text(facts), detail="; ".join(d.detail() for d in found)[:2000],
+                    element=", ".join(dict.fromkeys(d.field for d in found))[:200])
+    link.status = "error"
+    link.reason = catalogue.mismatch_text(facts).split(". ")[0][:300]
+    link.pushed_hash = None  # the next push writes it again and checks once more
+    report.failed += 1
