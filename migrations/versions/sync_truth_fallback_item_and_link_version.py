@@ -2,7 +2,7 @@
 qbo_links.qbo_updated_at: LastUpdatedTime of the version the product last wrote
 
 Revision ID: 5e7a1c3b9d24
-Revises: 8db6b769f2d7
+Revises: 5e1a7c3d9b20
 Create Date: 2026-11-30 15:30:00
 
 """
