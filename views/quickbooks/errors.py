@@ -233,4 +233,4 @@ def refresh_company():
     if is_htmx() and run is not None:
         return render_template("jobs/_status.html", run=run), 202
     flash(_("Reading the company's accounts from QuickBooks; reload in a moment."))
-    return redirect(url_for("quickbooks.show") + "#sync-settings")
+    return redirect(url_for("quickbooks.show_sync_settings"))
