@@ -165,8 +165,8 @@ def job_result(result: dict | None) -> str:
     if "errors_closed" in result:
         sentences.append(ngettext("%(num)s error closed.", "%(num)s errors closed.", result.pop("errors_closed")))
     if {"accounts", "payment_methods", "numbers_used"} <= result.keys():
-        sentences.append(_("Read %(accounts)s accounts, %(methods)s payment methods and %(numbers)s invoice "
-                           "numbers from QuickBooks.", accounts=result.pop("accounts"),
+        sentences.append(_("Read from QuickBooks: accounts %(accounts)s, payment methods %(methods)s, invoice "
+                           "numbers %(numbers)s.", accounts=result.pop("accounts"),
                            methods=result.pop("payment_methods"), numbers=result.pop("numbers_used")))
     if "paused" in result:
         sentences.append(_sentence(_("paused: %(reason)s", reason=result.pop("paused"))))
@@ -176,8 +176,8 @@ def job_result(result: dict | None) -> str:
         if isinstance(value, str) and re.fullmatch(r"-?\d+\.\d{2}", value):
             value = number(value)
         parts.append(f"{label}: {value}")
-    if parts:
-        sentences.append(_sentence(", ".join(parts)))
+    if parts:  # a result of its own shape (a report job's figures): its figures, labelled
+        sentences.append(", ".join(parts))
     return " ".join(sentences)
 
 
@@ -186,7 +186,7 @@ def role_label(role: str) -> str:
 
 
 # The people a role names, inside a sentence ("only the owner, admins and staff can").
-PEOPLE_LABELS = {"owner": _l("the owner"), "admin": _l("admins"), "staff": _l("staff"), "viewer": _l("viewers")}
+PEOPLE_LABELS = {"owner": _l("the owner"), "admin": _l("admins"), "staff": _l("staff members"), "viewer": _l("viewers")}
 
 
 def people(roles) -> str:
@@ -238,10 +238,10 @@ AUDIT_ACTIONS = {
     "quickbooks.bulk.approved": _l("Approved a bulk action"),
     "quickbooks.bulk.declined": _l("Declined a bulk action"),
     "quickbooks.do_not_sync": _l("Stopped syncing the record"),
-    "quickbooks.sync_again": _l("Syncs the record again"),
+    "quickbooks.sync_again": _l("Resumed syncing the record"),
     "job.retried": _l("Retried a job"),
 }
-_RECORD_VERBS = {"created": _l("Created"), "updated": _l("Changed"), "deleted": _l("Deleted")}
+_RECORD_VERBS = {"created": _l("Created a record"), "updated": _l("Changed a record"), "deleted": _l("Deleted a record")}
 # The sync settings by the names their form gives them.
 SETTING_LABELS = {
     "sync_invoice_numbers": _l("Sync invoice number with QuickBooks Online"),
@@ -339,7 +339,7 @@ def _banner_of(user):
     return SimpleNamespace(show=state.show or stopped or approvals > 0, needs_reconnect=state.needs_reconnect,
                            stopped=stopped, open_errors=state.open_errors, approvals=approvals,
                            may_connect=can(user, permissions.MANAGE_CONNECTION),
-                           who_connects=who_can(permissions.MANAGE_CONNECTION))
+                           admins_connect=bool(user.firm.admins_manage_connection))
 
 
 def register_context(app) -> None:

@@ -112,7 +112,7 @@ def test_it_shows_a_viewer_no_controls_and_who_can_act(client, app):
     _signed_in(client, "viewer", owner.firm)
     page = client.get(SETTINGS).get_data(as_text=True)
     assert "Nova Fitness" in page and "<select name=\"action-" not in page and ">Submit<" not in page
-    assert "only the owner, admins and staff can" in page and "approval of the owner" in page
+    assert "only the owner, admins and staff members can" in page and "approval of the owner" in page
 
 
 @pytest.mark.parametrize("path,data", [
