@@ -39,6 +39,9 @@ def test_it_fits_a_390_px_phone_without_sideways_scrolling(page, sign_in, live_s
     for path in (SETTINGS, "/invoices/new", "/invoices/", "/quickbooks/history"):
         width, window = _overflow(page, live_server + path)
         assert width <= window, f"{path} is {width} px wide in a {window} px window"
+    page.set_viewport_size({"width": 1280, "height": 800})
+    lines = "document.querySelector('#history-table td.when time').getClientRects().length"
+    assert page.evaluate(lines) == 1  # History's date on one line at 1280 px
 
 
 def test_it_shows_submit_progress_where_the_person_is(page, sign_in):
@@ -46,6 +49,9 @@ def test_it_shows_submit_progress_where_the_person_is(page, sign_in):
     accounts = _errors(owner.firm, 25)
     page.set_viewport_size({"width": 1280, "height": 800})
     sign_in(page, owner, SETTINGS)
+    for key in ("Tab", "Enter", "Tab"):  # the skip link, then the open tab: two stops
+        page.keyboard.press(key)
+    expect(page.locator("#tab-accounts")).to_be_focused()
     page.get_by_label(f"Action for {accounts[-1].name}").select_option("skip")
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#desk-jobs")).to_contain_text("1 job")

@@ -95,3 +95,12 @@ def test_it_writes_counts_and_who_can_in_romanian(client, app):
     assert "o dată" in page and "1 dată" not in page
     assert "pot acționa doar proprietarul, administratorii și membrii echipei" in page
     assert "o aprobă proprietarul" in page
+
+
+def test_it_names_the_record_of_a_refused_row(client, app):
+    user = _as(client, make_user(role="owner"))
+    error = _error(user.firm, name="Tidewater Marine")
+    response = client.post(f"{SETTINGS}/errors/apply", headers={"HX-Request": "true"},
+                           data={"tab": "accounts", f"action-{error.id}": "link_customer"})
+    body = response.get_data(as_text=True)
+    assert "Nothing was applied." in body and f'href="#sync-error-{error.id}">Tidewater Marine</a>' in body
