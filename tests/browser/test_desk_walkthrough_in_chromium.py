@@ -49,8 +49,11 @@ def test_it_shows_submit_progress_where_the_person_is(page, sign_in):
     accounts = _errors(owner.firm, 25)
     page.set_viewport_size({"width": 1280, "height": 800})
     sign_in(page, owner, SETTINGS)
-    for key in ("Tab", "Enter", "Tab"):  # the skip link, then the open tab: two stops
-        page.keyboard.press(key)
+    expect(page.locator("#error-tabs")).to_be_attached()
+    page.keyboard.press("Tab")  # the first stop: the skip link
+    expect(page.get_by_role("link", name="Skip to the error tabs")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")  # the second: the open tab
     expect(page.locator("#tab-accounts")).to_be_focused()
     page.get_by_label(f"Action for {accounts[-1].name}").select_option("skip")
     page.get_by_role("button", name="Submit").click()
