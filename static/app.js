@@ -103,3 +103,9 @@ document.addEventListener("htmx:afterSettle", function () {
   var desk = document.getElementById("errors-desk");
   if (desk) htmx.trigger(desk, "qbo-errors-changed-here");
 });
+
+// A desk message held at the window's bottom can be put away once read.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-dismiss]");
+  if (button && button.parentNode) button.parentNode.remove();
+});
