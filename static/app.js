@@ -109,3 +109,9 @@ document.addEventListener("click", function (event) {
   var button = event.target.closest && event.target.closest("[data-dismiss]");
   if (button && button.parentNode) button.parentNode.remove();
 });
+
+// A form that asks first (Delete, Disconnect): its question is in data-confirm, not inline script.
+document.addEventListener("submit", function (event) {
+  var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) event.preventDefault();
+}, true);

@@ -87,3 +87,14 @@ def test_it_keeps_unsubmitted_choices_when_errors_arrive_or_the_tab_changes(page
     expect(choice).to_have_value("skip")
     page.locator("[data-refresh-desk]").click()
     expect(page.get_by_role("tab", name="Accounts 2")).to_have_attribute("aria-selected", "true")
+
+
+def test_it_asks_before_deleting_without_inline_script(page, sign_in):
+    owner = make_user(role="owner")
+    invoice = make_invoice(owner.firm, number="INV-0062")
+    sign_in(page, owner, f"/invoices/{invoice.id}")
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="INV-0062")).to_be_visible()
+    assert questions == ["Delete this record?"]

@@ -104,3 +104,17 @@ def test_it_names_the_record_of_a_refused_row(client, app):
                            data={"tab": "accounts", f"action-{error.id}": "link_customer"})
     body = response.get_data(as_text=True)
     assert "Nothing was applied." in body and f'href="#sync-error-{error.id}">Tidewater Marine</a>' in body
+
+
+def test_it_renders_no_inline_script_or_style(client, app):
+    from qbo.quickbooks.models import QboLink
+
+    user = _as(client, make_user(role="owner"))
+    invoice = make_invoice(user.firm)
+    db.session.add(QboConnection(firm_id=user.firm_id, state="disconnected"))
+    db.session.add(QboLink(firm_id=user.firm_id, record_type="invoice", record_id=invoice.id, status="pending"))
+    db.session.commit()
+    for path in (SETTINGS, f"{SETTINGS}/connection", f"/invoices/{invoice.id}",
+                 f"/quickbooks/records/invoice/{invoice.id}"):
+        page = _page(client, path)
+        assert " onsubmit=" not in page and " style=" not in page and "<script>" not in page, path
