@@ -88,11 +88,28 @@ def history():
                        error_out=False)
     actions_seen = db.session.scalars(select(AuditEvent.action).where(AuditEvent.firm_id == firm_id)
                                       .distinct().order_by(AuditEvent.action)).all()
-    context = dict(page=page, users=users_of(firm_id), actions_seen=actions_seen,
+    context = dict(page=page, users=users_of(firm_id), actions_seen=actions_seen, names=_record_names(page.items),
                    filters={"action": action or "", "user": user_id or "", "record_type": record_type or ""},
                    slugs=desk.RECORD_SLUGS, **words())
     template = "desk/_history_table.html" if is_htmx() else "desk/history.html"
     return vary_on_htmx(render_template(template, **context))
+
+
+def _record_names(events) -> dict[tuple[str, int], str]:
+    """The records a page of History names, by their number or name ("INV-0062"), one query per
+    record type; a record since deleted keeps no name (History then says its type and id)."""
+    wanted: dict[str, set[int]] = {}
+    for ev in events:
+        detail = ev.detail or {}
+        record_type, record_id = ev.record_type or detail.get("record_type"), ev.record_id or detail.get("record_id")
+        if record_type in BY_RECORD_TYPE and isinstance(record_id, int):
+            wanted.setdefault(record_type, set()).add(record_id)
+    names = {}
+    for record_type, ids in wanted.items():
+        model = BY_RECORD_TYPE[record_type].MODEL
+        for record in db.session.scalars(select(model).where(model.id.in_(ids), model.firm_id == current_user.firm_id)):
+            names[(record_type, record.id)] = record.label
+    return names
 
 
 @bp.get("/jobs")

@@ -42,9 +42,10 @@ def update_settings(firm: Firm, form: dict, *, user_id: int, may_change_connecti
         clean["payment_method_map"] = _payment_methods(form, company, errors)
     if errors:
         raise ValidationFailed(dict(errors))
-    for field, value in clean.items():
-        setattr(firm, field, value)
-    audit(firm.id, user_id, "settings.updated", None, fields=sorted(clean))
+    changed = sorted(field for field, value in clean.items() if getattr(firm, field) != value)
+    for field in changed:
+        setattr(firm, field, clean[field])
+    audit(firm.id, user_id, "settings.updated", None, fields=changed)
 
 
 STUCK_MINUTES = (1, 7 * 24 * 60)  # a minute to a week

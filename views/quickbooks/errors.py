@@ -115,7 +115,8 @@ def apply():
     except desk.SubmitRefused as refused:
         db.session.rollback()
         if is_htmx():
-            return render_template("desk/_refused.html", problems=refused.problems)
+            return render_template("desk/_refused.html", problems=refused.problems,
+                                   names=_row_names(refused.problems))
         flash(_("Nothing was applied: %(reasons)s", reasons=str(refused)), "error")
         return redirect(url_for("quickbooks.show", tab=tab) + "#quickbooks-errors")
     if not runs:
@@ -127,6 +128,16 @@ def apply():
         return progress_fragment(runs, 202)
     return redirect(url_for("quickbooks.show", tab=tab, jobs=",".join(r.id for r in runs))
                     + "#quickbooks-errors")
+
+
+def _row_names(problems: dict) -> dict[int, str]:
+    """The record each refused row is about ("INV-0062"), for the refusal to name it."""
+    from qbo.desk.actions import get_error
+    from qbo.quickbooks.problems.counts import load_records, record_label
+
+    errors = [e for e in (get_error(current_user.firm_id, i) for i in problems if i) if e is not None]
+    records = load_records(errors)
+    return {e.id: record_label(e.record_type, records.get((e.record_type, e.record_id))) for e in errors}
 
 
 @bp.get("/errors/progress")
@@ -230,4 +241,4 @@ def refresh_company():
     if is_htmx() and run is not None:
         return render_template("jobs/_status.html", run=run), 202
     flash(_("Reading the company's accounts from QuickBooks; reload in a moment."))
-    return redirect(url_for("quickbooks.show") + "#sync-settings")
+    return redirect(url_for("quickbooks.show_sync_settings"))
