@@ -93,13 +93,21 @@ def _save(kind, record=None):
         unknown = _unknown_fields(kind, data)
         if unknown:
             raise ledger.ValidationFailed(unknown)
-        record = ledger.save(kind, g.api_user.firm, data, record=record, user_id=g.api_user.id)
+        saved = ledger.committed(
+            lambda: ledger.save(kind, g.api_user.firm, data, record=record, user_id=g.api_user.id))
     except ledger.ValidationFailed as failed:
         db.session.rollback()
         return jsonify(errors=failed.errors), 422
-    db.session.commit()
+    except ledger.Busy:
+        return _busy()
     quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
-    return record
+    return saved
+
+
+def _busy():
+    """409: other writers held the same records through every retry; nothing was stored."""
+    return jsonify(error="conflict", message=_(
+        "Other changes to the same records were being saved; nothing was stored. Send it again.")), 409
 
 
 @bp.get(f"/<{SLUGS}>")
@@ -145,11 +153,13 @@ def update(slug, record_id):
 def destroy(slug, record_id):
     kind = _kind(slug)
     record = _record_or_404(kind, record_id)
-    blockers = ledger.delete(kind, g.api_user.firm, record, user_id=g.api_user.id)
+    try:
+        blockers = ledger.committed(
+            lambda: ledger.delete(kind, g.api_user.firm, record, user_id=g.api_user.id))
+    except ledger.Busy:
+        return _busy()
     if blockers:
-        db.session.rollback()
         return jsonify(errors={"record": blockers}), 409
-    db.session.commit()
     quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
     return "", 204
 
