@@ -7,6 +7,7 @@ from flask import Blueprint, abort, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from qbo.accounts.auth import user_for_api_key
 from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER, can
@@ -102,6 +103,16 @@ def _save(kind, record=None):
         return _busy()
     quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
     return saved
+
+
+@bp.errorhandler(OperationalError)
+def _lost_race(error):
+    """A lost race for a lock outside a ledger write's own retries (the API key's last use is
+    written on every request): 409, nothing stored. Any other database failure stays a 500."""
+    db.session.rollback()
+    if not ledger.lost_race(error):
+        raise error
+    return _busy()
 
 
 def _busy():

@@ -529,7 +529,7 @@ def committed(write: Callable[[], T]) -> T:
             return result
         except OperationalError as exc:
             db.session.rollback()
-            if not _lost_race(exc):
+            if not lost_race(exc):
                 raise
         except BaseException:
             db.session.rollback()
@@ -650,7 +650,7 @@ def _unique_violation(exc: IntegrityError) -> ValidationFailed | None:
     return None
 
 
-def _lost_race(exc: OperationalError) -> bool:
+def lost_race(exc: OperationalError) -> bool:
     """SQLite's write lock outlasted its busy timeout, or PostgreSQL chose this transaction as a
     deadlock's victim (or could not serialize it): running it again is safe."""
     if getattr(exc.orig, "sqlstate", None) in ("40001", "40P01", "55P03"):
