@@ -184,3 +184,28 @@ def test_it_never_deletes_a_payment_a_racing_refund_is_made_against(app, owner, 
     payment = db.session.get(Payment, payment.id)
     live_refunds = [r for r in payment.refunds if r.deleted_at is None]
     assert payment.deleted_at is None or live_refunds == []
+
+
+def test_it_keeps_a_payment_at_least_what_is_refunded_while_refunds_and_an_edit_race(app, owner, headers):
+    payment = make_payment(owner.firm, _invoice(owner.firm, "100.00"), amount="100.00",
+                           processor=None, processor_fee=None, allocations=[])
+    refund = {"payment_id": payment.id, "date": "2026-11-12", "amount": "10.00"}
+    calls = [("POST", "/api/v1/refunds", refund)] * (N - 1) + [
+        ("PATCH", f"/api/v1/payments/{payment.id}", {"amount": "50.00"})]
+    results = _race(app, headers, calls)
+    assert set(_statuses(results)) <= {200, 201, 422}, results
+    payment = db.session.get(Payment, payment.id)
+    assert payment.refunded <= payment.amount
+    assert payment.refunded == Decimal("10.00") * sum(1 for status, _ in results[:-1] if status == 201)
+
+
+def test_it_never_leaves_an_invoice_on_an_account_deleted_at_the_same_time(app, owner, headers):
+    account = make_account(owner.firm)
+    body = {"account_id": account.id, "date": "2026-11-01",
+            "lines": [{"description": "Work", "quantity": "1", "rate": "10.00"}]}
+    calls = [("POST", "/api/v1/invoices", body)] * (N - 1) + [("DELETE", f"/api/v1/accounts/{account.id}", None)]
+    results = _race(app, headers, calls)
+    assert set(_statuses(results)) <= {201, 204, 409, 422}, results
+    live_invoices = db.session.scalar(select(func.count()).select_from(Invoice).where(
+        Invoice.account_id == account.id, Invoice.deleted_at.is_(None)))
+    assert db.session.get(Account, account.id).deleted_at is None or live_invoices == 0
