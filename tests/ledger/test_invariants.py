@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from qbo.core.db import db
+from qbo.ledger import records as ledger
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Refund, Service
 from tests.factories import make, make_account, make_api_key, make_invoice, make_payment, make_user
 
@@ -166,6 +167,14 @@ def test_it_stores_one_of_parallel_records_named_alike(app, owner, headers, slug
     assert all(json["errors"] == {"name": ["is already used by another record"]}
                for status, json in results if status == 422)
     assert db.session.scalar(select(func.count()).select_from(model)) == 1
+
+
+def test_it_turns_the_unique_index_refusal_into_the_checks_422(app, owner):
+    make_account(owner.firm, name="Acme")
+    with pytest.raises(ledger.ValidationFailed) as failed:  # past the check, as a racing writer is
+        ledger.committed(lambda: db.session.add(Account(firm_id=owner.firm_id, name="ACME")))
+    assert failed.value.errors == {"name": ["is already used by another record"]}
+    assert db.session.scalar(select(func.count()).select_from(Account)) == 1
 
 
 def test_it_frees_a_name_when_its_record_is_deleted(client, owner, headers):
