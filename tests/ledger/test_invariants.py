@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from qbo.core.db import db
 from qbo.ledger import records as ledger
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Refund, Service
-from tests.factories import make, make_account, make_api_key, make_invoice, make_payment, make_user
+from tests.factories import make, make_account, make_api_key, make_invoice, make_payment, make_user, sign_in
 
 N = 10
 
@@ -108,6 +108,17 @@ def test_it_refuses_to_edit_a_paid_invoice_below_what_was_paid(client, owner, he
     assert response.get_json()["errors"] == {
         "lines": ["make a total of 10.00, less than the 300.00 already paid"]}
     assert db.session.get(Invoice, invoice.id).total == Decimal("300.00")
+
+
+def test_it_says_on_the_edit_page_why_a_paid_invoice_cannot_go_lower(client, owner):
+    invoice = make_invoice(owner.firm)
+    make_payment(owner.firm, invoice)
+    sign_in(client, owner)
+    response = client.post(f"/invoices/{invoice.id}/edit", data={
+        "number": invoice.number, "account_id": invoice.account_id, "date": "2026-11-01",
+        "lines-0-description": "Less", "lines-0-quantity": "1", "lines-0-rate": "10.00"})
+    assert response.status_code == 422
+    assert "make a total of 10.00, less than the 300.00 already paid" in response.get_data(as_text=True)
 
 
 def test_it_refuses_to_edit_a_credit_note_below_what_was_applied(client, owner, headers):
