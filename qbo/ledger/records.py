@@ -549,7 +549,7 @@ def committed(write: Callable[[], T]) -> T:
 #   (the firm's number sequence, the invoices and credit notes a payment allocates, the payment a
 #   refund is made against) and FOR SHARE on the rows only referred to (the account, the services:
 #   not deleted meanwhile). Every writer of those totals takes the same locks, so they take turns.
-# - SQLite has one writer at a time: a first write (a no-op UPDATE of the firm row) takes the
+# - SQLite has one writer at a time: a first write (a no-op UPDATE of the firm's counter) takes the
 #   database's write lock before anything is read, and every read after it sees the last commit.
 # Names are also unique by a partial unique index on live records (ux_*_live_name): its refusal is
 # the same 422 as the check's.
@@ -560,7 +560,8 @@ _LOCK_ORDER = (Firm, Account, Service, Invoice, CreditNote, Payment)
 def _lock(kind: RecordKind, firm: Firm, data: dict | None, record) -> None:
     _flush()
     if db.engine.dialect.name == "sqlite":
-        db.session.execute(text("UPDATE firms SET id = id WHERE id = :id"), {"id": firm.id})
+        db.session.execute(text("UPDATE firms SET next_invoice_number = next_invoice_number WHERE id = :id"),
+                           {"id": firm.id})
     if record is not None:
         _lock_rows(type(record), [record.id], firm.id)
         db.session.expire_all()  # what was read before the lock may be stale
