@@ -7,6 +7,7 @@ from flask import Blueprint, abort, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from qbo.accounts.auth import user_for_api_key
 from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER, can
@@ -93,13 +94,31 @@ def _save(kind, record=None):
         unknown = _unknown_fields(kind, data)
         if unknown:
             raise ledger.ValidationFailed(unknown)
-        record = ledger.save(kind, g.api_user.firm, data, record=record, user_id=g.api_user.id)
+        saved = ledger.committed(
+            lambda: ledger.save(kind, g.api_user.firm, data, record=record, user_id=g.api_user.id))
     except ledger.ValidationFailed as failed:
         db.session.rollback()
         return jsonify(errors=failed.errors), 422
-    db.session.commit()
+    except ledger.Busy:
+        return _busy()
     quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
-    return record
+    return saved
+
+
+@bp.errorhandler(OperationalError)
+def _lost_race(error):
+    """A lost race for a lock outside a ledger write's own retries (the API key's last use is
+    written on every request): 409, nothing stored. Any other database failure stays a 500."""
+    db.session.rollback()
+    if not ledger.lost_race(error):
+        raise error
+    return _busy()
+
+
+def _busy():
+    """409: other writers held the same records through every retry; nothing was stored."""
+    return jsonify(error="conflict", message=_(
+        "Other changes to the same records were being saved; nothing was stored. Send it again.")), 409
 
 
 @bp.get(f"/<{SLUGS}>")
@@ -145,11 +164,13 @@ def update(slug, record_id):
 def destroy(slug, record_id):
     kind = _kind(slug)
     record = _record_or_404(kind, record_id)
-    blockers = ledger.delete(kind, g.api_user.firm, record, user_id=g.api_user.id)
+    try:
+        blockers = ledger.committed(
+            lambda: ledger.delete(kind, g.api_user.firm, record, user_id=g.api_user.id))
+    except ledger.Busy:
+        return _busy()
     if blockers:
-        db.session.rollback()
         return jsonify(errors={"record": blockers}), 409
-    db.session.commit()
     quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
     return "", 204
 

@@ -127,18 +127,24 @@ def _form(kind: ledger.RecordKind, record):
     errors: dict = {}
     if request.method == "POST":
         data = ledger.form_to_input(kind, request.form)
+        status = 422
         try:
-            record = ledger.save(kind, current_user.firm, data, record=record, user_id=current_user.id)
+            saved = ledger.committed(
+                lambda: ledger.save(kind, current_user.firm, data, record=record, user_id=current_user.id))
         except ledger.ValidationFailed as failed:
-            db.session.rollback()
             errors = failed.errors
+            for reason in errors.get("record", ()):
+                flash(reason, "error")
+        except ledger.Busy:
+            flash(_("Other changes to the same records were being saved; nothing was stored. Send it again."),
+                  "error")
+            status = 409
         else:
-            db.session.commit()
+            record = saved
             quickbooks_jobs.after_ledger_change(current_user.firm_id)
             flash(_("%(what)s saved.", what=kind.label))
             return redirect(url_for("ledger.show", slug=kind.slug, record_id=record.id))
         values = data
-        status = 422
     else:
         values = kind.to_input(record) if record is not None else _defaults(kind)
         status = 200
@@ -178,12 +184,16 @@ def line_row(slug):
 def delete(slug, record_id):
     kind = _kind(slug)
     record = _get_record_or_404(kind, record_id)
-    blockers = ledger.delete(kind, current_user.firm, record, user_id=current_user.id)
+    try:
+        blockers = ledger.committed(
+            lambda: ledger.delete(kind, current_user.firm, record, user_id=current_user.id))
+    except ledger.Busy:
+        flash(_("Other changes to the same records were being saved; nothing was stored. Send it again."),
+              "error")
+        return redirect(url_for("ledger.show", slug=slug, record_id=record_id))
     if blockers:
-        db.session.rollback()
         flash(_("%(what)s not deleted: %(why)s.", what=kind.label, why="; ".join(blockers)), "error")
         return redirect(url_for("ledger.show", slug=slug, record_id=record_id))
-    db.session.commit()
     quickbooks_jobs.after_ledger_change(current_user.firm_id)
     flash(_("%(what)s deleted.", what=kind.label))
     return redirect(url_for("ledger.index", slug=slug))
