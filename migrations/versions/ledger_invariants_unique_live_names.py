@@ -5,7 +5,7 @@ keeps its name, each later one gets " (2)", " (3)", ... (QuickBooks refuses two 
 of one name anyway, error 6240). Each rename is printed to the migration's log.
 
 Revision ID: 4b8e735f29b1
-Revises: 5e7a1c3b9d24
+Revises: 8db6b769f2d7
 Create Date: 2026-11-30 15:20:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '4b8e735f29b1'
-down_revision = '5e7a1c3b9d24'
+down_revision = '8db6b769f2d7'
 branch_labels = None
 depends_on = None
 

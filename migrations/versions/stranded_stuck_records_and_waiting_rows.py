@@ -2,7 +2,7 @@
 sync_errors.waiting_for_type / waiting_for_id
 
 Revision ID: 5e1a7c3d9b20
-Revises: 8db6b769f2d7
+Revises: 4b8e735f29b1
 Create Date: 2026-11-30 15:20:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5e1a7c3d9b20'
-down_revision = '8db6b769f2d7'
+down_revision = '4b8e735f29b1'
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@ URL = "/settings/integrations/quickbooks/sync-settings"
 def test_it_shows_and_saves_the_fallback_item(client, app):
     user = make_user(role="owner")
     sign_in(client, user)
-    assert 'name="fallback_item_name" value="Services"' in client.get("/settings/integrations/quickbooks").get_data(as_text=True)
+    assert 'name="fallback_item_name" value="Services"' in client.get("/settings/integrations/quickbooks/sync-settings").get_data(as_text=True)
     ok = client.post(URL, data={"default_income_account": "Services", "next_invoice_number": "1",
                                 "fallback_item_name": "Sundry fees"})
     assert ok.status_code == 302

@@ -48,4 +48,4 @@ def test_it_saves_the_stuck_limit_and_refuses_a_bad_one(client, app):
     assert client.post(f"{SETTINGS}/sync-settings", data=form).status_code == 302
     db.session.expire_all()
     assert user.firm.stuck_after_minutes == 45
-    assert 'name="stuck_after_minutes" value="45"' in client.get(SETTINGS).get_data(as_text=True)
+    assert 'name="stuck_after_minutes" value="45"' in client.get(f"{SETTINGS}/sync-settings").get_data(as_text=True)
