@@ -11,7 +11,10 @@ from qbo.desk import tabs as desk
 from qbo.ledger.records import PAYMENT_METHODS, ValidationFailed
 from qbo.quickbooks import company_cache
 from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks.api.meter import BUILDER_MONTHLY_READS
+from qbo.quickbooks.connection import reads_this_month
 from qbo.quickbooks.models import QboConnection
+from qbo.quickbooks.problems.counts import connection_pause
 from qbo.quickbooks.settings import update_settings
 from views._context import require
 from views._htmx import is_htmx, vary_on_htmx
@@ -35,7 +38,8 @@ def _render(errors=None, values=None, status=200):
             s: company_cache.accounts_of_type(company, s) for s in company_cache.ACCOUNT_TYPES},
         numbers_used=company_cache.used_numbers(company, firm.invoice_number_prefix),
         payment_methods=PAYMENT_METHODS, method_labels=CHOICE_LABELS, progress_runs=progress_runs,
-        **context), status
+        reads_this_month=reads_this_month(connection), read_allowance=BUILDER_MONTHLY_READS,
+        connection_pause=connection_pause(connection), **context), status
 
 
 @bp.get("")

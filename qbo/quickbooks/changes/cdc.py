@@ -37,7 +37,7 @@ from qbo.ledger.models import (
 )
 from qbo.quickbooks.changes.duplicates import report_duplicates
 from qbo.quickbooks.changes.report import DriftReport, label_of, money_of
-from qbo.quickbooks.connection import client_for_firm, get_connection
+from qbo.quickbooks.connection import client_for_firm, get_connection, reads_blocked
 from qbo.quickbooks.models import QboConnection, QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
@@ -75,6 +75,10 @@ def poll_changes(firm_id: int, *, client=None) -> DriftReport:
     connection = get_connection(firm_id)
     if connection is None or connection.state != "connected":
         report.paused = "QuickBooks is not connected"
+        return report
+    if reads_blocked(connection):
+        # Every CDC call is a metered read (qbo-2025-2026.md §1.1): none until the allowance renews.
+        report.paused = "QuickBooks' monthly read allowance is used up; polling resumes on the 1st"
         return report
     started = utcnow()
     since = _window_start(connection, started, report)

@@ -74,6 +74,7 @@ class SyncContext:
         self._names: dict[tuple[str, str], dict | None] = {}
         self._vendors: dict[str, dict] = {}
         self._refund_item: dict | None = None
+        self.quota_noted = False  # the read-quota 429 was written on the connection this run
 
     # --- links -----------------------------------------------------------------------------------
 
