@@ -154,7 +154,8 @@ def finish_connect(firm_id: int, user_id: int, *, state: str | None, code: str |
         _forget_links(firm_id, user_id, old_realm, realm_id)
 
     issued_at = utcnow()
-    company = QboClient(realm_id, api_base(current_app.config), _StaticTokens(client.access_token)).company_info()
+    company = QboClient(realm_id, api_base(current_app.config), _StaticTokens(client.access_token),
+                        meter=ReadMeter(get_redis(decode=False))).company_info()  # a metered read too
     if connection is None:
         connection = QboConnection(firm_id=firm_id)
         db.session.add(connection)

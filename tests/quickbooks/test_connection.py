@@ -184,3 +184,46 @@ def _pretend_synced(account):
     link = db.session.scalar(select(QboLink).where(QboLink.record_type == "account", QboLink.record_id == account.id))
     link.qbo_type, link.qbo_id, link.status = "Customer", "58", "synced"
     db.session.commit()
+
+
+class _TokenAnswer(requests.adapters.HTTPAdapter):
+    """The token endpoint's answer with Intuit's 5-year hard expiry; remembers the request headers."""
+
+    def __init__(self):
+        super().__init__()
+        self.headers = None
+
+    def send(self, request, **kwargs):
+        self.headers = dict(request.headers)
+        answer = requests.models.Response()
+        answer.status_code, answer.url = 200, request.url
+        answer.headers["Content-Type"] = "application/json"
+        answer._content = (b'{"token_type":"bearer","access_token":"at","expires_in":3600,"refresh_token":"rt",'
+                           b'"x_refresh_token_expires_in":8726400,"x_refresh_token_hard_expires_in":157680000}')
+        return answer
+
+
+def test_it_asks_for_and_keeps_the_refresh_tokens_hard_expiry(app, qbo_emulator):
+    """qbo-2025-2026.md §1.2: only a token request with this header gets the 5-year hard expiry."""
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    client = qconn.auth_client()
+    adapter = _TokenAnswer()
+    client.mount(client.token_endpoint, adapter)
+    client.refresh(refresh_token="rt-old")
+    assert adapter.headers.get(qconn.HARD_EXPIRY_HEADER) == "true"
+    now = utcnow()
+    qconn._store_tokens(connection, client, now)
+    assert (connection.refresh_token_hard_expires_at - now).days == 1825
+
+
+def test_it_marks_the_connection_disconnected_when_intuit_confirms_the_disconnect_url(client, app, qbo_emulator):
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    assert client.get(f"/webhooks/intuit/disconnect?realmId={connection.realm_id}").status_code == 302
+    assert qconn.disconnected_in_quickbooks(connection.realm_id) is False  # Intuit still accepts the tokens
+    assert db.session.get(QboConnection, connection.id).state == "connected"
+    qconn.auth_client().revoke(token=qconn.decrypt(connection.refresh_token_encrypted))
+    assert qconn.disconnected_in_quickbooks(connection.realm_id) is True
+    connection = db.session.get(QboConnection, connection.id)
+    assert connection.state == "disconnected" and connection.refresh_token_encrypted is None

@@ -398,19 +398,19 @@ def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError |
 
 def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
     link = op.link
+    if op.operation == "delete" and isinstance(result, ObjectNotFound):
+        result = None  # already gone from QuickBooks: the delete is done
     if isinstance(result, QboError):
         if isinstance(result, (TransientError, RateLimited)):
             return  # outcome unknown: a create keeps pending_request_id and is looked up first
         if isinstance(result, ReadQuotaExhausted):
             link.reason = "Waiting for QuickBooks' monthly read allowance (it renews on the 1st)"
             return
-        if op.operation == "delete" and isinstance(result, ObjectNotFound):
-            result = None  # already gone from QuickBooks: the delete is done
         _fail(link, error=result, report=report, ctx=ctx)
         if op.operation == "create":
             link.pending_request_id = None  # refused: nothing was written
         return
-    if op.operation == "delete" and not isinstance(result, QboError):
+    if op.operation == "delete":
         problems.resolve(link.firm_id, link.record_type, link.record_id, resolution="deleted")
         db.session.delete(link)
         report.deleted += 1
