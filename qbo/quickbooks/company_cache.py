@@ -7,7 +7,8 @@ import json
 
 from qbo.core.models import utcnow
 from qbo.core.redis import get_redis
-from qbo.quickbooks.connection import client_for_firm
+from qbo.quickbooks.api.errors import QboError, kind_of
+from qbo.quickbooks.connection import client_for_firm, note_fault
 
 TTL_SECONDS = 7 * 24 * 3600
 REFRESH_LOCK_SECONDS = 120
@@ -100,7 +101,18 @@ def take_refresh_lock(firm_id: int) -> bool:
 
 
 def refresh(firm_id: int) -> dict:
-    """Read the chart of accounts, payment methods and used DocNumbers from QuickBooks."""
+    """Read the chart of accounts, payment methods and used DocNumbers from QuickBooks; a fault
+    ends the refresh with QuickBooks' words (and, if it is about the connection, says so on it)."""
+    try:
+        return _refresh(firm_id)
+    except QboError as exc:
+        get_redis().delete(f"{_key(firm_id)}:refreshing")
+        if kind_of(exc) == "connection" or exc.status == 429:
+            note_fault(firm_id, exc)
+        return {"error": (exc.message or str(exc))[:300], "code": exc.code}
+
+
+def _refresh(firm_id: int) -> dict:
     client = client_for_firm(firm_id)
     raw_accounts = cached_list(firm_id, "accounts", client.accounts, fresh=True)
     raw_methods = cached_list(firm_id, "payment_methods", client.payment_methods, fresh=True)

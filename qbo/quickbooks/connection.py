@@ -30,6 +30,7 @@ from qbo.quickbooks.api.client import QboClient
 from qbo.quickbooks.api.errors import (
     AuthFailed,
     Forbidden,
+    LimiterTimeout,
     QboError,
     RateLimited,
     ReadQuotaExhausted,
@@ -333,6 +334,8 @@ def note_fault(firm_id: int, error: QboError) -> str | None:
         connection.reads_blocked_until = _naive(next_month_start())
         ReadMeter(get_redis(decode=False)).block_until_next_month(connection.realm_id)
         reason = "QuickBooks' monthly read allowance is used up; reads resume on the 1st"
+    elif isinstance(error, LimiterTimeout):
+        return None  # our own limiter's queue, not Intuit
     elif isinstance(error, RateLimited):
         wait = max(float(error.retry_after or 0), 60.0)
         connection.throttled_until = utcnow() + dt.timedelta(seconds=wait)

@@ -37,3 +37,19 @@ def test_it_drops_the_chart_of_accounts_when_a_poll_sees_an_account_change(conne
     cdc.poll_changes(connected.firm_id)
     assert not get_redis().exists(key)
     assert company_cache.cached_list(connected.firm_id, "accounts", lambda: [{"Id": "x"}]) == [{"Id": "x"}]
+
+
+def test_it_ends_a_refresh_with_quickbooks_words_instead_of_failing_the_job(connected, qbo_emulator):
+    import json
+
+    from sqlalchemy import select
+
+    from qbo.quickbooks.models import QboConnection
+    from tests.quickbooks.api.test_fault_contract import ROWS
+
+    row = next(r for r in ROWS if r[0] == "3100-gateway-403")
+    qbo_emulator.control("POST", "/faults", json={"match": {"operation": "query"}, "times": 3, "response": {
+        "status": 403, "body": json.dumps(row[2]), "content_type": "application/json"}}).raise_for_status()
+    result = company_cache.refresh(connected.firm_id)
+    assert result["code"] == "3100" and "ApplicationAuthorizationFailed" in result["error"]
+    assert db.session.scalar(select(QboConnection.state)) == "needs_reconnect"

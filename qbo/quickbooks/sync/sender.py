@@ -155,6 +155,12 @@ class Sender:
                 except Exception as exc:  # RateLimited, ReconnectNeeded, or a bug: stop the run
                     self._stop(exc)
                     found = {}
+                stop = next((r for r in found.values() if isinstance(r, STOPS_THE_RUN)), None)
+                if stop is not None:
+                    # A batch item refused for the connection's sake (a 3xxx inside the batch): the
+                    # run stops, that item stays pending, and the items that went through count.
+                    found = {bid: r for bid, r in found.items() if not isinstance(r, STOPS_THE_RUN)}
+                    self._stop(stop)
                 for work, op in taken:
                     work.done(op.bid, found.get(op.bid, MISSING), self)
                 # The client may have read the connection's tokens: give the database connection

@@ -139,3 +139,23 @@ def test_it_says_on_the_banner_and_the_card_why_reads_are_paused(client, connect
     assert "QuickBooks read quota exhausted" in page
     card = client.get("/settings/integrations/quickbooks").get_data(as_text=True)
     assert 'id="reads-this-month"' in card and "Read quota exhausted" in card
+
+
+def test_it_pauses_on_a_gateway_fault_inside_a_batch_item_and_keeps_the_others(connected, qbo_emulator):
+    from qbo.quickbooks.sync.marking import mark_all
+
+    first, second = make_account(connected.firm, name="Item Ok Ltd"), make_account(connected.firm, name="Item 3200 Ltd")
+    mark_all(connected.firm_id)
+    db.session.commit()
+    links = {l.record_id: l.id for l in db.session.scalars(select(QboLink))}
+    fault = json.loads(_row("3200-gateway-401")["body"])["fault"]
+    answer = {"BatchItemResponse": [
+        {"bId": str(links[first.id]), "Customer": {"Id": "901", "SyncToken": "0", "DisplayName": first.name}},
+        {"bId": str(links[second.id]), "Fault": fault}], "time": "2026-11-26T01:00:00.000-08:00"}
+    qbo_emulator.control("POST", "/faults", json={"match": {"operation": "batch"}, "times": 1, "response": {
+        "status": 200, "body": json.dumps(answer), "content_type": "application/json"}}).raise_for_status()
+    report = _sync(connected.firm_id)
+    by_record = {l.record_id: l for l in db.session.scalars(select(QboLink))}
+    assert report.paused and db.session.scalar(select(QboConnection.state)) == "needs_reconnect"
+    assert (by_record[first.id].status, by_record[first.id].qbo_id) == ("synced", "901")
+    assert by_record[second.id].status == "pending" and db.session.scalars(select(SyncError)).all() == []
