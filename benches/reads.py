@@ -61,17 +61,20 @@ def run(redis_url: str, *, records: int = 50, time_scale: float = 1.0, idle_poll
                            edit_reads=sum(1 for e in edit_log if _is_read(e)), edits=len(edits),
                            reads_per_write=round(reads / max(1, written + len(edits)), 4))
                 if wait_out_overlap:
-                    # Each poll re-reads the last OVERLAP (2 min) on purpose: idle means nothing
-                    # changed in that window either, so the records just pushed must age out first.
+                    # Each poll re-reads the last OVERLAP (2 min) before the previous poll on purpose:
+                    # idle means nothing changed in that window either, so the records just pushed
+                    # must age out first, and one poll after that moves the window past them.
                     import time
 
                     from qbo.quickbooks.changes.cdc import OVERLAP
 
-                    poll_changes(firm.id, client=h.bench_client(firm.id, time_scale))
                     time.sleep(OVERLAP.total_seconds() + 5)
-                seq = emu.last_seq()
-                for _ in range(idle_polls):
                     poll_changes(firm.id, client=h.bench_client(firm.id, time_scale))
+                seq = emu.last_seq()
+                idle_changes = []
+                for _ in range(idle_polls):
+                    idle_changes.append(poll_changes(firm.id, client=h.bench_client(firm.id, time_scale)).as_dict())
+                out["idle_poll_reports"] = idle_changes
                 idle = [e for e in emu.requests_since(seq) if _is_read(e)]
                 out["idle_requests"] = sorted({(e["method"], e["path"].rsplit("/", 1)[-1], e.get("status"))
                                                for e in idle})

@@ -7,7 +7,7 @@ import json
 
 from qbo.core.models import utcnow
 from qbo.core.redis import get_redis
-from qbo.quickbooks.api.errors import QboError, kind_of
+from qbo.quickbooks.api.errors import QboError, ReconnectNeeded, kind_of
 from qbo.quickbooks.connection import client_for_firm, note_fault
 
 TTL_SECONDS = 7 * 24 * 3600
@@ -102,9 +102,12 @@ def take_refresh_lock(firm_id: int) -> bool:
 
 def refresh(firm_id: int) -> dict:
     """Read the chart of accounts, payment methods and used DocNumbers from QuickBooks; a fault
-    ends the refresh with QuickBooks' words (and, if it is about the connection, says so on it)."""
+    QuickBooks answers ends the refresh with its words (and, if it is about the connection, says so
+    on it)."""
     try:
         return _refresh(firm_id)
+    except ReconnectNeeded:
+        raise  # not connected: the job fails visibly, and the Jobs page offers it again after a reconnect
     except QboError as exc:
         get_redis().delete(f"{_key(firm_id)}:refreshing")
         if kind_of(exc) == "connection" or exc.status == 429:

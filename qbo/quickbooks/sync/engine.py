@@ -24,6 +24,7 @@ from qbo.core.db import db
 from qbo.core.models import utcnow
 from qbo.quickbooks.api.client import request_id_for
 from qbo.quickbooks.api.errors import (
+    AmbiguousWrite,
     ObjectNotFound,
     QboError,
     RateLimited,
@@ -401,6 +402,14 @@ def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
     if op.operation == "delete" and isinstance(result, ObjectNotFound):
         result = None  # already gone from QuickBooks: the delete is done
     if isinstance(result, QboError):
+        if isinstance(result, TransientError) and result.status is not None \
+                and not isinstance(result, AmbiguousWrite):
+            # QuickBooks answered with its own trouble (5xx, a SystemFault) after all the client's
+            # retries: the desk says so in QuickBooks' words; the record stays pending for the next run.
+            recognised = catalogue.recognise(result, record_type=link.record_type)
+            problems.record_fault(link.firm_id, link.record_type, link.record_id, recognised)
+            link.reason = recognised.message[:300]
+            return
         if isinstance(result, (TransientError, RateLimited)):
             return  # outcome unknown: a create keeps pending_request_id and is looked up first
         if isinstance(result, ReadQuotaExhausted):

@@ -159,3 +159,15 @@ def test_it_pauses_on_a_gateway_fault_inside_a_batch_item_and_keeps_the_others(c
     assert report.paused and db.session.scalar(select(QboConnection.state)) == "needs_reconnect"
     assert (by_record[first.id].status, by_record[first.id].qbo_id) == ("synced", "901")
     assert by_record[second.id].status == "pending" and db.session.scalars(select(SyncError)).all() == []
+
+
+def test_it_files_a_system_fault_only_when_the_retries_run_out_and_keeps_the_record_pending(connected, qbo_emulator):
+    make_account(connected.firm, name="System Fault Ltd")
+    _inject(qbo_emulator, {"method": "POST", "operation": "create"}, "10000-systemfault-400", times=1)
+    _sync(connected.firm_id)  # no retries left in this client: the first answer is the last
+    link = db.session.scalar(select(QboLink))
+    error = db.session.scalar(select(SyncError))
+    assert link.status == "pending" and (error.qbo_code, error.status) == ("10000", "open")
+    _sync(connected.firm_id)
+    db.session.refresh(error)
+    assert db.session.scalar(select(QboLink)).status == "synced" and error.status == "resolved"
