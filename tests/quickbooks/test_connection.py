@@ -227,3 +227,47 @@ def test_it_marks_the_connection_disconnected_when_intuit_confirms_the_disconnec
     assert qconn.disconnected_in_quickbooks(connection.realm_id) is True
     connection = db.session.get(QboConnection, connection.id)
     assert connection.state == "disconnected" and connection.refresh_token_encrypted is None
+
+
+class _TokenFault(requests.adapters.HTTPAdapter):
+    """The token endpoint answering with a fault (Intuit's OAuth errors, ref §9, or a proxy's page)."""
+
+    def __init__(self, status, body, content_type):
+        super().__init__()
+        self.status, self.body, self.content_type = status, body, content_type
+
+    def send(self, request, **kwargs):
+        answer = requests.models.Response()
+        answer.status_code, answer.url, answer._content = self.status, request.url, self.body.encode()
+        answer.headers["Content-Type"] = self.content_type
+        return answer
+
+
+@pytest.mark.parametrize("status, body, content_type, raised, state", [
+    (400, '{"error":"invalid_grant","error_description":"Incorrect or invalid refresh token"}',
+     "application/json", ReconnectNeeded, "needs_reconnect"),  # ref §9 Errors
+    (401, '{"error":"invalid_client"}', "application/json", ReconnectNeeded, "needs_reconnect"),  # ref §9
+    (503, "<html><title>503 Service Unavailable</title></html>", "text/html", "TransientError", "connected"),
+    (500, "", "text/plain", "TransientError", "connected"),
+    (429, '{"error":"too_many_requests"}', "application/json", "TransientError", "connected"),
+])
+def test_it_handles_every_answer_of_the_token_endpoint(app, qbo_emulator, monkeypatch, status, body, content_type,
+                                                      raised, state):
+    from qbo.quickbooks.api.errors import TransientError
+
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    connection.access_token_expires_at = utcnow()
+    db.session.commit()
+    real = qconn.auth_client
+
+    def faulty(**kwargs):
+        client = real(**kwargs)
+        client.mount(client.token_endpoint, _TokenFault(status, body, content_type))
+        return client
+
+    monkeypatch.setattr(qconn, "auth_client", faulty)
+    with pytest.raises(TransientError if raised == "TransientError" else raised):
+        qconn.ConnectionTokens(owner.firm_id).access_token()
+    db.session.refresh(connection)
+    assert connection.state == state
