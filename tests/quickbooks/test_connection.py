@@ -271,3 +271,18 @@ def test_it_handles_every_answer_of_the_token_endpoint(app, qbo_emulator, monkey
         qconn.ConnectionTokens(owner.firm_id).access_token()
     db.session.refresh(connection)
     assert connection.state == state
+
+
+def test_it_keeps_this_months_reads_in_the_database_through_a_redis_restart(app, qbo_emulator):
+    from qbo.core.redis import get_redis
+    from qbo.quickbooks.api.meter import ReadMeter, month_of
+
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    meter = ReadMeter(get_redis(decode=False))
+    meter.count(connection.realm_id, 41)  # plus the CompanyInfo read of the connect
+    assert qconn.persist_reads(owner.firm_id) == 42
+    get_redis().delete(f"qbo:reads:{connection.realm_id}:{month_of()}")
+    assert qconn.reads_this_month(connection) == 42
+    qconn.persist_reads(owner.firm_id)  # seeds Redis back from the database
+    assert meter.reads(connection.realm_id) == 42
