@@ -315,7 +315,7 @@ class ConnectionTokens:
 # --- what the connection's faults say -------------------------------------------------------------
 
 #: Connection states beyond connected / disconnected / needs_reconnect.
-SUBSCRIPTION_INACTIVE = "subscription_inactive"
+SUBSCRIPTION_ENDED = "subscription_ended"
 
 
 def _naive(moment: dt.datetime) -> dt.datetime:
@@ -341,7 +341,7 @@ def note_fault(firm_id: int, error: QboError) -> str | None:
         connection.throttled_until = utcnow() + dt.timedelta(seconds=wait)
         reason = "QuickBooks is throttling this app; the sync resumes shortly"
     elif isinstance(error, SubscriptionEnded):
-        connection.state = SUBSCRIPTION_INACTIVE
+        connection.state = SUBSCRIPTION_ENDED
         connection.state_reason = words or error.code
         reason = "the QuickBooks subscription is inactive"
     elif isinstance(error, (AuthFailed, Forbidden, ReconnectNeeded)):

@@ -19,7 +19,7 @@ from qbo.quickbooks.problems.rows import SEVERITY_RANK
 class BannerState:
     needs_reconnect: bool
     open_errors: int
-    # Why the sync is paused besides a reconnect: "subscription_inactive", "read_quota", "throttled".
+    # Why the sync is paused besides a reconnect: "subscription_ended", "read_quota", "throttled".
     paused: str | None = None
     paused_until: dt.datetime | None = None
 
@@ -32,8 +32,8 @@ def connection_pause(connection) -> tuple[str | None, dt.datetime | None]:
     """Why the connection's sync is paused by QuickBooks itself, and until when (None when not)."""
     if connection is None:
         return None, None
-    if connection.state == "subscription_inactive":
-        return "subscription_inactive", None
+    if connection.state == "subscription_ended":
+        return "subscription_ended", None
     now = utcnow()
     if connection.reads_blocked_until and connection.reads_blocked_until > now:
         return "read_quota", connection.reads_blocked_until

@@ -60,8 +60,8 @@ def test_it_pauses_on_an_inactive_subscription_and_says_so(connected, qbo_emulat
     make_account(connected.firm, name="Subscription Ltd")
     _inject(qbo_emulator, {"method": "POST"}, "6190-json-200", times=5)
     _sync(connected.firm_id)
-    assert db.session.scalar(select(QboConnection.state)) == "subscription_inactive"
-    assert banner_state(connected.firm_id).paused == "subscription_inactive"
+    assert db.session.scalar(select(QboConnection.state)) == "subscription_ended"
+    assert banner_state(connected.firm_id).paused == "subscription_ended"
     assert db.session.scalars(select(SyncError)).all() == []
 
 
@@ -94,7 +94,7 @@ def test_it_survives_a_fault_with_a_200_in_the_change_poll(connected, drain, qbo
     result = quickbooks_jobs.poll_changes_job(connected.firm_id)
     connection = db.session.scalar(select(QboConnection))
     assert "SubscriptionEnded" in result["paused"] and connection.cdc_checked_at is None
-    assert connection.state == "subscription_inactive"
+    assert connection.state == "subscription_ended"
 
 
 def test_it_survives_a_validation_fault_in_the_change_poll(connected, drain, qbo_emulator):
