@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psutil
 
-from benches import desk, detection, throughput, workers
+from benches import desk, detection, reads, throughput, workers
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 README = Path(__file__).resolve().parent / "README.md"
@@ -38,12 +38,12 @@ def write_readme_row(results: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("throughput", "detection", "desk", "workers"), action="append")
+    parser.add_argument("--only", choices=("throughput", "detection", "desk", "workers", "reads"), action="append")
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the benches run")
     parser.add_argument("--records", type=int, default=None, help="throughput: records of every type")
     parser.add_argument("--time-scale", type=float, default=3.0)
     args = parser.parse_args(argv)
-    wanted = args.only or ["throughput", "detection", "desk", "workers"]
+    wanted = args.only or ["throughput", "detection", "desk", "workers", "reads"]
     quick = args.quick
     logging.disable(logging.INFO)  # the app's one line per request and per sync would drown the summaries
     from scripts.devserver import embedded_redis
@@ -87,7 +87,16 @@ def main(argv=None) -> int:
             lines.append(workers.summary(r))
             results.setdefault("summary_by_bench", {})["workers"] = lines[-1]
             print(lines[-1], flush=True)
+        if "reads" in wanted:
+            t = time.monotonic()
+            r = reads.run(redis_url, records=10 if quick else 50, wait_out_overlap=not quick)
+            r["seconds"] = round(time.monotonic() - t, 1)
+            results["reads"] = r
+            lines.append(reads.summary(r))
+            results.setdefault("summary_by_bench", {})["reads"] = lines[-1]
+            print(lines[-1], flush=True)
     tp, de, dk, wk = (results.get(k, {}) for k in ("throughput", "detection", "desk", "workers"))
+    rd = results.get("reads", {})
     results.update({
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {psutil.cpu_count()} CPUs, "
@@ -100,7 +109,9 @@ def main(argv=None) -> int:
         "desk_ratio_postgres": dk.get("desk_ratio_postgres"),
         "workers_throughput": wk.get("workers_throughput"),
         "realms_throughput": wk.get("realms_throughput"),
-        "summary": [results["summary_by_bench"][k] for k in ("throughput", "detection", "desk", "workers")
+        "reads_per_write": rd.get("reads_per_write"),
+        "reads_per_idle_hour": rd.get("reads_per_idle_hour"),
+        "summary": [results["summary_by_bench"][k] for k in ("throughput", "detection", "desk", "workers", "reads")
                     if k in results.get("summary_by_bench", {})],
         "seconds": round(time.monotonic() - started, 1),
     })

@@ -184,6 +184,9 @@ def qbo_status(firm_id: int, as_json: bool) -> None:
         return
     conn = status["connection"]
     click.echo(f"Connection: {conn['state']}" + (f" to {conn['company_name']} ({conn['realm_id']})" if conn["realm_id"] else ""))
+    if conn.get("paused"):
+        click.echo(f"Paused: {conn['paused']}" + (f" until {conn['paused_until']}" if conn.get("paused_until") else ""))
+    click.echo(f"Reads this month: {conn.get('reads_this_month', 0)} of {conn.get('read_allowance')}")
     for category, n in status["counts"].items():
         click.echo(f"  {category:10} {n}")
     click.echo(f"  {'total':10} {status['total']}")

@@ -3,8 +3,10 @@
 The body is checked against `intuit-signature` before anything else; a good one queues a poll per
 firm and is answered at once (Intuit wants a 200 within 3 s). No QuickBooks call happens here.
 """
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
 
+from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks.changes import webhooks
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -24,3 +26,15 @@ def intuit():
     except ValueError:
         return jsonify(error="body is not a webhook notification"), 400
     return jsonify(queued=queued)
+
+
+@bp.get("/intuit/disconnect")
+def intuit_disconnect():
+    """Intuit's Disconnect URL (qbo-2025-2026.md §1.2): opened in the browser of someone who
+    disconnected the app inside QuickBooks, with `realmId`. It carries no signature, so nothing
+    changes here: a job asks Intuit whether the realm's tokens are refused now, and only then marks
+    the connection disconnected."""
+    if quickbooks_jobs.enqueue_disconnect_check(request.args.get("realmId", "")):
+        flash(_("QuickBooks says the app was disconnected there. Syncing stops once Intuit confirms it; "
+                "reconnect here to resume."))
+    return redirect(url_for("quickbooks.show"))

@@ -16,10 +16,10 @@ from qbo.core.models import JobRun, utcnow
 from qbo.core.queue import enqueue, enqueue_once, enqueue_once_or_follow_up, get_queue, tracked
 from qbo.core.redis import get_redis
 from qbo.quickbooks import company_cache
-from qbo.quickbooks.api.errors import RateLimited, ReconnectNeeded, TransientError
+from qbo.quickbooks.api.errors import QboError, kind_of
 from qbo.quickbooks.changes.cdc import POLL_TIMEOUT, poll_changes
 from qbo.quickbooks.changes.report import DriftReport
-from qbo.quickbooks.connection import get_connection
+from qbo.quickbooks.connection import disconnected_in_quickbooks, get_connection, note_fault, persist_reads
 from qbo.quickbooks.models import QboConnection, QboLink, SyncError
 from qbo.quickbooks.problems import rows as problems
 from qbo.quickbooks.sync.engine import sync_firm
@@ -51,6 +51,7 @@ def sync_firm_job(firm_id: int) -> dict:
     on timeouts or transient faults, come back later (with backoff)."""
     started = time.perf_counter()
     report = sync_firm(firm_id)
+    _persist_reads_quietly(firm_id)
     delay = schedule_follow_up(firm_id, report)
     log.info("job firm=%s user=- kind=sync ms=%.1f outcome=%s deferred=%s follow_up=%s", firm_id,
              (time.perf_counter() - started) * 1000, report.paused or "finished", report.deferred,
@@ -125,17 +126,33 @@ def poll_changes_job(firm_id: int) -> dict:
         return {"paused": "another poll of this firm is still running"}
     try:
         report = poll_changes(firm_id)
-    except (RateLimited, TransientError, ReconnectNeeded) as exc:
+    except QboError as exc:
+        # Whatever QuickBooks answered (a fault with a 200, a service or validation fault, the
+        # throttle, the read quota): the poll stops here, cdc_checked_at stays, and the next
+        # poll reads the window again. A fault about the connection is said on the banner.
         db.session.rollback()
-        report = DriftReport(paused=f"{type(exc).__name__}: the next poll reads the window again")
+        why = note_fault(firm_id, exc) if kind_of(exc) == "connection" or exc.status == 429 else None
+        report = DriftReport(paused=f"{type(exc).__name__}: {why or 'the next poll reads the window again'}")
+        log.warning("firm=%s drift poll stopped: %s", firm_id, exc)
     finally:
         try:
             lock.release()
         except Exception:  # expired while polling: nothing to give back
             pass
+    _persist_reads_quietly(firm_id)
     log.info("job firm=%s user=- kind=drift-poll ms=%.1f outcome=%s", firm_id,
              (time.perf_counter() - started) * 1000, report.paused or "finished")
     return report.as_dict()
+
+
+def _persist_reads_quietly(firm_id: int) -> None:
+    """Keep this month's read count in the database too (at most once a day per firm)."""
+    try:
+        if get_redis().set(f"qbo:reads-persisted:{firm_id}:{utcnow():%Y-%m-%d}", "1", nx=True, ex=2 * 86400):
+            persist_reads(firm_id)
+    except Exception as exc:  # counting must never fail the job it rides on
+        db.session.rollback()
+        log.warning("firm=%s could not persist read counts: %s", firm_id, type(exc).__name__)
 
 
 def due_firms(now: dt.datetime | None = None) -> list[int]:
@@ -300,3 +317,21 @@ def request_company_refresh(firm_id: int, user_id: int | None = None) -> JobRun 
 def refresh_company(run: JobRun) -> dict:
     """Read the company's lists from QuickBooks into the cache the settings page shows."""
     return company_cache.refresh(run.firm_id)
+
+
+# --- Intuit's Disconnect URL -----------------------------------------------------------------------
+
+
+def enqueue_disconnect_check(realm_id: str) -> bool:
+    """Intuit opened our Disconnect URL for a realm: check with Intuit in a job (a request never
+    calls QuickBooks), once per realm however often the URL is opened."""
+    realm_id = str(realm_id or "")
+    if not realm_id.isdigit() or len(realm_id) > 40:
+        return False
+    enqueue_once(f"disconnect-check-{realm_id}", check_disconnected_job, realm_id, job_timeout=120)
+    return True
+
+
+def check_disconnected_job(realm_id: str) -> dict:
+    """RQ entry: mark the realm's connection disconnected if Intuit now refuses its tokens."""
+    return {"disconnected": disconnected_in_quickbooks(realm_id)}

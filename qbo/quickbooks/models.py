@@ -28,6 +28,16 @@ class QboConnection(TimestampMixin, db.Model):
     connected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_call_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     cdc_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Intuit's 5-year cap on refresh tokens (x_refresh_token_hard_expires_in, qbo-2025-2026.md §1.2).
+    refresh_token_hard_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Metered CorePlus reads (qbo-2025-2026.md §1.1): this calendar month's count (UTC, "YYYY-MM"),
+    # copied daily from the client's Redis counter so a Redis restart loses nothing.
+    reads_month: Mapped[str | None] = mapped_column(String(7))
+    reads_this_month: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Intuit refused reads for the month (the quota 429): lookups and CDC wait until then.
+    reads_blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The per-minute throttle (429/3001): the sync is paused until then.
+    throttled_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class QboLink(db.Model):

@@ -12,7 +12,10 @@ from qbo.desk import tabs as desk
 from qbo.ledger.records import PAYMENT_METHODS, ValidationFailed
 from qbo.quickbooks import company_cache
 from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks.api.meter import BUILDER_MONTHLY_READS
+from qbo.quickbooks.connection import reads_this_month
 from qbo.quickbooks.models import QboConnection
+from qbo.quickbooks.problems.counts import connection_pause
 from qbo.quickbooks.settings import update_settings
 from views._context import require
 from views._htmx import is_htmx, vary_on_htmx
@@ -34,6 +37,12 @@ def _company(connection):
     return company
 
 
+def _connection_card(connection) -> dict:
+    """What the connection card shows beside the company: metered reads and any pause."""
+    return dict(connection=connection, reads_this_month=reads_this_month(connection),
+                read_allowance=BUILDER_MONTHLY_READS, connection_pause=connection_pause(connection))
+
+
 @bp.get("")
 @require(VIEW_ERRORS)
 def show():
@@ -44,7 +53,7 @@ def show():
     _company(connection)
     progress_runs = desk.job_runs(current_user.firm_id, (request.args.get("jobs") or "").split(","))
     return vary_on_htmx(render_template(
-        "settings/quickbooks.html", firm=current_user.firm, connection=connection, section="errors",
+        "settings/quickbooks.html", firm=current_user.firm, **_connection_card(connection), section="errors",
         progress_runs=progress_runs, **errors_context(request.args)))
 
 
@@ -52,7 +61,7 @@ def show():
 @require(VIEW_ERRORS)
 def show_connection():
     """The connection card: which company, since when, connect or disconnect."""
-    return render_template("settings/connection.html", firm=current_user.firm, connection=_connection(),
+    return render_template("settings/connection.html", firm=current_user.firm, **_connection_card(_connection()),
                            section="connection")
 
 

@@ -25,9 +25,10 @@ from sqlalchemy import select
 from qbo.accounts.models import Firm
 from qbo.core.db import db
 from qbo.core.models import utcnow
+from qbo.quickbooks import company_cache
 from qbo.quickbooks.changes.duplicates import report_duplicates
 from qbo.quickbooks.changes.report import DriftReport, label_of, money_of
-from qbo.quickbooks.connection import client_for_firm, get_connection
+from qbo.quickbooks.connection import client_for_firm, get_connection, reads_blocked
 from qbo.quickbooks.models import QboConnection, QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
@@ -67,6 +68,10 @@ def poll_changes(firm_id: int, *, client=None) -> DriftReport:
     if connection is None or connection.state != "connected":
         report.paused = "QuickBooks is not connected"
         return report
+    if reads_blocked(connection):
+        # Every CDC call is a metered read (qbo-2025-2026.md §1.1): none until the allowance renews.
+        report.paused = "QuickBooks' monthly read allowance is used up; polling resumes on the 1st"
+        return report
     started = utcnow()
     since = _window_start(connection, started, report)
     client = client or client_for_firm(firm_id)
@@ -105,9 +110,18 @@ def _fetch_changes(client, since: dt.datetime, firm_id: int, report: DriftReport
     entity that still fills an answer is read without CDC: its live records by a paged query on
     MetaData.LastUpdatedTime, and its deletions by checking which of our linked ids are gone.
     """
-    found = client.cdc(list(ENTITIES), since)
+    # The cached lists (chart of accounts, payment methods) ride on the same request: a change to one
+    # of them drops the cache, so the next sync reads it afresh instead of every sync reading it.
+    lists = list(company_cache.LIST_ENTITIES)
+    found = client.cdc(list(ENTITIES) + lists, since)
     report.requests += 1
-    if _size(found) < CDC_CAP:
+    total = _size(found)
+    changed_lists = [e for e in lists if found.pop(e, None)]
+    if total >= CDC_CAP:
+        changed_lists = lists  # cut off: some changes may be missing from the answer
+    if changed_lists:
+        company_cache.forget_lists(firm_id, changed_lists)
+    if total < CDC_CAP:
         return found
     report.capped = True
     complete: dict[str, list[dict]] = {}

@@ -10,6 +10,8 @@ from qbo.accounts.models import Firm
 from qbo.core.db import db
 from qbo.core.models import utcnow
 from qbo.ledger.record_types import CATEGORIES, RECORD_TYPES
+from qbo.quickbooks.api.meter import BUILDER_MONTHLY_READS
+from qbo.quickbooks.connection import reads_this_month
 from qbo.quickbooks.models import QboConnection, QboLink, SyncError
 from qbo.quickbooks.problems.rows import SEVERITY_RANK
 
@@ -18,17 +20,40 @@ from qbo.quickbooks.problems.rows import SEVERITY_RANK
 class BannerState:
     needs_reconnect: bool
     open_errors: int
+    # Why the sync is paused besides a reconnect: "subscription_ended", "read_quota", "throttled".
+    paused: str | None = None
+    paused_until: dt.datetime | None = None
 
     @property
     def show(self) -> bool:
-        return self.needs_reconnect or self.open_errors > 0
+        return self.needs_reconnect or self.open_errors > 0 or self.paused is not None
+
+
+def connection_pause(connection) -> tuple[str | None, dt.datetime | None]:
+    """Why the connection's sync is paused by QuickBooks itself, and until when (None when not)."""
+    if connection is None:
+        return None, None
+    if connection.state == "subscription_ended":
+        return "subscription_ended", None
+    now = utcnow()
+    if connection.reads_blocked_until and connection.reads_blocked_until > now:
+        return "read_quota", connection.reads_blocked_until
+    if connection.throttled_until and connection.throttled_until > now:
+        return "throttled", connection.throttled_until
+    return None, None
+
+
+def _banner(firm_id: int, open_errors: int) -> BannerState:
+    connection = db.session.scalar(select(QboConnection).where(QboConnection.firm_id == firm_id))
+    paused, until = connection_pause(connection)
+    return BannerState(needs_reconnect=connection is not None and connection.state == "needs_reconnect",
+                       open_errors=open_errors or 0, paused=paused, paused_until=until)
 
 
 def banner_state(firm_id: int) -> BannerState:
-    state = db.session.scalar(select(QboConnection.state).where(QboConnection.firm_id == firm_id))
     open_errors = db.session.scalar(select(func.count()).select_from(SyncError).where(
         SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.severity == "error"))
-    return BannerState(needs_reconnect=state == "needs_reconnect", open_errors=open_errors or 0)
+    return _banner(firm_id, open_errors)
 
 
 
@@ -62,10 +87,20 @@ def sync_status(firm_id: int) -> dict:
     connection = db.session.scalar(select(QboConnection).where(QboConnection.firm_id == firm_id))
     state = connection.state if connection is not None else "disconnected"
     counts = error_counts(firm_id)
+    paused, until = connection_pause(connection)
+    hard = connection.refresh_token_hard_expires_at if connection is not None else None
     return {
         "connection": {"state": state,
                        "realm_id": connection.realm_id if connection is not None else None,
-                       "company_name": connection.company_name if connection is not None else None},
+                       "company_name": connection.company_name if connection is not None else None,
+                       # Added by issue 14 (extend, never rename): why QuickBooks paused the sync,
+                       # and Intuit's metered reads this calendar month (qbo-2025-2026.md §1.1).
+                       "paused": paused,
+                       "paused_until": until.isoformat() + "Z" if until else None,
+                       "state_reason": connection.state_reason if connection is not None else None,
+                       "reads_this_month": reads_this_month(connection),
+                       "read_allowance": BUILDER_MONTHLY_READS,
+                       "refresh_token_hard_expires_at": hard.isoformat() + "Z" if hard else None},
         "counts": counts,
         "total": sum(counts.values()),
         **pending_counts(firm_id),
@@ -167,6 +202,4 @@ def error_counts_capped(firm_id: int, cap: int = COUNT_CAP) -> dict[str, int]:
 
 def banner_state_capped(firm_id: int, cap: int = COUNT_CAP) -> BannerState:
     """banner_state with the count capped at cap + 1 (the banner says "999+")."""
-    state = db.session.scalar(select(QboConnection.state).where(QboConnection.firm_id == firm_id))
-    return BannerState(needs_reconnect=state == "needs_reconnect",
-                       open_errors=capped_count(_open_error_rows(firm_id), cap))
+    return _banner(firm_id, capped_count(_open_error_rows(firm_id), cap))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from qbo.accounts.models import Firm
 from qbo.core.db import db
+from qbo.quickbooks import company_cache
 from qbo.quickbooks.models import QboLink
 
 MARKER_PREFIX = "Sync desk ref"
@@ -87,6 +88,8 @@ class SyncContext:
         self._vendors: dict[str, dict] = {}
         self._refund_item: dict | None = None
         self._fallback_item: dict | None = None
+        self._accounts_fresh = False
+        self.quota_noted = False  # the read-quota 429 was written on the connection this run
 
     # --- links -----------------------------------------------------------------------------------
 
@@ -173,7 +176,21 @@ class SyncContext:
 
     @cached_property
     def accounts(self) -> list[dict]:
-        return self.client.accounts()
+        # Kept between runs (company_cache: invalidated by CDC), since every read is metered. The
+        # firm's chosen accounts must all be in it, else it is older than they are: read afresh.
+        accounts = company_cache.cached_list(self.firm.id, "accounts", self.client.accounts)
+        ids = {a.get("Id") for a in accounts}
+        chosen = {getattr(self.firm, f, None) for f in company_cache.ACCOUNT_TYPES} - {None, ""}
+        if not chosen <= ids:
+            accounts = self._reload_accounts()
+        return accounts
+
+    def _reload_accounts(self) -> list[dict]:
+        self._accounts_fresh = True
+        accounts = company_cache.cached_list(self.firm.id, "accounts", self.client.accounts, fresh=True)
+        self.__dict__["accounts"] = accounts
+        self.__dict__.pop("accounts_by_id", None)
+        return accounts
 
     @cached_property
     def accounts_by_id(self) -> dict[str, dict]:
@@ -182,7 +199,10 @@ class SyncContext:
     def account_named(self, name: str | None) -> dict | None:
         if not name:
             return None
-        return next((a for a in self.accounts if a.get("Name", "").lower() == name.lower()), None)
+        found = next((a for a in self.accounts if a.get("Name", "").lower() == name.lower()), None)
+        if found is None and not self._accounts_fresh:
+            found = next((a for a in self._reload_accounts() if a.get("Name", "").lower() == name.lower()), None)
+        return found
 
     def first_account(self, *types: str, prefer: tuple[str, ...] = ()) -> dict | None:
         candidates = [a for a in self.accounts if a.get("AccountType") in types]
@@ -194,7 +214,7 @@ class SyncContext:
 
     @cached_property
     def payment_methods(self) -> list[dict]:
-        return self.client.payment_methods()
+        return company_cache.cached_list(self.firm.id, "payment_methods", self.client.payment_methods)
 
     def payment_method_for(self, method: str) -> dict | None:
         mapping = self.firm.payment_method_map or {}

@@ -23,8 +23,17 @@ from qbo.accounts.models import Firm
 from qbo.core.db import db
 from qbo.core.models import utcnow
 from qbo.quickbooks.api.client import request_id_for
-from qbo.quickbooks.api.errors import QboError, RateLimited, ReconnectNeeded, TransientError
-from qbo.quickbooks.connection import client_for_firm, get_connection
+from qbo.quickbooks.api.errors import (
+    AmbiguousWrite,
+    ObjectNotFound,
+    QboError,
+    RateLimited,
+    ReadQuotaExhausted,
+    ReconnectNeeded,
+    TransientError,
+    kind_of,
+)
+from qbo.quickbooks.connection import client_for_firm, get_connection, note_fault
 from qbo.quickbooks.models import QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
@@ -93,8 +102,17 @@ def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncRepor
     except (RateLimited, TransientError) as exc:
         db.session.rollback()
         _release_claims(firm_id)
+        if isinstance(exc, RateLimited):
+            note_fault(firm_id, exc)
         report.paused = f"QuickBooks is busy or unreachable ({type(exc).__name__}); the sync resumes shortly"
         log.warning("firm=%s sync interrupted: %s", firm_id, type(exc).__name__)
+    except QboError as exc:
+        # A fault about the connection (authorisation, subscription): pause and say why on the
+        # banner and the connection card, instead of blaming whichever record was on the wire.
+        db.session.rollback()
+        _release_claims(firm_id)
+        report.paused = note_fault(firm_id, exc) or f"QuickBooks refused the run ({exc.code or exc.status})"
+        log.warning("firm=%s sync paused: %s", firm_id, exc)
     return report
 
 
@@ -192,12 +210,24 @@ def _release_claims(firm_id: int) -> None:
 def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncReport) -> list[Op]:
     records = {r.id: r for r in _load(module, [l.record_id for l in links])}
     ctx.load_open_errors(module.RECORD_TYPE, [l.record_id for l in links])
+    lookup_error = None
     if module.NAME_LIST:
         wanted = [records[l.record_id] for l in links if not l.qbo_id and l.record_id in records]
-        module.prefetch([r for r in wanted if r.deleted_at is None], ctx)
+        try:
+            module.prefetch([r for r in wanted if r.deleted_at is None], ctx)
+        except QboError as exc:
+            _stop_if_connection_fault(exc)
+            lookup_error = exc  # the round's name lookup failed: each record it was for says so
     ops: list[Op] = []
     for link in links:
-        op = _plan(ctx, module, link, report, records.get(link.record_id))
+        try:
+            if lookup_error is not None and module.NAME_LIST and not link.qbo_id:
+                raise lookup_error
+            op = _plan(ctx, module, link, report, records.get(link.record_id))
+        except QboError as exc:
+            _stop_if_connection_fault(exc)
+            _lookup_failed(ctx, link, exc, report)
+            op = None
         if op is not None:
             op.link_id, op.entity, op.name_list = link.id, module.QBO_ENTITY, module.NAME_LIST
             op.qbo_id, op.sync_token = link.qbo_id, link.sync_token
@@ -208,6 +238,30 @@ def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncRepo
     # evidence that the next run must look the record up first.
     db.session.commit()
     return ops
+
+
+def _stop_if_connection_fault(error: QboError) -> None:
+    """A lookup's fault that is about the connection (or the per-minute throttle) stops the run;
+    the monthly read quota does not: writes that need no read go on."""
+    if isinstance(error, RateLimited) or (kind_of(error) == "connection"
+                                          and not isinstance(error, ReadQuotaExhausted)):
+        raise error
+
+
+def _lookup_failed(ctx: SyncContext, link: QboLink, error: QboError, report: SyncReport) -> None:
+    """A QuickBooks read made while planning this record failed (a name or marker lookup, a list):
+    the record is marked and the run goes on with the others."""
+    if isinstance(error, ReadQuotaExhausted):
+        if not ctx.quota_noted:
+            ctx.quota_noted = note_fault(link.firm_id, error) is not None
+        link.reason = "Waiting for QuickBooks' monthly read allowance (it renews on the 1st)"
+        report.waiting += 1
+        return
+    pending_request_id = link.pending_request_id
+    _fail(link, error=error, report=report, ctx=ctx)
+    link.pending_request_id = pending_request_id  # nothing was written: an unknown outcome stays unknown
+    if kind_of(error) == "transient":
+        link.status = "pending"  # the client's retries ran out: the desk says so, the next run tries again
 
 
 def _finish(ctx: SyncContext, module, in_flight, report: SyncReport) -> None:
@@ -436,9 +490,22 @@ def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError |
 
 def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
     link = op.link
+    if op.operation == "delete" and isinstance(result, ObjectNotFound):
+        result = None  # already gone from QuickBooks: the delete is done
     if isinstance(result, QboError):
+        if isinstance(result, TransientError) and result.status is not None \
+                and not isinstance(result, AmbiguousWrite):
+            # QuickBooks answered with its own trouble (5xx, a SystemFault) after all the client's
+            # retries: the desk says so in QuickBooks' words; the record stays pending for the next run.
+            recognised = catalogue.recognise(result, record_type=link.record_type)
+            problems.record_fault(link.firm_id, link.record_type, link.record_id, recognised)
+            link.reason = recognised.message[:300]
+            return
         if isinstance(result, (TransientError, RateLimited)):
             return  # outcome unknown: a create keeps pending_request_id and is looked up first
+        if isinstance(result, ReadQuotaExhausted):
+            link.reason = "Waiting for QuickBooks' monthly read allowance (it renews on the 1st)"
+            return
         _fail(link, error=result, report=report, ctx=ctx)
         if op.operation == "create":
             link.pending_request_id = None  # refused: nothing was written
