@@ -338,6 +338,7 @@ def _banner_of(user):
             BulkRequest.firm_id == user.firm_id, BulkRequest.status == "pending")) or 0
     return SimpleNamespace(show=state.show or stopped or approvals > 0, needs_reconnect=state.needs_reconnect,
                            stopped=stopped, open_errors=state.open_errors, approvals=approvals,
+                           paused=state.paused, paused_until=state.paused_until,
                            may_connect=can(user, permissions.MANAGE_CONNECTION),
                            admins_connect=bool(user.firm.admins_manage_connection))
 

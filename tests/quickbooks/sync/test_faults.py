@@ -137,7 +137,7 @@ def test_it_says_on_the_banner_and_the_card_why_reads_are_paused(client, connect
     sign_in(client, connected)
     page = client.get("/accounts/").get_data(as_text=True)
     assert "QuickBooks read quota exhausted" in page
-    card = client.get("/settings/integrations/quickbooks").get_data(as_text=True)
+    card = client.get("/settings/integrations/quickbooks/connection").get_data(as_text=True)
     assert 'id="reads-this-month"' in card and "Read quota exhausted" in card
 
 

@@ -46,6 +46,6 @@ def test_it_reports_this_months_metered_reads_in_the_cli_and_the_api(runner, cli
     api = client.get("/api/v1/sync/status", headers=make_api_key(connected)).get_json()
     assert cli["connection"]["reads_this_month"] > 0 and cli["connection"]["read_allowance"] == 500000
     assert api["connection"]["reads_this_month"] == cli["connection"]["reads_this_month"]
-    assert api["connection"]["paused"] is None and set(api) == {"connection", "counts", "total"}
+    assert api["connection"]["paused"] is None and {"connection", "counts", "total"} <= set(api)
     text = runner.invoke(args=["qbo", "status", "--firm", str(connected.firm_id)]).output
     assert f"Reads this month: {cli['connection']['reads_this_month']} of 500000" in text
