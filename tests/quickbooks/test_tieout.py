@@ -50,9 +50,9 @@ def test_it_ties_out_a_clean_sync_with_zero_differences(connected, drain):
 
 
 def test_it_reports_a_record_deleted_in_quickbooks_by_a_person(connected, drain, qbo_emulator):
-    invoice, _ = _ledger(connected.firm)
+    _, payment = _ledger(connected.firm)
     drain(connected.firm_id)
-    qbo_id = _link("refund", 1).qbo_id
+    qbo_id = _link("refund", payment.refunds[0].id).qbo_id
     qbo_emulator.control("DELETE", f"/companies/{qbo_emulator.realm_id}/RefundReceipt/{qbo_id}").raise_for_status()
     result = tie_out(connected.firm_id)
     assert result["differences"] == 1
@@ -84,7 +84,7 @@ def test_it_reports_excluded_and_unsynced_records(connected, drain):
     invoice, payment = _ledger(connected.firm)
     drain(connected.firm_id)
     later = make_invoice(connected.firm, account=invoice.account, date="2026-12-01")  # no sync since
-    _link("refund", 1).excluded = True  # excluded after it was synced: still in QuickBooks, no difference
+    _link("refund", payment.refunds[0].id).excluded = True  # excluded after it was synced: still in QuickBooks, no difference
     db.session.commit()
     excluded = make_invoice(connected.firm, account=invoice.account, date="2026-12-02")
     set_do_not_sync(connected, excluded, True)
@@ -170,3 +170,16 @@ def test_it_exits_1_on_differences_and_prints_json(connected, drain, runner):
 def test_it_says_which_firm_is_missing(runner, app):
     result = runner.invoke(args=["qbo", "tieout", "--firm", "999"])
     assert result.exit_code != 0 and "No firm with id 999" in result.output
+
+
+def test_it_reads_quickbooks_in_pages_of_1000(connected, drain, qbo_emulator, qbo_records):
+    _ledger(connected.firm)
+    drain(connected.firm_id)
+    [fee] = qbo_records("Purchase")
+    other = {k: fee[k] for k in ("PaymentType", "AccountRef", "Line")}
+    for _ in range(1000):  # the firm's other expenses: 1,001 Purchases in all, two pages
+        qbo_emulator.control("POST", f"/companies/{qbo_emulator.realm_id}/Purchase",
+                             json=dict(other, TxnDate="2026-11-05", force=True)).raise_for_status()
+    result = tie_out(connected.firm_id)
+    assert result["differences"] == 0  # other vendors' purchases are not the ledger's
+    assert (result["pages"], result["requests"]) == (7, 7)
