@@ -11,7 +11,7 @@ from qbo.accounts.permissions import ACT_ON_ERRORS, VIEW_ERRORS
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks.connection import get_connection
 from qbo.quickbooks.tieout import item_label, reason_text, type_label
-from views._context import require
+from views._context import money, require
 from views._htmx import is_htmx, vary_on_htmx
 from views.quickbooks import bp
 
@@ -27,14 +27,19 @@ def present(result: dict | None) -> dict | None:
     """A tie-out result for a reader: each difference's reason in words and its desk row's URL."""
     if result is None or "months" not in result:
         return result
+
     def item(entry):
-        entry = dict(entry, reason_text=reason_text(entry["reason"], entry.get("facts")),
+        facts = dict(entry.get("facts") or {})
+        if facts.get("delta") is not None:
+            facts["delta"] = money(facts["delta"])  # in the firm's currency, as the reader writes it
+        entry = dict(entry, reason_text=reason_text(entry["reason"], facts),
                      label_text=item_label(entry) if "record_type" in entry else entry.get("label"))
         if entry.get("desk"):
             entry["desk"] = dict(entry["desk"], url=desk_url(entry["desk"]))
         if "records" in entry:
             entry["records"] = [item(r) for r in entry["records"]]
         return entry
+
     return dict(result, months=[dict(m, type_text=type_label(m["record_type"]),
                                      records=[item(r) for r in m["records"]]) for m in result["months"]],
                 balances=[item(b) for b in result["balances"]])
