@@ -193,16 +193,22 @@ def qbo_status(firm_id: int, as_json: bool) -> None:
 @click.option("--firm", "firm_id", type=int, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the same result as GET /api/v1/sync/tieout.")
 def qbo_tieout(firm_id: int, as_json: bool) -> None:
-    """Compare the ledger with QuickBooks in this process; exit 1 when anything differs."""
-    from qbo.quickbooks.api.errors import QboError
+    """Compare the ledger with QuickBooks in this process; exit 1 when anything differs, 2 when
+    QuickBooks could not be read."""
+    from qbo.quickbooks.api.errors import QboError, ReconnectNeeded
     from qbo.quickbooks.tieout import item_label, reason_text, tie_out, type_label
 
     if db.session.get(Firm, firm_id) is None:
         raise click.ClickException(f"No firm with id {firm_id}.")
     try:
         result = tie_out(firm_id)
+    except ReconnectNeeded:
+        # Exit 2, not 1: nothing was compared, so nothing is known to differ.
+        click.echo("Error: QuickBooks is not connected for this firm: connect it first.", err=True)
+        raise SystemExit(2) from None
     except QboError as exc:
-        raise click.ClickException(f"QuickBooks did not answer: {exc}") from None
+        click.echo(f"Error: QuickBooks did not answer ({type(exc).__name__}): {exc}", err=True)
+        raise SystemExit(2) from None
     if as_json:
         click.echo(json.dumps(result))
     else:

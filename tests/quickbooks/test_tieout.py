@@ -9,7 +9,7 @@ from qbo.desk.actions import set_do_not_sync
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks.models import QboLink, SyncError
 from qbo.quickbooks.tieout import reason_text, tie_out
-from tests.factories import make, make_account, make_invoice, make_payment
+from tests.factories import make, make_invoice, make_payment, make_user
 
 
 def _ledger(firm):
@@ -170,6 +170,12 @@ def test_it_exits_1_on_differences_and_prints_json(connected, drain, runner):
 def test_it_says_which_firm_is_missing(runner, app):
     result = runner.invoke(args=["qbo", "tieout", "--firm", "999"])
     assert result.exit_code != 0 and "No firm with id 999" in result.output
+
+
+def test_it_says_when_quickbooks_is_not_connected(runner, app):
+    firm_id = make_user().firm_id
+    result = runner.invoke(args=["qbo", "tieout", "--firm", str(firm_id)])
+    assert result.exit_code == 2 and "QuickBooks is not connected" in result.output
 
 
 def test_it_reads_quickbooks_in_pages_of_1000(connected, drain, qbo_emulator, qbo_records):
