@@ -188,6 +188,8 @@ def tie_out(firm_id: int, *, client=None, progress: Callable[[int, int], None] |
                              amount, entity, qbo_id, reason, errors, **facts)
                 item["account_id"] = record.account_id
                 row(record_type, record.month).items.append(item)
+                if reason == "month_differs":
+                    r.items.append(item)  # the QuickBooks month's row counts it too: listed there
                 if record_type in BALANCE_SIGN and reason == "amount_differs":
                     by_account[record.account_id].append(item)
         for record in ledger[record_type]:
@@ -211,7 +213,9 @@ def tie_out(firm_id: int, *, client=None, progress: Callable[[int, int], None] |
                                   errors)
     advance()
     months = [rows[k].as_dict() for k in sorted(rows, key=lambda k: (_type_order(k[0]), k[1]))]
-    differences = sum(m["differences"] for m in months) + len(balances)
+    # A record dated another month is listed under both months but is one difference.
+    differences = len({(i["record_type"], i["record_id"], i["qbo_id"], i["reason"])
+                       for r in rows.values() for i in r.items}) + len(balances)
     return {"checked_at": utcnow().isoformat(timespec="seconds") + "Z", "differences": differences,
             "requests": counter.sent if counter is not None else None, "pages": pages,
             "clients_checked": clients, "months": months, "balances": balances[:MAX_ITEMS],

@@ -189,3 +189,17 @@ def test_it_reads_quickbooks_in_pages_of_1000(connected, drain, qbo_emulator, qb
     result = tie_out(connected.firm_id)
     assert result["differences"] == 0  # other vendors' purchases are not the ledger's
     assert (result["pages"], result["requests"]) == (7, 7)
+
+
+def test_it_lists_a_record_dated_another_month_under_both_months(connected, drain, qbo_emulator, qbo_records):
+    _ledger(connected.firm)
+    drain(connected.firm_id)
+    [payment] = qbo_records("Payment")
+    qbo_emulator.control("PATCH", f"/companies/{qbo_emulator.realm_id}/Payment/{payment['Id']}",
+                         json={"TxnDate": "2026-12-01"}).raise_for_status()
+    result = tie_out(connected.firm_id)
+    november, december = _row(result, "payment"), _row(result, "payment", "2026-12")
+    assert (november["ledger_count"], november["qbo_count"], december["qbo_count"]) == (1, 0, 1)
+    assert [r["reason"] for r in november["records"]] == [r["reason"] for r in december["records"]] == ["month_differs"]
+    assert reason_text("month_differs", november["records"][0]["facts"]) == "Dated 2026-12 in QuickBooks"
+    assert result["differences"] == 1
