@@ -1,9 +1,11 @@
 """Chaos, then tie-out (issue 12): a fifth of QuickBooks' answers fail in every way the emulator can
 fail them, a worker is SIGKILLed mid-sync, QuickBooks (the emulator, a process of its own with a
 data file) crashes and comes back, and one request stalls 40 s. Then only waiting: no ledger
-change, no click, just what a worker runs on its own (worker.py's schedule thread and the queue).
-In the end every record is synced or on the desk with a reason, and the tie-out finds no
-difference between the ledger and QuickBooks.
+change, no click, just what a worker runs on its own (worker.py's schedule thread and the queue),
+with the clock compressed where the product waits minutes (a dead worker's claim expires after 10
+minutes; follow-ups are scheduled minutes ahead): see `let_time_pass`. In the end every record is
+synced or on the desk with a reason, and the tie-out finds no difference between the ledger and
+QuickBooks.
 
 Time: the stall is real (the emulator sleeps 40 s; its delay_ms is not time-scaled) and the
 product's timeouts are its real ones (connect 5 s, read 30 s): the stalled request times out
@@ -151,8 +153,9 @@ def kill_a_worker_mid_sync(app_config, emu, firm_id) -> int:
 
 def wait_like_a_worker(app, firm_id, seconds: float, tick: float = 0.5) -> list[tuple]:
     """Only waiting: worker.py's schedule thread ticks and the queue's jobs run (the sync, the
-    change polls, and whatever else the worker's schedule queues), nothing else. Stops early once
-    nothing is stranded; returns what is still stranded."""
+    change polls, and whatever else the worker's schedule queues), nothing else. When a tick
+    changed nothing and records are still stranded, ten minutes pass (`let_time_pass`). Stops
+    early once nothing is stranded; returns what is still stranded."""
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
@@ -163,6 +166,7 @@ def wait_like_a_worker(app, firm_id, seconds: float, tick: float = 0.5) -> list[
     schedule = threading.Thread(target=worker._run_schedule, args=(app, tick, stop), daemon=True)
     schedule.start()
     deadline = time.monotonic() + seconds
+    before = None
     try:
         while True:
             queue = get_queue()
@@ -172,10 +176,34 @@ def wait_like_a_worker(app, firm_id, seconds: float, tick: float = 0.5) -> list[
             left = stranded(firm_id)
             if not left or time.monotonic() > deadline:
                 return left
+            if left == before:
+                let_time_pass()  # nothing moved in real time: what only the clock would change
+            before = left
             time.sleep(tick)
     finally:
         stop.set()
         schedule.join(5)
+
+
+def let_time_pass(minutes: int = 10) -> None:
+    """Compressed waiting: what `minutes` of a real clock would change, and nothing else. A claim
+    expires (the engine holds one for CLAIM_FOR, 10 minutes, so a dead worker's records come free
+    after that long), and the jobs RQ holds for later (follow-ups after a throttle or a stall,
+    at most minutes ahead) come due. No ledger change, no person's action."""
+    import datetime as dt
+
+    from rq.job import Job
+
+    from qbo.core.queue import get_queue
+
+    for link in db.session.scalars(select(QboLink).where(QboLink.claimed_until.is_not(None))):
+        link.claimed_until -= dt.timedelta(minutes=minutes)
+    db.session.commit()
+    queue = get_queue()
+    registry = queue.scheduled_job_registry
+    for job_id in registry.get_job_ids():
+        registry.remove(job_id)
+        queue.enqueue_job(Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer))
 
 
 def stranded(firm_id) -> list[tuple]:
