@@ -201,6 +201,46 @@ def qbo_sweep() -> None:
     click.echo(json.dumps(quickbooks_jobs.sweep_stranded()))
 
 
+@qbo_cli.command("tieout")
+@click.option("--firm", "firm_id", type=int, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the same result as GET /api/v1/sync/tieout.")
+def qbo_tieout(firm_id: int, as_json: bool) -> None:
+    """Compare the ledger with QuickBooks in this process; exit 1 when anything differs, 2 when
+    QuickBooks could not be read."""
+    from qbo.quickbooks.api.errors import QboError, ReconnectNeeded
+    from qbo.quickbooks.tieout import item_label, reason_text, tie_out, type_label
+
+    if db.session.get(Firm, firm_id) is None:
+        raise click.ClickException(f"No firm with id {firm_id}.")
+    try:
+        result = tie_out(firm_id)
+    except ReconnectNeeded:
+        # Exit 2, not 1: nothing was compared, so nothing is known to differ.
+        click.echo("Error: QuickBooks is not connected for this firm: connect it first.", err=True)
+        raise SystemExit(2) from None
+    except QboError as exc:
+        click.echo(f"Error: QuickBooks did not answer ({type(exc).__name__}): {exc}", err=True)
+        raise SystemExit(2) from None
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for month in result["months"]:
+            mark = "  " if not month["differences"] else "! "
+            click.echo(f"{mark}{type_label(month['record_type']):16} {month['month']:8} "
+                       f"ledger {month['ledger_count']:>5} {month['ledger_total']:>14}   "
+                       f"QuickBooks {month['qbo_count']:>5} {month['qbo_total']:>14}")
+            for item in month["records"]:
+                click.echo(f"      {item_label(item)}: {reason_text(item['reason'], item['facts'])}"
+                           + (f" (desk row {item['desk']['error_id']}, {item['desk']['case']})" if item["desk"] else ""))
+        for balance in result["balances"]:
+            click.echo(f"! {balance['label']}: ledger {balance['ledger_balance']}, QuickBooks "
+                       f"{balance['qbo_balance'] or '-'}: {reason_text(balance['reason'], balance['facts'])}")
+        click.echo(f"{result['differences']} differences; {result['clients_checked']} clients checked; "
+                   f"{result['requests']} QuickBooks requests ({result['pages']} pages).")
+    if result["differences"]:
+        raise SystemExit(1)
+
+
 def register_cli(app) -> None:
     app.cli.add_command(demo_cli)
     app.cli.add_command(users_cli)

@@ -265,6 +265,43 @@ def sync_run():
     return jsonify(job_id=run.id), 202
 
 
+@bp.post("/sync/tieout")
+def start_tieout():
+    """Start a tie-out of the ledger against QuickBooks (staff and up): 202 with its job id; the
+    one already queued or running is returned instead of a second."""
+    from qbo.accounts.permissions import ACT_ON_ERRORS
+    from qbo.quickbooks.connection import get_connection
+
+    if not can(g.api_user, ACT_ON_ERRORS):
+        return jsonify(error="forbidden", message=_("Your role (%(role)s) may not do this.",
+                                                    role=role_label(g.api_user.role))), 403
+    connection = get_connection(g.api_user.firm_id)
+    if connection is None or connection.state != "connected":
+        return jsonify(errors={"connection": [_("QuickBooks is not connected")]}), 409
+    run = quickbooks_jobs.request_tieout(g.api_user.firm_id, g.api_user.id)
+    response = jsonify(job_id=run.id, status=run.status)
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.tieout")
+    return response
+
+
+@bp.get("/sync/tieout")
+def tieout():
+    """The firm's tie-out: 200 with the result of the latest finished one; 202 with the job id (and
+    the previous result) while one is queued or running; 404 when none has run."""
+    from views.quickbooks.tieout import present
+
+    firm_id = g.api_user.firm_id
+    latest = quickbooks_jobs.last_tieout(firm_id)
+    if latest is None:
+        return jsonify(error="not_found", message=_("No tie-out has run yet (POST /api/v1/sync/tieout starts one).")), 404
+    finished = latest if latest.status == "finished" else quickbooks_jobs.last_tieout(firm_id, finished=True)
+    body = {"job_id": latest.id, "status": latest.status, "done": latest.done, "total": latest.total,
+            "result": present(finished.result) if finished is not None else None,
+            "result_job_id": finished.id if finished is not None else None}
+    return jsonify(body), 202 if latest.status in ("queued", "started") else 200
+
+
 @bp.get("/sync/customers")
 def sync_customers():
     """QBO customers whose name contains `q`, to pick one for Link to an existing customer."""

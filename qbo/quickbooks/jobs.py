@@ -335,3 +335,39 @@ def enqueue_disconnect_check(realm_id: str) -> bool:
 def check_disconnected_job(realm_id: str) -> dict:
     """RQ entry: mark the realm's connection disconnected if Intuit now refuses its tokens."""
     return {"disconnected": disconnected_in_quickbooks(realm_id)}
+
+
+# --- tie-out ---------------------------------------------------------------------------------------
+
+
+def running_tieout(firm_id: int) -> JobRun | None:
+    """The firm's tie-out still queued or running, if any."""
+    return db.session.scalar(select(JobRun).where(
+        JobRun.firm_id == firm_id, JobRun.kind == "tieout", JobRun.status.in_(("queued", "started")))
+        .order_by(JobRun.created_at.desc()).limit(1))
+
+
+def last_tieout(firm_id: int, *, finished: bool = False) -> JobRun | None:
+    """The firm's latest tie-out (only finished ones with `finished`)."""
+    stmt = select(JobRun).where(JobRun.firm_id == firm_id, JobRun.kind == "tieout")
+    if finished:
+        stmt = stmt.where(JobRun.status == "finished")
+    return db.session.scalar(stmt.order_by(JobRun.created_at.desc(), JobRun.id.desc()).limit(1))
+
+
+def request_tieout(firm_id: int, user_id: int | None = None) -> JobRun:
+    """Queue a tie-out of the firm, or return the one already queued or running (it reads only, so
+    a second one at once would tell nothing new)."""
+    return running_tieout(firm_id) or enqueue("tieout", run_tieout, firm_id, user_id=user_id)
+
+
+@tracked
+def run_tieout(run: JobRun) -> dict:
+    """Compare the ledger with QuickBooks (qbo.quickbooks.tieout); the JobRun shows each step."""
+    from qbo.quickbooks.tieout import tie_out
+
+    def progress(done: int, total: int) -> None:
+        run.done, run.total = done, total
+        db.session.commit()
+
+    return tie_out(run.firm_id, progress=progress)
