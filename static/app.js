@@ -40,3 +40,10 @@ document.addEventListener("click", function (event) {
   var tab = event.target.closest && event.target.closest('[role="tab"]');
   if (tab) window.__focusTab = tab.id;
 });
+
+// Forms that ask before they submit: <form data-confirm="Delete this record?"> (no inline script
+// under the Content-Security-Policy).
+document.addEventListener("submit", function (event) {
+  var form = event.target.closest && event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+});

@@ -4,8 +4,10 @@ The body is checked against `intuit-signature` before anything else; a good one 
 firm and is answered at once (Intuit wants a 200 within 3 s). No QuickBooks call happens here.
 """
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from qbo.quickbooks.changes import webhooks
+from views._input import raw_json_too_deep
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 MAX_BODY = 1024 * 1024  # notifications carry ids only; anything this large is not Intuit's
@@ -13,9 +15,15 @@ MAX_BODY = 1024 * 1024  # notifications carry ids only; anything this large is n
 
 @bp.post("/intuit")
 def intuit():
-    if request.content_length is not None and request.content_length > MAX_BODY:
+    # Enforced while the body streams in (a chunked body has no Content-Length to check first):
+    # reading stops at MAX_BODY + 1 bytes, nothing larger is ever buffered.
+    request.max_content_length = MAX_BODY
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
         return jsonify(error="body too large"), 413
-    raw = request.get_data(cache=False)
+    if raw_json_too_deep(raw):
+        return jsonify(error="body is not a webhook notification"), 400
     try:
         queued = webhooks.handle_webhook(raw, request.headers.get("intuit-signature"),
                                       current_app.config.get("QBO_WEBHOOK_VERIFIER"))

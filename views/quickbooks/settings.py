@@ -12,7 +12,7 @@ from qbo.ledger.records import PAYMENT_METHODS, ValidationFailed
 from qbo.quickbooks import company_cache
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks.models import QboConnection
-from qbo.quickbooks.settings import update_settings
+from qbo.quickbooks.settings import BOOLEAN_SETTINGS, update_settings
 from views._context import require
 from views._htmx import is_htmx, vary_on_htmx
 from views.quickbooks import bp
@@ -56,7 +56,10 @@ def update_sync_settings():
                         company=company_cache.get(current_user.firm_id))
     except ValidationFailed as failed:
         db.session.rollback()
-        return _render(failed.errors, request.form, 422)
+        values = request.form.to_dict()
+        for name in BOOLEAN_SETTINGS:  # a hidden "off" comes first; ticked adds "on"
+            values[name] = "on" if "on" in request.form.getlist(name) else ""
+        return _render(failed.errors, values, 422)
     db.session.commit()
     flash(_("QuickBooks sync settings saved."))
     return redirect(url_for("quickbooks.show"))
