@@ -22,12 +22,27 @@ from qbo.ledger.validation import MAX_RECORD_ID, forbidden_character, parse_int
 MAX_JSON_DEPTH = 32
 
 
+def _up_to(maximum: int) -> str:
+    """A regex matching the decimal numbers 1..maximum without leading zeros."""
+    digits = str(maximum)
+    parts = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        low = "1" if i == 0 else "0"
+        if int(d) > int(low):
+            rest = len(digits) - i - 1
+            parts.append(f"{digits[:i]}[{low}-{int(d) - 1}]" + (f"[0-9]{{{rest}}}" if rest else ""))
+    parts.append(digits)
+    return "(?:" + "|".join(parts) + ")"
+
+
 class IdConverter(IntegerConverter):
     """`<int:record_id>`: ASCII digits naming a possible row (an INTEGER column: at most 2**31-1).
     A larger number can't be a record, and PostgreSQL fails a statement comparing one with an id
     column; SQLite can't bind one above 2**63. Such a URL matches no route: 404."""
 
-    regex = r"[0-9]{1,12}"
+    # 1 .. 2147483647 in the pattern itself: a converter that refuses a matched number afterwards
+    # makes Werkzeug answer 405 instead of 404 where a path has a rule per method.
+    regex = _up_to(MAX_RECORD_ID)
 
     def __init__(self, map, fixed_digits=0, min=1, max=MAX_RECORD_ID, signed=False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=False)
@@ -153,5 +168,11 @@ def register_input_boundary(app) -> None:
         if request.path.startswith("/api/"):
             return jsonify(errors={error.field: [error.reason]}), 422
         return make_response(render_template("errors/400.html", reason=f"{error.field}: {error.reason}"), 422)
+
+    @app.errorhandler(413)
+    def _too_large(error):
+        if request.path.startswith("/api/"):
+            return jsonify(error="too_large", message=_("The request body is too large.")), 413
+        return error
 
     return _unprocessable

@@ -252,6 +252,11 @@ def sync_customers():
     if not can(g.api_user, ACT_ON_ERRORS):  # as the desk's picker: staff and up, never a viewer
         return jsonify(error="forbidden", message=_("Your role (%(role)s) may not do this.",
                                                     role=role_label(g.api_user.role))), 403
+    from qbo.quickbooks.connection import get_connection
+
+    connection = get_connection(g.api_user.firm_id)
+    if connection is None or connection.state != "connected":
+        return jsonify(errors={"connection": [_("QuickBooks is not connected")]}), 409
     try:
         found = actions.search_customers(g.api_user.firm_id, request.args.get("q", ""))
     except QboError:
