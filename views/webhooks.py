@@ -16,11 +16,14 @@ MAX_BODY = 1024 * 1024  # notifications carry ids only; anything this large is n
 @bp.post("/intuit")
 def intuit():
     # Enforced while the body streams in (a chunked body has no Content-Length to check first):
-    # reading stops at MAX_BODY + 1 bytes, nothing larger is ever buffered.
-    request.max_content_length = MAX_BODY
+    # reading stops after MAX_BODY + 1 bytes, nothing larger is ever buffered. (Werkzeug's limited
+    # stream returns a chunked body cut at the limit without an error, hence the extra byte.)
+    request.max_content_length = MAX_BODY + 1
     try:
         raw = request.get_data(cache=False)
     except RequestEntityTooLarge:
+        raw = None
+    if raw is None or len(raw) > MAX_BODY:
         return jsonify(error="body too large"), 413
     if raw_json_too_deep(raw):
         return jsonify(error="body is not a webhook notification"), 400
