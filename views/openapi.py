@@ -98,6 +98,14 @@ def _body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
+def _links(slug: str) -> dict:
+    """What a client can do next with a record it created (OpenAPI links; Schemathesis follows
+    them in its stateful run)."""
+    by_id = {"record_id": "$response.body#/id"}
+    return {name: {"operationId": f"{name}-{slug}", "parameters": by_id}
+            for name in ("show", "update", "delete", "exclude")}
+
+
 def _record_paths(slug: str, kind) -> dict:
     fields = FIELD_SCHEMAS[slug]
     create = _object(fields, REQUIRED[slug])
@@ -118,7 +126,7 @@ def _record_paths(slug: str, kind) -> dict:
                 {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
                 "responses": _answers({"200": _json(page, "One page, oldest first.")})},
             "post": {"operationId": f"create-{slug}", "requestBody": _body(create),
-                     "responses": _answers({"201": record})},
+                     "responses": _answers({"201": {**record, "links": _links(slug)}})},
         },
         f"/{slug}/{{record_id}}": {
             "parameters": one,

@@ -21,6 +21,7 @@ from tests.factories import make, make_api_key, make_invoice, make_payment, make
 from views.openapi import contract
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+STATEFUL_EXAMPLES = 15  # scenarios of up to 6 calls each
 EXAMPLES = 8  # per operation and mode: about 35 s for the whole API (43 operations) on one database
 
 
@@ -94,3 +95,29 @@ def test_it_holds_to_its_contract_under_generated_requests(app, seeded):
     print(sorted(timings, reverse=True)[:8])
     assert ran >= 2 * 25
     print(f"schemathesis: {ran} operation-modes in {time.perf_counter() - started:.1f} s")
+
+
+def test_it_holds_to_its_contract_across_sequences_of_calls(app, seeded):
+    """Stateful: create a record, then show, change, exclude or delete it (the contract's links)."""
+    headers, _ = seeded
+    seen: set[tuple[str, int]] = set()
+    machine = schemathesis.openapi.from_dict(contract()).as_state_machine()
+
+    class AgainstTheApp(machine):
+        def get_call_kwargs(self, case):
+            return {"app": app, "headers": headers}
+
+        def after_call(self, response, case):
+            db.session.rollback()
+            seen.add((case.operation.path, response.status_code))
+            super().after_call(response, case)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    started = time.perf_counter()
+    AgainstTheApp.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=6, deadline=None,
+                                        database=None, suppress_health_check=list(HealthCheck)))
+    print(f"schemathesis stateful: {time.perf_counter() - started:.1f} s", sorted(seen))
+    # Links were followed: a record created in a scenario was then found by its new id.
+    assert any("{record_id}" in path and status in (200, 204) for path, status in seen)
