@@ -115,3 +115,10 @@ document.addEventListener("submit", function (event) {
   var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
   if (question && !window.confirm(question)) event.preventDefault();
 }, true);
+
+// "Add line" / "Add row": the new row's index is how many rows the table has (data-row-index names
+// them). Set here rather than with hx-vals="js:...", which htmx evaluates and the CSP forbids.
+document.addEventListener("htmx:configRequest", function (event) {
+  var selector = event.detail.elt.getAttribute && event.detail.elt.getAttribute("data-row-index");
+  if (selector) event.detail.parameters.index = document.querySelectorAll(selector).length;
+});

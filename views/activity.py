@@ -17,6 +17,7 @@ from qbo.desk import tabs as desk
 from qbo.quickbooks.sync import BY_RECORD_TYPE
 from views._context import require
 from views._htmx import is_htmx, vary_on_htmx
+from views._input import int_arg, page_arg
 from views.quickbooks.errors import QBO_STATUS_LABELS, progress_fragment, users_of, words
 
 bp = Blueprint("activity", __name__, url_prefix="/quickbooks")
@@ -76,7 +77,7 @@ def history():
     firm_id = current_user.firm_id
     stmt = select(AuditEvent).where(AuditEvent.firm_id == firm_id)
     action = request.args.get("action") or None
-    user_id = request.args.get("user", type=int)
+    user_id = int_arg("user", minimum=1)
     record_type = request.args.get("record_type") or None
     if action:
         stmt = stmt.where(AuditEvent.action.startswith(action))
@@ -84,8 +85,8 @@ def history():
         stmt = stmt.where(AuditEvent.user_id == user_id)
     if record_type:
         stmt = stmt.where(AuditEvent.record_type == record_type)
-    page = db.paginate(stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()), per_page=50,
-                       error_out=False)
+    page = db.paginate(stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()), page=page_arg(),
+                       per_page=50, error_out=False)
     actions_seen = db.session.scalars(select(AuditEvent.action).where(AuditEvent.firm_id == firm_id)
                                       .distinct().order_by(AuditEvent.action)).all()
     context = dict(page=page, users=users_of(firm_id), actions_seen=actions_seen, names=_record_names(page.items),
@@ -121,7 +122,7 @@ def jobs_index():
         stmt = stmt.where(JobRun.status.in_(("queued", "started", "failed")))
     elif status in ("queued", "started", "failed", "finished"):
         stmt = stmt.where(JobRun.status == status)
-    page = db.paginate(stmt.order_by(JobRun.created_at.desc()), per_page=50, error_out=False)
+    page = db.paginate(stmt.order_by(JobRun.created_at.desc()), page=page_arg(), per_page=50, error_out=False)
     context = dict(page=page, status=status, users=users_of(current_user.firm_id), **words())
     template = "desk/_jobs_table.html" if is_htmx() else "desk/jobs.html"
     return vary_on_htmx(render_template(template, **context))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from qbo.accounts.auth import user_for_api_key
-from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER, can
+from qbo.accounts.permissions import ACT_ON_ERRORS, EDIT_LEDGER, VIEW_LEDGER, can
 from qbo.accounts.scoping import NotFound, get_scoped, scoped
 from qbo.core import queue
 from qbo.core.db import db
@@ -21,6 +21,7 @@ from qbo.ledger import records as ledger
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks import record_status
 from views._context import role_label
+from views._input import int_arg, page_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
@@ -124,9 +125,8 @@ def _busy():
 @bp.get(f"/<{SLUGS}>")
 def index(slug):
     kind = _kind(slug)
-    page = request.args.get("page", 1, type=int)
-    per_page = min(max(request.args.get("per_page", 100, type=int), 1), 500)
-    page = max(page, 1)
+    page = page_arg()
+    per_page = min(max(int_arg("per_page", 100), 1), 500)
     stmt = scoped(kind.model, g.api_user.firm_id)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(stmt.order_by(kind.model.id).limit(per_page).offset((page - 1) * per_page)).all()
@@ -209,8 +209,8 @@ def sync_errors():
         problems["status"] = [_("must be open, resolved or skipped")]
     if problems:
         return jsonify(errors=problems), 422
-    page = max(request.args.get("page", 1, type=int), 1)
-    per_page = min(max(request.args.get("per_page", 50, type=int), 1), 200)
+    page = page_arg()
+    per_page = min(max(int_arg("per_page", 50), 1), 200)
     stmt = errors_query(g.api_user.firm_id, category=category, case=case, status=status or None)
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     records = load_records(rows)
@@ -305,9 +305,16 @@ def tieout():
 @bp.get("/sync/customers")
 def sync_customers():
     """QBO customers whose name contains `q`, to pick one for Link to an existing customer."""
-
     from qbo.quickbooks.api.errors import QboError
 
+    if not can(g.api_user, ACT_ON_ERRORS):  # as the desk's picker: staff and up, never a viewer
+        return jsonify(error="forbidden", message=_("Your role (%(role)s) may not do this.",
+                                                    role=role_label(g.api_user.role))), 403
+    from qbo.quickbooks.connection import get_connection
+
+    connection = get_connection(g.api_user.firm_id)
+    if connection is None or connection.state != "connected":
+        return jsonify(errors={"connection": [_("QuickBooks is not connected")]}), 409
     try:
         found = actions.search_customers(g.api_user.firm_id, request.args.get("q", ""))
     except QboError:

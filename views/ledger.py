@@ -19,6 +19,7 @@ from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks import record_status
 from views._context import date, money, require
 from views._htmx import is_htmx, vary_on_htmx
+from views._input import int_arg, page_arg
 
 bp = Blueprint("ledger", __name__)
 SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
@@ -91,7 +92,7 @@ def index(slug):
     kind = _kind(slug)
     order = ORDER.get(slug, kind.model.id.desc())
     page = db.paginate(scoped(kind.model, current_user.firm_id).order_by(order),
-                       per_page=PER_PAGE, error_out=False)
+                       page=page_arg(), per_page=PER_PAGE, error_out=False)
     context = dict(kind=kind, page=page, columns=COLUMNS[slug],
                    statuses=_statuses(kind, page.items), labels=QBO_STATUS_LABELS)
     template = "ledger/_table.html" if is_htmx() else "ledger/index.html"
@@ -171,9 +172,7 @@ def line_row(slug):
     group = request.args.get("group", "lines")
     if group not in ("lines", "allocations", "credit_allocations"):
         abort(404)
-    index = request.args.get("index", type=int) or 0
-    if not 0 <= index < 500:
-        abort(400)
+    index = int_arg("index", 0, minimum=0, maximum=499)
     template = "ledger/_line_row.html" if group == "lines" else "ledger/_allocation_row.html"
     return render_template(template, kind=_kind(slug), group=group, i=index, row={}, errors={},
                            **_choices())

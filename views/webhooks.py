@@ -5,9 +5,11 @@ firm and is answered at once (Intuit wants a 200 within 3 s). No QuickBooks call
 """
 from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks.changes import webhooks
+from views._input import raw_json_too_deep
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 MAX_BODY = 1024 * 1024  # notifications carry ids only; anything this large is not Intuit's
@@ -15,9 +17,18 @@ MAX_BODY = 1024 * 1024  # notifications carry ids only; anything this large is n
 
 @bp.post("/intuit")
 def intuit():
-    if request.content_length is not None and request.content_length > MAX_BODY:
+    # Enforced while the body streams in (a chunked body has no Content-Length to check first):
+    # reading stops after MAX_BODY + 1 bytes, nothing larger is ever buffered. (Werkzeug's limited
+    # stream returns a chunked body cut at the limit without an error, hence the extra byte.)
+    request.max_content_length = MAX_BODY + 1
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raw = None
+    if raw is None or len(raw) > MAX_BODY:
         return jsonify(error="body too large"), 413
-    raw = request.get_data(cache=False)
+    if raw_json_too_deep(raw):
+        return jsonify(error="body is not a webhook notification"), 400
     try:
         queued = webhooks.handle_webhook(raw, request.headers.get("intuit-signature"),
                                       current_app.config.get("QBO_WEBHOOK_VERIFIER"))

@@ -19,6 +19,7 @@ from qbo.core.audit import audit
 from qbo.core.db import db
 from qbo.core.models import JobRun
 from qbo.ledger.models import Account, Invoice
+from qbo.ledger.validation import parse_id
 from qbo.quickbooks.api.client import request_id_for
 from qbo.quickbooks.api.errors import QboError
 from qbo.quickbooks.connection import client_for_firm
@@ -46,9 +47,8 @@ def allowed_actions(user: User, error: SyncError) -> tuple[str, ...]:
 
 
 def get_error(firm_id: int, error_id) -> SyncError | None:
-    try:
-        error_id = int(error_id)
-    except (TypeError, ValueError):
+    error_id = parse_id(error_id)
+    if error_id is None:  # not an id, or beyond the id column's range (a 500 on PostgreSQL)
         return None
     return db.session.scalar(select(SyncError).where(SyncError.id == error_id, SyncError.firm_id == firm_id))
 

@@ -23,6 +23,7 @@ from qbo.desk import actions
 from qbo.desk import jobs as desk_jobs
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Refund
 from qbo.ledger.record_types import RECORD_TYPES
+from qbo.ledger.validation import parse_id
 from qbo.quickbooks.models import BulkRequest, SyncError
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems.counts import COUNT_CAP, DESK_ORDER, capped_counts, load_records, record_label
@@ -267,8 +268,9 @@ def root_groups(firm_id: int, errors, records: dict) -> dict[str, Group]:
 
 def group_by_key(firm_id: int, key: str) -> Group | None:
     """The group `account-<id>` with every open error behind it (what its fix acts on), or None."""
-    found = re.fullmatch(r"account-(\d{1,12})", key or "")
-    return account_groups(firm_id, {int(found.group(1))}).get(key) if found else None
+    found = re.fullmatch(r"account-([0-9]{1,12})", key or "")
+    account_id = parse_id(found.group(1)) if found else None
+    return account_groups(firm_id, {account_id}).get(key) if account_id else None
 
 
 def account_groups(firm_id: int, account_ids, cap: int | None = None) -> dict[str, Group]:
@@ -406,7 +408,7 @@ def export_csv(user: User, category: str, case: str | None = None) -> str:
     errors = db.session.scalars(_open_stmt(user.firm_id, category, case)).all()
     records = load_records(errors)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for e in errors:
         row = (e.id, e.category, e.case, catalogue.CASES[e.case].title, e.severity, e.record_type,
@@ -421,9 +423,17 @@ def _iso(d) -> str:
     return d.isoformat() + "Z" if d else ""
 
 
+# A cell Excel or LibreOffice would read as a formula: one starting with = + - @ (or a tab or CR
+# before one), at the start of the cell or after any separator a spreadsheet may split on (, ; tab
+# and line breaks: the file may be opened with another locale's separator).
+_FORMULA_START = re.compile(r"(^|[,;\t\r\n])(\s*)(?=[=+\-@\t\r])")
+
+
 def _safe_cell(value):
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    """Each piece that could start a formula gets a leading apostrophe; the writer quotes every
+    cell (QUOTE_ALL), so separators inside one never split it."""
+    if isinstance(value, str):
+        return _FORMULA_START.sub(lambda m: f"{m.group(1)}'{m.group(2)}", value)
     return value
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -704,7 +705,8 @@ def form_to_input(kind: RecordKind, form) -> dict:
             continue
         value = form.get(key)
         parts = key.split("-")
-        if len(parts) == 3 and parts[1].isdigit():
+        # Row numbers are ASCII digits only ("²".isdigit() is True, int("²") raises), below 1000.
+        if len(parts) == 3 and re.fullmatch(r"[0-9]{1,3}", parts[1]):
             nested.setdefault(parts[0], {}).setdefault(int(parts[1]), {})[parts[2]] = value
         elif key not in _ROW_GROUPS:  # a row group comes only as `name-N-field`; a bare one is forged
             data[key] = value

@@ -32,9 +32,13 @@ def update_settings(firm: Firm, form: dict, *, user_id: int, may_change_connecti
     if clean["fallback_item_name"] is None:
         clean.pop("fallback_item_name")  # absent from the form: keeps its value
     for name in BOOLEAN_SETTINGS:
-        clean[name] = form.get(name) in ("on", "true", "1", True)
+        # Absent keeps the setting; the form sends a hidden "off" before each checkbox, so an
+        # unticked box is present ("off") and a ticked one sends "off" and "on".
+        if name in form:
+            values = form.getlist(name) if hasattr(form, "getlist") else [form.get(name)]
+            clean[name] = any(value in ("on", "true", "1", True) for value in values)
     if not may_change_connection_rights:
-        clean.pop("admins_manage_connection")
+        clean.pop("admins_manage_connection", None)
     for name in ACCOUNT_SETTINGS:
         if name in form:
             clean[name] = _account(form, name, company, errors)

@@ -23,6 +23,7 @@ from qbo.quickbooks.api.errors import QboError
 from qbo.quickbooks.problems.counts import CATEGORIES, TAB_COUNT_CAP, capped_label
 from qbo.quickbooks.problems.counts import error_counts_capped as error_counts
 from views._context import require
+from views._input import page_arg
 from views._htmx import hx_trigger, is_htmx, vary_on_htmx
 from views.quickbooks import bp
 
@@ -55,7 +56,7 @@ def errors_context(args) -> dict:
     if tab not in CATEGORIES:
         tab = next((c for c in CATEGORIES if counts[c]), CATEGORIES[0])
     case = args.get("case") or None
-    page = max(args.get("page", 1, type=int) or 1, 1)
+    page = page_arg(source=args)
     lang = language()
     cases = desk.cases_in(firm_id, tab)
     rows, pagination, groups = desk.tab_page(current_user, tab, case=case, page=page, language=lang, cases=cases)

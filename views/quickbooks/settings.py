@@ -16,7 +16,7 @@ from qbo.quickbooks.api.meter import BUILDER_MONTHLY_READS
 from qbo.quickbooks.connection import reads_this_month
 from qbo.quickbooks.models import QboConnection
 from qbo.quickbooks.problems.counts import connection_pause
-from qbo.quickbooks.settings import update_settings
+from qbo.quickbooks.settings import BOOLEAN_SETTINGS, update_settings
 from views._context import require
 from views._htmx import is_htmx, vary_on_htmx
 from views.ledger import CHOICE_LABELS
@@ -92,7 +92,10 @@ def update_sync_settings():
                         company=company_cache.get(current_user.firm_id))
     except ValidationFailed as failed:
         db.session.rollback()
-        return _render_sync_settings(failed.errors, request.form, 422)
+        values = request.form.to_dict()
+        for name in BOOLEAN_SETTINGS:  # a hidden "off" comes first; ticked adds "on"
+            values[name] = "on" if "on" in request.form.getlist(name) else ""
+        return _render_sync_settings(failed.errors, values, 422)
     db.session.commit()
     flash(_("QuickBooks sync settings saved."))
     return redirect(url_for("quickbooks.show_sync_settings"))
