@@ -144,6 +144,13 @@ def _record_paths(slug: str, kind) -> dict:
     }
 
 
+# README "JSON API" describes the result's rows; the contract holds the envelope.
+TIEOUT = _object({"job_id": {"type": "string"}, "status": {"type": "string"},
+                  "done": {"type": ["integer", "null"]}, "total": {"type": ["integer", "null"]},
+                  "result": {"type": ["object", "null"]}, "result_job_id": {"type": ["string", "null"]}},
+                 ["job_id", "status", "result"])
+
+
 def contract() -> dict:
     paths: dict = {}
     for slug, kind in ledger.KINDS.items():
@@ -172,7 +179,7 @@ def contract() -> dict:
         "/sync/errors/{error_id}/actions": {"post": {
             "operationId": "sync-error-action", "parameters": [_id_parameter("error_id")],
             "requestBody": _body(_object({"action": {"enum": ["skip", "resync", "create_customer",
-                                                              "link_customer", "recreate"]},
+                                                              "link_customer", "recreate", "link_invoice"]},
                                           "qbo_id": NULLABLE({"type": "string", "maxLength": 40})}, ["action"])),
             "responses": _answers(started, 404, 409)}},
         "/sync/bulk": {"post": {
@@ -181,6 +188,13 @@ def contract() -> dict:
                                           "case": NULLABLE({"type": "string", "maxLength": 40})}, ["action"])),
             "responses": _answers(started, 409)}},
         "/sync/run": {"post": {"operationId": "sync-run", "responses": _answers(started, 409)}},
+        "/sync/tieout": {
+            "post": {"operationId": "sync-tieout-start", "responses": _answers({"202": _json(_object(
+                {"job_id": {"type": "string"}, "status": {"type": "string"}}, ["job_id", "status"]),
+                "Queued (or the tie-out already queued or running); follow it with GET.")}, 409)},
+            "get": {"operationId": "sync-tieout", "responses": _answers({
+                "200": _json(TIEOUT, "The latest finished tie-out."),
+                "202": _json(TIEOUT, "One is queued or running; `result` is the previous one.")}, 404)}},
         "/sync/customers": {"get": {
             "operationId": "search-quickbooks-customers",
             "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100}}],
