@@ -42,7 +42,7 @@ test: $(STAMP) chromium translations lint-imports
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL: every suite that touches the database (not the emulator's, the HTTP client's or the browser's) =="; \
 	  $(PY) -m pytest -m "not browser" --db=postgres tests/test_*.py tests/accounts tests/ledger tests/desk tests/views \
-	    tests/quickbooks/sync tests/quickbooks/changes tests/quickbooks/problems tests/quickbooks/test_connection.py tests/reliability; \
+	    tests/quickbooks/sync tests/quickbooks/changes tests/quickbooks/problems tests/quickbooks/test_connection.py tests/reliability tests/api; \
 	fi
 
 # Benchmarks (benches/README.md): throughput, change detection, desk at scale, several workers.

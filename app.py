@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -71,8 +72,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Only a test configuration may choose another (faster) method; stored hashes name their
         # own method, so sign-in works whichever made them.
         PASSWORD_HASH_METHOD="scrypt",
-        SIGN_IN_MAX_FAILURES=5,
-        SIGN_IN_LOCK_SECONDS=15 * 60,
+        # Sign-in throttling (qbo/accounts/auth.py): after FREE failures for an e-mail (or
+        # FREE * 4 from one client address) each further attempt waits BASE * 2**n seconds, at most
+        # CAP; a browser that signed in to that account before (its known-device cookie) never waits.
+        SIGN_IN_FREE_FAILURES=5,
+        SIGN_IN_BACKOFF_BASE_SECONDS=2,
+        SIGN_IN_BACKOFF_CAP_SECONDS=15 * 60,
+        SIGN_IN_FAILURE_WINDOW_SECONDS=24 * 3600,
+        KNOWN_DEVICE_DAYS=180,
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed.
+        TRUSTED_PROXIES=int(env.get("TRUSTED_PROXIES", "0") or 0),
+        # Every request body, read as it streams (chunked ones too); the webhook has its own, smaller.
+        MAX_CONTENT_LENGTH=int(env.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024))),
         JOBS_SYNC=False,
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
     )
@@ -99,6 +110,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         # The dev server's access log prints query strings, and the OAuth callback carries a code
         # there; our own request line (below) logs the path only.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if app.config["TRUSTED_PROXIES"] > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from views._input import IdConverter
+
+    # Every `<int:...>` in a route is a row id: bounded to the INTEGER column's range (views/_input.py).
+    app.url_map.converters["int"] = IdConverter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
@@ -117,6 +137,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_cli(app)
     _log_requests(app)
+    from views._input import register_input_boundary
+    from views._security import register_security_headers
+
+    register_input_boundary(app)
+    register_security_headers(app)
     return app
 
 
@@ -137,10 +162,15 @@ def select_locale() -> str:
 def _load_user(user_id: str):
     from qbo.accounts.models import User
 
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
+    # The session holds "<id>:<session version>" (User.get_id); signing out, a new password or a new
+    # role bumps the version, so a copied cookie stops working then.
+    user_key, _, version = str(user_id).partition(":")
+    if not (user_key.isascii() and user_key.isdigit() and version.isascii() and version.isdigit()):
         return None
+    user = db.session.get(User, int(user_key)) if int(user_key) < 2**31 else None
+    if user is None or str(user.session_version) != version:
+        return None
+    return user
 
 
 def _log_requests(app: Flask) -> None:
@@ -164,6 +194,14 @@ def _log_requests(app: Flask) -> None:
             log.info(
                 "request firm=%s user=%s method=%s path=%s status=%s ms=%.1f",
                 getattr(user, "firm_id", "-"), getattr(user, "id", "-"), request.method,
-                request.path, response.status_code, (time.perf_counter() - started) * 1000,
+                escape_for_log(request.path), response.status_code, (time.perf_counter() - started) * 1000,
             )
         return response
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+
+
+def escape_for_log(text: str) -> str:
+    """One log line per request: a %0a in a URL must not write a second, forged line."""
+    return _CONTROL.sub(lambda m: "\\\\" if m.group() == "\\" else f"\\x{ord(m.group()):02x}", text)

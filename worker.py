@@ -1,10 +1,11 @@
 """RQ worker for the app's queues, with the app context, and the change-detection schedule.
 
 Run: `python worker.py` (uses REDIS_URL). No database query happens before RQ forks a job, so each
-job opens its own connections (SQLAlchemy: pools and os.fork()). The schedule thread only puts a
-`qbo.drift.schedule_polls` job in Redis every DRIFT_SCHEDULE_SECONDS (default 15); that job, run in
-a forked child like any other, queues a CDC poll for each connected firm whose
-`cdc_interval_seconds` has passed. RQ 3's CronScheduler doesn't fit: it enqueues with the default
+job opens its own connections (SQLAlchemy: pools and os.fork()). The schedule thread only puts two
+jobs in Redis every DRIFT_SCHEDULE_SECONDS (default 15), run in a forked child like any other:
+`schedule_polls` queues a CDC poll for each connected firm whose `cdc_interval_seconds` has passed,
+and `sweep_stranded` re-queues (with backoff) the sync of each firm whose pending records no job is
+working on or whose claim expired (a killed worker), and puts up the desk's stuck rows. RQ 3's CronScheduler doesn't fit: it enqueues with the default
 (pickle) serializer, while our queues use JSON, and it wants a process of its own. Every worker
 ticks; the job's fixed id makes one job of many ticks. `--burst` (tests) runs no schedule.
 """
@@ -32,7 +33,7 @@ def _run_schedule(app, every: float, stop: threading.Event) -> None:
             try:
                 enqueue_schedule()
             except Exception as exc:  # Redis briefly away: the next tick tries again
-                log.warning("could not queue the drift schedule: %s", type(exc).__name__)
+                log.warning("could not queue the schedule (polls, sweep): %s", type(exc).__name__)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,5 +1,6 @@
-"""`make bench` / `python -m benches`: the four benchmarks of issue 7, one summary line each, and
-every figure in benches/results.json. `--quick` runs small sizes (a smoke test, not figures)."""
+"""`make bench` / `python -m benches`: the four benchmarks of issue 7 and the chaos tie-out of
+issue 12, one summary line each, and every figure in benches/results.json. `--quick` runs small
+sizes (a smoke test, not figures)."""
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from benches import desk, detection, throughput, workers
+from benches import chaos_tieout, desk, detection, reads, throughput, workers
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 README = Path(__file__).resolve().parent / "README.md"
@@ -38,12 +39,12 @@ def write_readme_row(results: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("throughput", "detection", "desk", "workers"), action="append")
+    parser.add_argument("--only", choices=("throughput", "detection", "desk", "workers", "reads", "chaos"), action="append")
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the benches run")
     parser.add_argument("--records", type=int, default=None, help="throughput: records of every type")
     parser.add_argument("--time-scale", type=float, default=3.0)
     args = parser.parse_args(argv)
-    wanted = args.only or ["throughput", "detection", "desk", "workers"]
+    wanted = args.only or ["throughput", "detection", "desk", "workers", "reads", "chaos"]
     quick = args.quick
     logging.disable(logging.INFO)  # the app's one line per request and per sync would drown the summaries
     from scripts.devserver import embedded_redis
@@ -87,7 +88,24 @@ def main(argv=None) -> int:
             lines.append(workers.summary(r))
             results.setdefault("summary_by_bench", {})["workers"] = lines[-1]
             print(lines[-1], flush=True)
-    tp, de, dk, wk = (results.get(k, {}) for k in ("throughput", "detection", "desk", "workers"))
+        if "reads" in wanted:
+            t = time.monotonic()
+            r = reads.run(redis_url, records=10 if quick else 50, wait_out_overlap=not quick)
+            r["seconds"] = round(time.monotonic() - t, 1)
+            results["reads"] = r
+            lines.append(reads.summary(r))
+            results.setdefault("summary_by_bench", {})["reads"] = lines[-1]
+            print(lines[-1], flush=True)
+        if "chaos" in wanted:
+            t = time.monotonic()
+            r = chaos_tieout.run(redis_url, records=12 if quick else 60)
+            r["seconds"] = round(time.monotonic() - t, 1)
+            results["chaos"] = r
+            lines.append(chaos_tieout.summary(r))
+            results.setdefault("summary_by_bench", {})["chaos"] = lines[-1]
+            print(lines[-1], flush=True)
+    tp, de, dk, wk, ch = (results.get(k, {}) for k in ("throughput", "detection", "desk", "workers", "chaos"))
+    rd = results.get("reads", {})
     results.update({
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {psutil.cpu_count()} CPUs, "
@@ -100,7 +118,11 @@ def main(argv=None) -> int:
         "desk_ratio_postgres": dk.get("desk_ratio_postgres"),
         "workers_throughput": wk.get("workers_throughput"),
         "realms_throughput": wk.get("realms_throughput"),
-        "summary": [results["summary_by_bench"][k] for k in ("throughput", "detection", "desk", "workers")
+        "reads_per_write": rd.get("reads_per_write"),
+        "reads_per_idle_hour": rd.get("reads_per_idle_hour"),
+        "chaos_tieout_differences": ch.get("chaos_tieout_differences"),
+        "stranded_after_chaos": ch.get("stranded_after_chaos"),
+        "summary": [results["summary_by_bench"][k] for k in ("throughput", "detection", "desk", "workers", "reads", "chaos")
                     if k in results.get("summary_by_bench", {})],
         "seconds": round(time.monotonic() - started, 1),
     })

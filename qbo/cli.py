@@ -192,7 +192,7 @@ def qbo_sync(firm_id: int, wait: bool) -> None:
 @click.option("--firm", "firm_id", type=int, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the same body as GET /api/v1/sync/status.")
 def qbo_status(firm_id: int, as_json: bool) -> None:
-    """The firm's connection and open QuickBooks errors per category."""
+    """The firm's connection, open QuickBooks errors per category, and records pending (and stuck)."""
     from qbo.quickbooks.problems.counts import sync_status
 
     if db.session.get(Firm, firm_id) is None:
@@ -203,6 +203,9 @@ def qbo_status(firm_id: int, as_json: bool) -> None:
         return
     conn = status["connection"]
     click.echo(f"Connection: {conn['state']}" + (f" to {conn['company_name']} ({conn['realm_id']})" if conn["realm_id"] else ""))
+    if conn.get("paused"):
+        click.echo(f"Paused: {conn['paused']}" + (f" until {conn['paused_until']}" if conn.get("paused_until") else ""))
+    click.echo(f"Reads this month: {conn.get('reads_this_month', 0)} of {conn.get('read_allowance')}")
     for category, n in status["counts"].items():
         click.echo(f"  {category:10} {n}")
     click.echo(f"  {'total':10} {status['total']}")
@@ -210,6 +213,7 @@ def qbo_status(firm_id: int, as_json: bool) -> None:
     if company:
         click.echo(f"Company: {company['country'] or '?'}, tax {company['tax_mode']}, home currency "
                    f"{company['home_currency']}, multicurrency {'on' if company['multicurrency'] else 'off'}")
+    click.echo(f"Pending: {status['pending']} (stuck: {status['stuck']})")
 
 
 @qbo_cli.command("tax-rates")
@@ -236,6 +240,54 @@ def qbo_tax_rates(firm_id: int, name: str | None, percent: str | None) -> None:
         code = row["applies"]["name"] if row["applies"] else "NONE: documents held back"
         how = "chosen" if row["chosen"] else "automatic"
         click.echo(f"  {label:36} -> {code} ({how})")
+
+
+@qbo_cli.command("sweep")
+def qbo_sweep() -> None:
+    """Run the sweep the worker's schedule runs: stuck rows, and re-queue stranded records."""
+    from qbo.quickbooks import jobs as quickbooks_jobs
+
+    click.echo(json.dumps(quickbooks_jobs.sweep_stranded()))
+
+
+@qbo_cli.command("tieout")
+@click.option("--firm", "firm_id", type=int, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the same result as GET /api/v1/sync/tieout.")
+def qbo_tieout(firm_id: int, as_json: bool) -> None:
+    """Compare the ledger with QuickBooks in this process; exit 1 when anything differs, 2 when
+    QuickBooks could not be read."""
+    from qbo.quickbooks.api.errors import QboError, ReconnectNeeded
+    from qbo.quickbooks.tieout import item_label, reason_text, tie_out, type_label
+
+    if db.session.get(Firm, firm_id) is None:
+        raise click.ClickException(f"No firm with id {firm_id}.")
+    try:
+        result = tie_out(firm_id)
+    except ReconnectNeeded:
+        # Exit 2, not 1: nothing was compared, so nothing is known to differ.
+        click.echo("Error: QuickBooks is not connected for this firm: connect it first.", err=True)
+        raise SystemExit(2) from None
+    except QboError as exc:
+        click.echo(f"Error: QuickBooks did not answer ({type(exc).__name__}): {exc}", err=True)
+        raise SystemExit(2) from None
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for month in result["months"]:
+            mark = "  " if not month["differences"] else "! "
+            click.echo(f"{mark}{type_label(month['record_type']):16} {month['month']:8} "
+                       f"ledger {month['ledger_count']:>5} {month['ledger_total']:>14}   "
+                       f"QuickBooks {month['qbo_count']:>5} {month['qbo_total']:>14}")
+            for item in month["records"]:
+                click.echo(f"      {item_label(item)}: {reason_text(item['reason'], item['facts'])}"
+                           + (f" (desk row {item['desk']['error_id']}, {item['desk']['case']})" if item["desk"] else ""))
+        for balance in result["balances"]:
+            click.echo(f"! {balance['label']}: ledger {balance['ledger_balance']}, QuickBooks "
+                       f"{balance['qbo_balance'] or '-'}: {reason_text(balance['reason'], balance['facts'])}")
+        click.echo(f"{result['differences']} differences; {result['clients_checked']} clients checked; "
+                   f"{result['requests']} QuickBooks requests ({result['pages']} pages).")
+    if result["differences"]:
+        raise SystemExit(1)
 
 
 def register_cli(app) -> None:

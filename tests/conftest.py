@@ -68,7 +68,7 @@ def unanswered_url():
 
 
 @pytest.fixture(scope="session")
-def app_config(database_url, redis_url, unanswered_url):
+def app_config(database_url, redis_url, unanswered_url, tmp_path_factory):
     return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -80,6 +80,8 @@ def app_config(database_url, redis_url, unanswered_url):
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         # QuickBooks is the test's own emulator (fixture qbo_emulator) or nothing at all.
         "QBO_BASE_URL": unanswered_url,
+        # Never the real instance/: generated secrets and demo logins stay with the test run.
+        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
     }
 
 

@@ -33,7 +33,8 @@ def test_it_creates_an_account_with_location(client, headers):
     assert response.status_code == 201
     body = response.get_json()
     assert response.headers["Location"] == f"/api/v1/accounts/{body['id']}"
-    assert body["quickbooks"] == {"status": "not_synced", "qbo_id": None, "errors": []}
+    assert body["quickbooks"] == {"status": "not_synced", "status_text": "Not in QuickBooks yet.",
+                                  "link_status": "not_synced", "qbo_id": None, "errors": []}
 
 
 def test_it_returns_every_field_error_and_stores_nothing(client, headers, owner):

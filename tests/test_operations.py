@@ -44,6 +44,6 @@ def test_it_keeps_a_generated_secret_across_restarts(app_config, tmp_path, monke
     from app import create_app
 
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    config = {**app_config, "SECRET_KEY": ""}
+    config = {**app_config, "SECRET_KEY": "", "INSTANCE_PATH": str(tmp_path)}
     first = create_app(config).config["SECRET_KEY"]
     assert len(first) >= 32 and create_app(config).config["SECRET_KEY"] == first

@@ -21,6 +21,9 @@ def register_blueprints(app: Flask, csrf) -> None:
     # cross-site request carries nothing the API accepts; CSRF tokens don't apply to it.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
+    from views import openapi
+
+    app.register_blueprint(openapi.bp)  # the API's contract, readable without a key
     # Intuit signs webhook bodies (intuit-signature); a session cookie is never involved.
     csrf.exempt(webhooks.bp)
     app.register_blueprint(webhooks.bp)

@@ -10,6 +10,7 @@ from flask import abort
 from flask_babel import format_currency, format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from qbo.accounts import permissions
@@ -91,7 +92,8 @@ def date(value) -> str:
     return format_date(value, _DATE_FORMATS.get(str(get_locale()), "medium"))
 
 
-# A finished job's `result` keeps machine-readable keys (the API returns them); a page shows these.
+# A finished job's `result` keeps machine-readable keys (the API returns them); a page writes it as
+# sentences. Keys of results not written below fall back to "label: value".
 RESULT_LABELS = {
     "invoices": _l("invoices"), "billed": _l("billed"), "paid": _l("paid"),
     "outstanding": _l("outstanding"), "open_invoices": _l("open invoices"),
@@ -100,23 +102,108 @@ RESULT_LABELS = {
     "error_status": _l("error status"), "error": _l("error"), "accounts": _l("accounts"),
     "payment_methods": _l("payment methods"), "numbers_used": _l("numbers used"),
     "count": _l("count"), "highest": _l("highest"), "next_free": _l("next free"),
-    "recreated": _l("recreated"), "errors_closed": _l("errors closed"),
+    "recreated": _l("recreated"), "errors_closed": _l("errors closed"), "paused": _l("paused"),
 }
+# What a desk action did (qbo.desk.actions returns these English words), as the reader says it.
+OUTCOME_LABELS = {
+    "skipped": _l("skipped"), "resynced": _l("resynced"), "customer created": _l("customer created"),
+    "linked": _l("linked"), "nothing to do: the error is already closed": _l("nothing to do: the error was already closed"),
+    "that QuickBooks customer is inactive (deleted); choose an active one":
+        _l("that QuickBooks customer is inactive (deleted); choose an active one"),
+}
+_OUTCOME_PREFIXES = (
+    ("paused: ", _l("paused: %(reason)s")),
+    ("refused by QuickBooks (", _l("refused by QuickBooks (%(reason)s")),
+    ("no QuickBooks customer with id ", _l("no QuickBooks customer with id %(reason)s")),
+)
+
+
+def outcome(text) -> str:
+    """An action's outcome (`skipped`, `paused: ...`) in the reader's language."""
+    text = str(text)
+    if text in OUTCOME_LABELS:
+        return str(OUTCOME_LABELS[text])
+    for prefix, label in _OUTCOME_PREFIXES:
+        if text.startswith(prefix):
+            return str(label) % {"reason": text[len(prefix):]}
+    return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")) if text else ""
 
 
 def job_result(result: dict | None) -> str:
-    """A finished job's result, its keys in words and its amounts in the reader's locale."""
+    """A finished job's result as sentences in the reader's language, amounts in its locale:
+    "Skipped; the error is closed." rather than `outcome: skipped, error_status: skipped`."""
+    result = dict(result or {})
+    sentences = []
+    if "outcome" in result:
+        said = outcome(result.pop("outcome"))
+        status = result.pop("error_status", None)
+        if status == "open":
+            said = _("%(outcome)s; the error is still open", outcome=said)
+        elif status in ("resolved", "skipped"):
+            said = _("%(outcome)s; the error is closed", outcome=said)
+        sentences.append(_sentence(said))
+    if "processed" in result:
+        processed = result.pop("processed")
+        done = ", ".join(_("%(num)s %(outcome)s", num=n, outcome=outcome(o))
+                         for o, n in (result.pop("outcomes", None) or {}).items())
+        said = ngettext("%(num)s error handled", "%(num)s errors handled", processed)
+        sentences.append(_sentence(f"{said}: {done}" if done else said))
+        if "still_open" in result:
+            still = result.pop("still_open")
+            sentences.append(ngettext("%(num)s error of this case is still open.",
+                                      "%(num)s errors of this case are still open.", still)
+                             if still else _("None of this case is still open."))
+    if "recreated" in result:
+        recreated = result.pop("recreated")
+        if recreated and recreated != "nothing":
+            sentences.append(_("Created again in QuickBooks: %(records)s.", records=recreated))
+    if "errors_closed" in result:
+        sentences.append(ngettext("%(num)s error closed.", "%(num)s errors closed.", result.pop("errors_closed")))
+    if {"accounts", "payment_methods", "numbers_used"} <= result.keys():
+        sentences.append(_("Read from QuickBooks: accounts %(accounts)s, payment methods %(methods)s, invoice "
+                           "numbers %(numbers)s.", accounts=result.pop("accounts"),
+                           methods=result.pop("payment_methods"), numbers=result.pop("numbers_used")))
+    if "paused" in result:
+        sentences.append(_sentence(_("paused: %(reason)s", reason=result.pop("paused"))))
     parts = []
-    for key, value in (result or {}).items():
+    for key, value in result.items():
         label = RESULT_LABELS.get(key, key.replace("_", " "))
         if isinstance(value, str) and re.fullmatch(r"-?\d+\.\d{2}", value):
             value = number(value)
         parts.append(f"{label}: {value}")
-    return ", ".join(parts)
+    if parts:  # a result of its own shape (a report job's figures): its figures, labelled
+        sentences.append(", ".join(parts))
+    return " ".join(sentences)
 
 
 def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
+
+
+# The people a role names, inside a sentence ("only the owner, admins and staff can").
+PEOPLE_LABELS = {"owner": _l("the owner"), "admin": _l("admins"), "staff": _l("staff members"), "viewer": _l("viewers")}
+
+
+def people(roles) -> str:
+    """Roles as the people they name, a list in words: "the owner, admins and staff"."""
+    names = [str(PEOPLE_LABELS.get(r, r)) for r in roles]
+    if len(names) <= 1:
+        return "".join(names)
+    return _("%(first)s and %(last)s", first=", ".join(names[:-1]), last=names[-1])
+
+
+def who_can(permission: str) -> str:
+    """Who may do what `permission` allows, in words (the firm may let admins manage the connection)."""
+    roles = list(WHO_CAN.get(permission, ()))
+    firm = current_user.firm if current_user and current_user.is_authenticated else None
+    if permission == permissions.MANAGE_CONNECTION and firm is not None and firm.admins_manage_connection:
+        roles.append("admin")
+    return people(roles)
 
 
 def case_title(case_id: str) -> str:
@@ -135,6 +222,127 @@ def explain_sync_error(error_id: int) -> str:
     return explain_error(error, str(get_locale())) if error is not None else ""
 
 
+# What an audit event's action (`quickbooks.skip`, `settings.updated`) did, as History says it.
+AUDIT_ACTIONS = {
+    "quickbooks.connected": _l("Connected QuickBooks"), "quickbooks.disconnected": _l("Disconnected QuickBooks"),
+    "quickbooks.company_changed": _l("Changed the QuickBooks company"),
+    "settings.updated": _l("Changed the sync settings"),
+    "quickbooks.skip": _l("Skipped an error"), "quickbooks.resync": _l("Resynced"),
+    "quickbooks.create_customer": _l("Created the customer in QuickBooks"),
+    "quickbooks.link_customer": _l("Linked to a QuickBooks customer"),
+    "quickbooks.recreate": _l("Recreated in QuickBooks"),
+    "quickbooks.resync_record": _l("Resynced the record and what it depends on"),
+    "quickbooks.bulk.create_missing_customers": _l("Created every missing customer (bulk)"),
+    "quickbooks.bulk.resync_case": _l("Resynced every record of a case (bulk)"),
+    "quickbooks.bulk.requested": _l("Asked for a bulk action"),
+    "quickbooks.bulk.approved": _l("Approved a bulk action"),
+    "quickbooks.bulk.declined": _l("Declined a bulk action"),
+    "quickbooks.do_not_sync": _l("Stopped syncing the record"),
+    "quickbooks.sync_again": _l("Resumed syncing the record"),
+    "job.retried": _l("Retried a job"),
+}
+_RECORD_VERBS = {"created": _l("Created a record"), "updated": _l("Changed a record"), "deleted": _l("Deleted a record")}
+# The sync settings by the names their form gives them.
+SETTING_LABELS = {
+    "sync_invoice_numbers": _l("Sync invoice number with QuickBooks Online"),
+    "create_customers_automatically": _l("Create customers in QuickBooks automatically"),
+    "admins_manage_connection": _l("Admins may connect and disconnect QuickBooks"),
+    "sync_start_date": _l("Sync records dated from (empty: all)"),
+    "default_income_account": _l("Default income account for services"),
+    "invoice_number_prefix": _l("Invoice number prefix"), "next_invoice_number": _l("Next invoice number"),
+    "deposit_account_qbo_id": _l("Deposit account for payments (Bank or Other Current Asset)"),
+    "card_account_qbo_id": _l("Card clearing account for processor fees (Credit Card)"),
+    "fee_expense_account_qbo_id": _l("Processing-fee expense account (Expense)"),
+    "payment_method_map": _l("Payment methods in QuickBooks"),
+}
+# Detail keys that are plumbing (ids), not something a reader of History needs.
+_AUDIT_PLUMBING = {"record_type", "record_id", "error_id", "request_id", "requested_by", "job_id"}
+
+
+def audit_action(action: str) -> str:
+    """An audit event's action in words: "Skipped an error", "Created" (an invoice)."""
+    if action in AUDIT_ACTIONS:
+        return str(AUDIT_ACTIONS[action])
+    from qbo.ledger.record_types import RECORD_TYPES
+
+    slug, _dot, verb = action.rpartition(".")
+    plural = next((t.plural for t in RECORD_TYPES.values() if t.slug == slug), None)
+    if verb in _RECORD_VERBS and plural is not None:
+        return _("%(verb)s (%(records)s)", verb=_RECORD_VERBS[verb], records=str(plural).lower())
+    return action
+
+
+def audit_result(action: str, detail: dict | None) -> str:
+    """An audit event's detail as a sentence: what changed, what came of it."""
+    from qbo.desk import tabs as desk
+
+    d = dict(detail or {})
+    said = []
+    if "outcome" in d:
+        said.append(_sentence(outcome(d.pop("outcome"))))
+    if action == "settings.updated":
+        fields = d.pop("fields", None) or []
+        said.append(_("Changed: %(fields)s.", fields=", ".join(str(SETTING_LABELS.get(f, f)) for f in fields))
+                    if fields else _("Nothing changed."))
+    if "bulk_action" in d:
+        bulk = d.pop("bulk_action")
+        said.append(_sentence(str(desk.BULK_LABELS.get(bulk, bulk))))
+    if d.get("case"):
+        said.append(_("Case: %(case)s.", case=case_title(d.pop("case"))))
+    d.pop("case", None)
+    if "count" in d:
+        said.append(ngettext("%(num)s error.", "%(num)s errors.", d.pop("count")))
+    if action == "quickbooks.company_changed":
+        said.append(_("From company %(old)s to company %(new)s.", old=d.pop("old_realm", "—"),
+                      new=d.pop("new_realm", "—")))
+    if "realm_id" in d:
+        said.append(_("Company %(realm)s.", realm=d.pop("realm_id")))
+    if d.get("recreated"):
+        said.append(_("Created again in QuickBooks: %(records)s.", records=", ".join(d.pop("recreated"))))
+    d.pop("recreated", None)
+    if "kind" in d:
+        said.append(_sentence(desk.job_label(d.pop("kind"))))
+    rest = [f"{RESULT_LABELS.get(k, k.replace('_', ' '))}: {v}" for k, v in d.items() if k not in _AUDIT_PLUMBING]
+    if rest:
+        said.append(_sentence(", ".join(rest)))
+    return " ".join(said)
+
+
+def named(label: str, type_label) -> str:
+    """A record as a sentence names it: "invoice INV-0062", but "Payment #6" (its label says it)."""
+    type_label = str(type_label)
+    if str(label).lower().startswith(type_label.lower()):
+        return str(label)
+    return f"{type_label.lower()} {label}"
+
+
+def _banner_of(user):
+    """What the banner says: the open errors, whether syncing is stopped (and who can reconnect),
+    and, to those who approve them, the bulk actions waiting."""
+    from types import SimpleNamespace
+
+    from sqlalchemy import func, select
+
+    from qbo.core.db import db
+    from qbo.quickbooks.models import BulkRequest, QboConnection
+    from qbo.quickbooks.problems.counts import banner_state_capped
+
+    state = banner_state_capped(user.firm_id)
+    connection = db.session.scalar(select(QboConnection).where(QboConnection.firm_id == user.firm_id))
+    # Stopped: it was connected once (or errors wait) and is not now; never connected is no alarm.
+    stopped = connection is not None and connection.state == "disconnected" and bool(connection.realm_id) \
+        or (connection is None or connection.state == "disconnected") and state.open_errors > 0
+    approvals = 0
+    if can(user, permissions.APPROVE_BULK):
+        approvals = db.session.scalar(select(func.count()).select_from(BulkRequest).where(
+            BulkRequest.firm_id == user.firm_id, BulkRequest.status == "pending")) or 0
+    return SimpleNamespace(show=state.show or stopped or approvals > 0, needs_reconnect=state.needs_reconnect,
+                           stopped=stopped, open_errors=state.open_errors, approvals=approvals,
+                           paused=state.paused, paused_until=state.paused_until,
+                           may_connect=can(user, permissions.MANAGE_CONNECTION),
+                           admins_connect=bool(user.firm.admins_manage_connection))
+
+
 def register_context(app) -> None:
     app.jinja_env.filters["money"] = money
     # Counts on pages stop at 999 ("999+"): counting further would read every open error.
@@ -143,6 +351,10 @@ def register_context(app) -> None:
     app.jinja_env.filters["date"] = date
     app.jinja_env.filters["decimal"] = decimal
     app.jinja_env.filters["job_result"] = job_result
+    app.jinja_env.filters["outcome"] = outcome
+    app.jinja_env.filters["audit_action"] = audit_action
+    app.jinja_env.globals["audit_result"] = audit_result
+    app.jinja_env.globals["named"] = named
     app.jinja_env.filters["case_title"] = case_title
     app.jinja_env.filters["role"] = role_label
     app.jinja_env.globals["explain_sync_error"] = explain_sync_error
@@ -153,16 +365,14 @@ def register_context(app) -> None:
     def _banner():
         if not current_user or not current_user.is_authenticated:
             return {"banner": None}
-        from qbo.quickbooks.problems.counts import banner_state_capped
-
-        return {"banner": banner_state_capped(current_user.firm_id)}
+        return {"banner": _banner_of(current_user)}
 
     @app.context_processor
     def _helpers():
         return {
             "can": lambda permission: can(current_user, permission),
             "P": permissions,
-            "who_can": lambda permission: ", ".join(role_label(r) for r in WHO_CAN.get(permission, ())),
+            "who_can": who_can,
         }
 
     @app.errorhandler(403)

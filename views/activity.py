@@ -17,6 +17,7 @@ from qbo.desk import tabs as desk
 from qbo.quickbooks.sync import BY_RECORD_TYPE
 from views._context import require
 from views._htmx import is_htmx, vary_on_htmx
+from views._input import int_arg, page_arg
 from views.quickbooks.errors import QBO_STATUS_LABELS, progress_fragment, users_of, words
 
 bp = Blueprint("activity", __name__, url_prefix="/quickbooks")
@@ -76,7 +77,7 @@ def history():
     firm_id = current_user.firm_id
     stmt = select(AuditEvent).where(AuditEvent.firm_id == firm_id)
     action = request.args.get("action") or None
-    user_id = request.args.get("user", type=int)
+    user_id = int_arg("user", minimum=1)
     record_type = request.args.get("record_type") or None
     if action:
         stmt = stmt.where(AuditEvent.action.startswith(action))
@@ -84,15 +85,32 @@ def history():
         stmt = stmt.where(AuditEvent.user_id == user_id)
     if record_type:
         stmt = stmt.where(AuditEvent.record_type == record_type)
-    page = db.paginate(stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()), per_page=50,
-                       error_out=False)
+    page = db.paginate(stmt.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()), page=page_arg(),
+                       per_page=50, error_out=False)
     actions_seen = db.session.scalars(select(AuditEvent.action).where(AuditEvent.firm_id == firm_id)
                                       .distinct().order_by(AuditEvent.action)).all()
-    context = dict(page=page, users=users_of(firm_id), actions_seen=actions_seen,
+    context = dict(page=page, users=users_of(firm_id), actions_seen=actions_seen, names=_record_names(page.items),
                    filters={"action": action or "", "user": user_id or "", "record_type": record_type or ""},
                    slugs=desk.RECORD_SLUGS, **words())
     template = "desk/_history_table.html" if is_htmx() else "desk/history.html"
     return vary_on_htmx(render_template(template, **context))
+
+
+def _record_names(events) -> dict[tuple[str, int], str]:
+    """The records a page of History names, by their number or name ("INV-0062"), one query per
+    record type; a record since deleted keeps no name (History then says its type and id)."""
+    wanted: dict[str, set[int]] = {}
+    for ev in events:
+        detail = ev.detail or {}
+        record_type, record_id = ev.record_type or detail.get("record_type"), ev.record_id or detail.get("record_id")
+        if record_type in BY_RECORD_TYPE and isinstance(record_id, int):
+            wanted.setdefault(record_type, set()).add(record_id)
+    names = {}
+    for record_type, ids in wanted.items():
+        model = BY_RECORD_TYPE[record_type].MODEL
+        for record in db.session.scalars(select(model).where(model.id.in_(ids), model.firm_id == current_user.firm_id)):
+            names[(record_type, record.id)] = record.label
+    return names
 
 
 @bp.get("/jobs")
@@ -104,7 +122,7 @@ def jobs_index():
         stmt = stmt.where(JobRun.status.in_(("queued", "started", "failed")))
     elif status in ("queued", "started", "failed", "finished"):
         stmt = stmt.where(JobRun.status == status)
-    page = db.paginate(stmt.order_by(JobRun.created_at.desc()), per_page=50, error_out=False)
+    page = db.paginate(stmt.order_by(JobRun.created_at.desc()), page=page_arg(), per_page=50, error_out=False)
     context = dict(page=page, status=status, users=users_of(current_user.firm_id), **words())
     template = "desk/_jobs_table.html" if is_htmx() else "desk/jobs.html"
     return vary_on_htmx(render_template(template, **context))

@@ -7,9 +7,10 @@ from flask import Blueprint, abort, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh as refresh_locale
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from qbo.accounts.auth import user_for_api_key
-from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER, can
+from qbo.accounts.permissions import ACT_ON_ERRORS, EDIT_LEDGER, VIEW_LEDGER, can
 from qbo.accounts.scoping import NotFound, get_scoped, scoped
 from qbo.core import queue
 from qbo.core.db import db
@@ -20,6 +21,7 @@ from qbo.ledger import records as ledger
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks import record_status
 from views._context import role_label
+from views._input import int_arg, page_arg
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
@@ -94,21 +96,38 @@ def _save(kind, record=None):
         unknown = _unknown_fields(kind, data)
         if unknown:
             raise ledger.ValidationFailed(unknown)
-        record = ledger.save(kind, g.api_user.firm, data, record=record, user_id=g.api_user.id)
+        saved = ledger.committed(
+            lambda: ledger.save(kind, g.api_user.firm, data, record=record, user_id=g.api_user.id))
     except ledger.ValidationFailed as failed:
         db.session.rollback()
         return jsonify(errors=failed.errors), 422
-    db.session.commit()
+    except ledger.Busy:
+        return _busy()
     quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
-    return record
+    return saved
+
+
+@bp.errorhandler(OperationalError)
+def _lost_race(error):
+    """A lost race for a lock outside a ledger write's own retries (the API key's last use is
+    written on every request): 409, nothing stored. Any other database failure stays a 500."""
+    db.session.rollback()
+    if not ledger.lost_race(error):
+        raise error
+    return _busy()
+
+
+def _busy():
+    """409: other writers held the same records through every retry; nothing was stored."""
+    return jsonify(error="conflict", message=_(
+        "Other changes to the same records were being saved; nothing was stored. Send it again.")), 409
 
 
 @bp.get(f"/<{SLUGS}>")
 def index(slug):
     kind = _kind(slug)
-    page = request.args.get("page", 1, type=int)
-    per_page = min(max(request.args.get("per_page", 100, type=int), 1), 500)
-    page = max(page, 1)
+    page = page_arg()
+    per_page = min(max(int_arg("per_page", 100), 1), 500)
     stmt = scoped(kind.model, g.api_user.firm_id)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(stmt.order_by(kind.model.id).limit(per_page).offset((page - 1) * per_page)).all()
@@ -146,11 +165,13 @@ def update(slug, record_id):
 def destroy(slug, record_id):
     kind = _kind(slug)
     record = _record_or_404(kind, record_id)
-    blockers = ledger.delete(kind, g.api_user.firm, record, user_id=g.api_user.id)
+    try:
+        blockers = ledger.committed(
+            lambda: ledger.delete(kind, g.api_user.firm, record, user_id=g.api_user.id))
+    except ledger.Busy:
+        return _busy()
     if blockers:
-        db.session.rollback()
         return jsonify(errors={"record": blockers}), 409
-    db.session.commit()
     quickbooks_jobs.after_ledger_change(g.api_user.firm_id)
     return "", 204
 
@@ -189,8 +210,8 @@ def sync_errors():
         problems["status"] = [_("must be open, resolved or skipped")]
     if problems:
         return jsonify(errors=problems), 422
-    page = max(request.args.get("page", 1, type=int), 1)
-    per_page = min(max(request.args.get("per_page", 50, type=int), 1), 200)
+    page = page_arg()
+    per_page = min(max(int_arg("per_page", 50), 1), 200)
     stmt = errors_query(g.api_user.firm_id, category=category, case=case, status=status or None)
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     records = load_records(rows)
@@ -245,12 +266,56 @@ def sync_run():
     return jsonify(job_id=run.id), 202
 
 
+@bp.post("/sync/tieout")
+def start_tieout():
+    """Start a tie-out of the ledger against QuickBooks (staff and up): 202 with its job id; the
+    one already queued or running is returned instead of a second."""
+    from qbo.accounts.permissions import ACT_ON_ERRORS
+    from qbo.quickbooks.connection import get_connection
+
+    if not can(g.api_user, ACT_ON_ERRORS):
+        return jsonify(error="forbidden", message=_("Your role (%(role)s) may not do this.",
+                                                    role=role_label(g.api_user.role))), 403
+    connection = get_connection(g.api_user.firm_id)
+    if connection is None or connection.state != "connected":
+        return jsonify(errors={"connection": [_("QuickBooks is not connected")]}), 409
+    run = quickbooks_jobs.request_tieout(g.api_user.firm_id, g.api_user.id)
+    response = jsonify(job_id=run.id, status=run.status)
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.tieout")
+    return response
+
+
+@bp.get("/sync/tieout")
+def tieout():
+    """The firm's tie-out: 200 with the result of the latest finished one; 202 with the job id (and
+    the previous result) while one is queued or running; 404 when none has run."""
+    from views.quickbooks.tieout import present
+
+    firm_id = g.api_user.firm_id
+    latest = quickbooks_jobs.last_tieout(firm_id)
+    if latest is None:
+        return jsonify(error="not_found", message=_("No tie-out has run yet (POST /api/v1/sync/tieout starts one).")), 404
+    finished = latest if latest.status == "finished" else quickbooks_jobs.last_tieout(firm_id, finished=True)
+    body = {"job_id": latest.id, "status": latest.status, "done": latest.done, "total": latest.total,
+            "result": present(finished.result) if finished is not None else None,
+            "result_job_id": finished.id if finished is not None else None}
+    return jsonify(body), 202 if latest.status in ("queued", "started") else 200
+
+
 @bp.get("/sync/customers")
 def sync_customers():
     """QBO customers whose name contains `q`, to pick one for Link to an existing customer."""
-
     from qbo.quickbooks.api.errors import QboError
 
+    if not can(g.api_user, ACT_ON_ERRORS):  # as the desk's picker: staff and up, never a viewer
+        return jsonify(error="forbidden", message=_("Your role (%(role)s) may not do this.",
+                                                    role=role_label(g.api_user.role))), 403
+    from qbo.quickbooks.connection import get_connection
+
+    connection = get_connection(g.api_user.firm_id)
+    if connection is None or connection.state != "connected":
+        return jsonify(errors={"connection": [_("QuickBooks is not connected")]}), 409
     try:
         found = actions.search_customers(g.api_user.firm_id, request.args.get("q", ""))
     except QboError:

@@ -9,7 +9,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from qbo.accounts.permissions import EDIT_LEDGER, VIEW_LEDGER
 from qbo.accounts.scoping import NotFound, get_scoped, scoped
@@ -19,9 +18,9 @@ from qbo.ledger import tax as ledger_tax
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Service
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks import record_status
-from qbo.quickbooks.models import QboLink
 from views._context import date, money, require
 from views._htmx import is_htmx, vary_on_htmx
+from views._input import int_arg, page_arg
 
 bp = Blueprint("ledger", __name__)
 SLUGS = "any(" + ",".join(f'"{s}"' for s in ledger.KINDS) + "):slug"
@@ -32,10 +31,7 @@ CHOICE_LABELS = {
     "company": _l("Company"), "individual": _l("Individual"),
 }
 
-QBO_STATUS_LABELS = {
-    "not_synced": _l("Not synced"), "pending": _l("Pending"), "synced": _l("Synced"), "error": _l("Error"),
-    "unsynced": _l("Unsynced"), "modified_in_qbo": _l("Modified in QuickBooks"), "skipped": _l("Skipped"),
-}
+QBO_STATUS_LABELS = record_status.STATUS_LABELS  # one list of statuses (qbo/quickbooks/record_status.py)
 
 COLUMNS = {
     "accounts": [(_l("Name"), lambda r: r.name), (_l("Kind"), lambda r: CHOICE_LABELS.get(r.kind, r.kind)),
@@ -69,14 +65,9 @@ def _get_record_or_404(kind: ledger.RecordKind, record_id: int):
         abort(404)
 
 
-def _statuses(kind, records) -> dict[int, str]:
-    if not records:
-        return {}
-    rows = db.session.execute(select(QboLink.record_id, QboLink.status).where(
-        QboLink.firm_id == current_user.firm_id,
-        QboLink.record_type == kind.model.record_type,
-        QboLink.record_id.in_([r.id for r in records]))).all()
-    return dict(rows)
+def _statuses(kind, records) -> dict[int, record_status.Status]:
+    """Each record's QuickBooks status, derived from its link, errors and dependencies."""
+    return record_status.statuses(current_user.firm_id, kind.model.record_type, records)
 
 
 def _choices() -> dict:
@@ -103,7 +94,7 @@ def index(slug):
     kind = _kind(slug)
     order = ORDER.get(slug, kind.model.id.desc())
     page = db.paginate(scoped(kind.model, current_user.firm_id).order_by(order),
-                       per_page=PER_PAGE, error_out=False)
+                       page=page_arg(), per_page=PER_PAGE, error_out=False)
     context = dict(kind=kind, page=page, columns=COLUMNS[slug],
                    statuses=_statuses(kind, page.items), labels=QBO_STATUS_LABELS)
     template = "ledger/_table.html" if is_htmx() else "ledger/index.html"
@@ -139,18 +130,24 @@ def _form(kind: ledger.RecordKind, record):
     errors: dict = {}
     if request.method == "POST":
         data = ledger.form_to_input(kind, request.form)
+        status = 422
         try:
-            record = ledger.save(kind, current_user.firm, data, record=record, user_id=current_user.id)
+            saved = ledger.committed(
+                lambda: ledger.save(kind, current_user.firm, data, record=record, user_id=current_user.id))
         except ledger.ValidationFailed as failed:
-            db.session.rollback()
             errors = failed.errors
+            for reason in errors.get("record", ()):
+                flash(reason, "error")
+        except ledger.Busy:
+            flash(_("Other changes to the same records were being saved; nothing was stored. Send it again."),
+                  "error")
+            status = 409
         else:
-            db.session.commit()
+            record = saved
             quickbooks_jobs.after_ledger_change(current_user.firm_id)
             flash(_("%(what)s saved.", what=kind.label))
             return redirect(url_for("ledger.show", slug=kind.slug, record_id=record.id))
         values = data
-        status = 422
     else:
         values = kind.to_input(record) if record is not None else _defaults(kind)
         status = 200
@@ -177,9 +174,7 @@ def line_row(slug):
     group = request.args.get("group", "lines")
     if group not in ("lines", "allocations", "credit_allocations"):
         abort(404)
-    index = request.args.get("index", type=int) or 0
-    if not 0 <= index < 500:
-        abort(400)
+    index = int_arg("index", 0, minimum=0, maximum=499)
     template = "ledger/_line_row.html" if group == "lines" else "ledger/_allocation_row.html"
     return render_template(template, kind=_kind(slug), group=group, i=index, row={}, errors={},
                            **_choices())
@@ -190,12 +185,16 @@ def line_row(slug):
 def delete(slug, record_id):
     kind = _kind(slug)
     record = _get_record_or_404(kind, record_id)
-    blockers = ledger.delete(kind, current_user.firm, record, user_id=current_user.id)
+    try:
+        blockers = ledger.committed(
+            lambda: ledger.delete(kind, current_user.firm, record, user_id=current_user.id))
+    except ledger.Busy:
+        flash(_("Other changes to the same records were being saved; nothing was stored. Send it again."),
+              "error")
+        return redirect(url_for("ledger.show", slug=slug, record_id=record_id))
     if blockers:
-        db.session.rollback()
         flash(_("%(what)s not deleted: %(why)s.", what=kind.label, why="; ".join(blockers)), "error")
         return redirect(url_for("ledger.show", slug=slug, record_id=record_id))
-    db.session.commit()
     quickbooks_jobs.after_ledger_change(current_user.firm_id)
     flash(_("%(what)s deleted.", what=kind.label))
     return redirect(url_for("ledger.index", slug=slug))

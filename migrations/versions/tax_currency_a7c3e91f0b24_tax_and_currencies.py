@@ -1,7 +1,7 @@
 """tax and currencies (issue 17): tax rates, line tax, company snapshot, tax code mapping, exchange rates
 
 Revision ID: a7c3e91f0b24
-Revises: 8db6b769f2d7
+Revises: 5e7a1c9d3b20
 Create Date: 2026-11-30 15:15:06.431086
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e91f0b24'
-down_revision = '8db6b769f2d7'
+down_revision = '5e7a1c9d3b20'
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,6 @@
-"""Sign-in rules: password check with throttling of repeated failures (counted in Redis, so it
-holds across processes), API key issue and lookup, and the safe `next` redirect."""
+"""Sign-in rules: password check with throttling of repeated failures (exponential backoff counted
+in Redis, so it holds across processes; known devices exempt), API key issue and lookup, and the
+safe `next` redirect."""
 from __future__ import annotations
 
 import hashlib
@@ -8,7 +9,9 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from qbo.accounts.models import ApiKey, User
 from qbo.core.db import db
@@ -16,33 +19,104 @@ from qbo.core.models import utcnow
 from qbo.core.redis import get_redis
 
 
-class SignInLocked(Exception):
-    pass
+class SignInThrottled(Exception):
+    """Too many recent failures for this e-mail or from this client: wait `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = max(int(retry_after), 1)
 
 
-def _keys(email: str, ip: str) -> list[str]:
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return [f"signin:fail:email:{digest}", f"signin:fail:ip:{ip}"]
+
+def _email_digest(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
-def authenticate(email: str, password: str, ip: str) -> User | None:
-    """The user for these credentials, None when wrong; SignInLocked after too many failures."""
+def _keys(email: str, ip: str) -> dict[str, tuple[str, str, int]]:
+    """(failure counter, wait-until key, free failures) for the account and for the client."""
+    free = current_app.config["SIGN_IN_FREE_FAILURES"]
+    digest = _email_digest(email)
+    return {"email": (f"signin:fail:email:{digest}", f"signin:wait:email:{digest}", free),
+            # One office behind one address gets a wider budget before it is slowed down.
+            "ip": (f"signin:fail:ip:{ip}", f"signin:wait:ip:{ip}", free * 4)}
+
+
+def backoff_seconds(failures: int, free: int) -> int:
+    """0 within the free failures, then base * 2**n seconds, capped."""
+    if failures < free:
+        return 0
+    base = current_app.config["SIGN_IN_BACKOFF_BASE_SECONDS"]
+    cap = current_app.config["SIGN_IN_BACKOFF_CAP_SECONDS"]
+    return min(base * 2 ** min(failures - free, 30), cap)
+
+
+# --- known devices: a signed cookie set at a successful sign-in ------------------------------------
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-device")
+
+
+def known_device_token(email: str) -> str:
+    """The cookie value that marks this browser as one that signed in to `email` before."""
+    return _device_serializer().dumps({"e": _email_digest(email)})
+
+
+def is_known_device(token: str | None, email: str) -> bool:
+    if not token:
+        return False
+    max_age = current_app.config["KNOWN_DEVICE_DAYS"] * 86400
+    try:
+        data = _device_serializer().loads(token, max_age=max_age)
+    except BadData:
+        return False
+    return isinstance(data, dict) and hmac.compare_digest(str(data.get("e", "")), _email_digest(email))
+
+
+# --- the password check ------------------------------------------------------------------------------
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash made the way real ones are, so an unknown e-mail costs the same work as a known one."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _DUMMY_HASHES[method]
+
+
+def authenticate(email: str, password: str, ip: str, *, device: str | None = None) -> User | None:
+    """The user for these credentials, None when wrong.
+
+    Failures slow further attempts down (SignInThrottled, exponential backoff with a cap) per
+    e-mail and per client address, counted in Redis so it holds across processes. Nothing locks an
+    account: a browser holding the known-device cookie of this e-mail (`device`) is never slowed,
+    so an attacker guessing a password can't keep its owner out."""
     r = get_redis()
-    limit = current_app.config["SIGN_IN_MAX_FAILURES"]
     keys = _keys(email, ip)
-    # The per-IP budget is wider so one office behind a single address is not locked out together.
-    if int(r.get(keys[0]) or 0) >= limit or int(r.get(keys[1]) or 0) >= limit * 4:
-        raise SignInLocked()
+    if not is_known_device(device, email):
+        waits = [r.pttl(wait_key) for _, wait_key, _ in keys.values()]
+        longest = max(waits)
+        if longest > 0:
+            raise SignInThrottled((longest + 999) // 1000)
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is not None and user.active and user.check_password(password):
-        r.delete(keys[0])
+    # The same hash work whether or not the e-mail exists (no answer by timing).
+    matches = user.check_password(password) if user is not None else check_password_hash(_dummy_hash(), password)
+    if user is not None and user.active and matches:
+        counter, wait_key, _ = keys["email"]
+        r.delete(counter, wait_key)
         user.last_sign_in_at = utcnow()
         return user
+    window = current_app.config["SIGN_IN_FAILURE_WINDOW_SECONDS"]
     pipe = r.pipeline()
-    for key in keys:
-        pipe.incr(key)
-        pipe.expire(key, current_app.config["SIGN_IN_LOCK_SECONDS"])
-    pipe.execute()
+    for counter, _, _ in keys.values():
+        pipe.incr(counter)
+        pipe.expire(counter, window)
+    counts = pipe.execute()[::2]
+    for (counter, wait_key, free), failures in zip(keys.values(), counts):
+        delay = backoff_seconds(int(failures), free)
+        if delay:
+            r.set(wait_key, "1", ex=delay)
     return None
 
 

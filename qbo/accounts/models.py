@@ -10,7 +10,7 @@ import datetime as dt
 from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from qbo.accounts.permissions import ROLES, can
@@ -32,6 +32,8 @@ class Firm(TimestampMixin, db.Model):
     card_account_qbo_id: Mapped[str | None] = mapped_column(String(40))
     fee_expense_account_qbo_id: Mapped[str | None] = mapped_column(String(40))
     default_income_account: Mapped[str] = mapped_column(String(100), default="Services")
+    # The QuickBooks item a line without a service is booked on (found by name, created when missing).
+    fallback_item_name: Mapped[str] = mapped_column(String(100), default="Services", server_default="Services")
     payment_method_map: Mapped[dict] = mapped_column(JSON, default=dict)
     invoice_number_prefix: Mapped[str] = mapped_column(String(10), default="INV-")
     next_invoice_number: Mapped[int] = mapped_column(Integer, default=1)
@@ -49,6 +51,8 @@ class Firm(TimestampMixin, db.Model):
     # Optional: the QuickBooks class and location (Department) every sales document is tagged with.
     qbo_class_id: Mapped[str | None] = mapped_column(String(40))
     qbo_location_id: Mapped[str | None] = mapped_column(String(40))
+    # A record pending longer than this is "stuck": counted in the sync status, shown on the desk.
+    stuck_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
 
     users: Mapped[list[User]] = relationship(back_populates="firm")
 
@@ -64,8 +68,23 @@ class User(UserMixin, TimestampMixin, db.Model):
     language: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # In every session as "<id>:<version>" (get_id); bumped by sign-out, a new password or a new
+    # role, which ends every session made before (a copied cookie included).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     firm: Mapped[Firm] = relationship(back_populates="users")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version or 1}"
+
+    def end_sessions(self) -> None:
+        self.session_version = (self.session_version or 1) + 1
+
+    @validates("password_hash", "role")
+    def _ends_sessions_on_change(self, key, value):
+        if self.id is not None and getattr(self, key) is not None and getattr(self, key) != value:
+            self.end_sessions()
+        return value
 
     def set_password(self, password: str) -> None:
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"

@@ -75,18 +75,26 @@ def enqueue_once(job_id: str, func, *args, job_timeout: int, delay_seconds: int 
     """Enqueue under a fixed id unless that job is waiting ("waiting") or running ("running");
     "queued" when this call enqueued it. Finished and failed jobs keep their id, so they are
     deleted to make room."""
-    from rq.exceptions import DuplicateJobError
+    from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
     from rq.job import Job, JobStatus
 
     queue = get_queue()
-    if Job.exists(job_id, connection=queue.connection):
+    # The job may finish and vanish (result_ttl=0) between any two of these calls, e.g. while a
+    # webhook asks for a poll that is just ending: gone is as good as finished.
+    try:
         existing = Job.fetch(job_id, connection=queue.connection, serializer=JSONSerializer)
         status = existing.get_status(refresh=True)
-        if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
-            return "waiting"
-        if status == JobStatus.STARTED:
-            return "running"
-        existing.delete()
+    except (NoSuchJobError, InvalidJobOperation):
+        existing, status = None, None
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
+        return "waiting"
+    if status == JobStatus.STARTED:
+        return "running"
+    if existing is not None:
+        try:
+            existing.delete()
+        except NoSuchJobError:
+            pass
     kwargs = dict(job_id=job_id, result_ttl=0, failure_ttl=24 * 3600, job_timeout=job_timeout)
     try:
         if delay_seconds:

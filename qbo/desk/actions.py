@@ -1,11 +1,16 @@
 """What a person can do about a QuickBooks error: Skip, Resync, Recreate, Create new customer,
-Link to an existing QBO customer, and the two bulk actions an owner approves.
+Link to an existing QBO customer, Link to the existing QuickBooks invoice, and the two bulk actions
+an owner approves.
 
 `request_*` checks the right and the case, records a JobRun and enqueues; the `run_*` functions
 are the RQ jobs (ids in, safe to run twice) and write an audit event with the result.
 """
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from qbo.accounts.models import User
@@ -13,7 +18,8 @@ from qbo.accounts.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
 from qbo.core.audit import audit
 from qbo.core.db import db
 from qbo.core.models import JobRun
-from qbo.ledger.models import Account
+from qbo.ledger.models import Account, Invoice
+from qbo.ledger.validation import parse_id
 from qbo.quickbooks.api.client import request_id_for
 from qbo.quickbooks.api.errors import QboError
 from qbo.quickbooks.connection import client_for_firm
@@ -41,9 +47,8 @@ def allowed_actions(user: User, error: SyncError) -> tuple[str, ...]:
 
 
 def get_error(firm_id: int, error_id) -> SyncError | None:
-    try:
-        error_id = int(error_id)
-    except (TypeError, ValueError):
+    error_id = parse_id(error_id)
+    if error_id is None:  # not an id, or beyond the id column's range (a 500 on PostgreSQL)
         return None
     return db.session.scalar(select(SyncError).where(SyncError.id == error_id, SyncError.firm_id == firm_id))
 
@@ -233,8 +238,77 @@ def _retry_dependents(error: SyncError) -> None:
     engine.sync_firm(error.firm_id)
 
 
+def _link_invoice(run: JobRun, error: SyncError, qbo_id) -> str:
+    """Number already used in QuickBooks: when the QuickBooks invoice with that number is this one
+    (same customer, same total), link it (its Id and SyncToken) instead of creating a second one.
+    Otherwise the error stays open and the outcome says why it can't be linked."""
+    requester = db.session.get(User, run.requested_by_id) if run.requested_by_id else None
+    with force_locale(getattr(requester, "language", None) or "en"):
+        found = _invoice_to_link(error)
+        if isinstance(found, str):
+            return found
+    link = marking.find_link(error.firm_id, "invoice", error.record_id)
+    if link is None:
+        link = QboLink(firm_id=error.firm_id, record_type="invoice", record_id=error.record_id)
+        db.session.add(link)
+    problems.resolve(error.firm_id, error.record_type, error.record_id, cases=[error.case], resolution="linked",
+                     user_id=run.requested_by_id)
+    engine.link_result(link, found, None)
+    db.session.commit()
+    engine.sync_firm(error.firm_id)  # what waited for this invoice (its payments) goes now
+    return f"linked to QuickBooks invoice {found.get('DocNumber')} (Id {found['Id']})"
+
+
+def _invoice_to_link(error: SyncError) -> dict | str:
+    """The QuickBooks invoice numbered like the ledger's, with its customer and total; or the
+    sentence saying why none can be linked."""
+    from qbo.quickbooks.sync.context import quote
+
+    invoice = db.session.get(Invoice, error.record_id) if error.record_type == "invoice" else None
+    if invoice is None or invoice.deleted_at is not None:
+        return _("refused: the invoice is no longer in the ledger, so there is nothing to link.")
+    customer = marking.find_link(error.firm_id, "account", invoice.account_id)
+    if customer is None or not customer.qbo_id or customer.status == "unsynced":
+        return _("refused: the client account %(account)s is not linked to a QuickBooks customer yet, so the "
+                 "customers can't be compared. Sync the account first.", account=invoice.account.name)
+    candidates = client_for_firm(error.firm_id).query(f"SELECT * FROM Invoice WHERE DocNumber = {quote(invoice.number)}")
+    if not candidates:
+        return _("refused: QuickBooks has no invoice numbered %(number)s (the number may belong to a credit "
+                 "memo), so there is nothing to link to.", number=invoice.number)
+    taken = set(db.session.scalars(select(QboLink.qbo_id).where(
+        QboLink.firm_id == error.firm_id, QboLink.qbo_type == "Invoice", QboLink.qbo_id.in_([str(c["Id"]) for c in candidates]),
+        ~((QboLink.record_type == "invoice") & (QboLink.record_id == invoice.id)))))
+    total = invoice.total.quantize(Decimal("0.01"))
+    reasons = []
+    for candidate in candidates:
+        their_customer = (candidate.get("CustomerRef") or {})
+        their_total = _money(candidate.get("TotalAmt"))
+        if str(their_customer.get("value")) != customer.qbo_id:
+            reasons.append(_("refused: QuickBooks invoice %(number)s belongs to another customer (%(theirs)s), not "
+                             "to %(account)s, so it can't be this invoice.", number=invoice.number,
+                             theirs=their_customer.get("name") or their_customer.get("value"),
+                             account=invoice.account.name))
+        elif their_total != total:
+            reasons.append(_("refused: QuickBooks invoice %(number)s totals %(theirs)s while the ledger's totals "
+                             "%(ours)s, so it can't be this invoice.", number=invoice.number,
+                             theirs=their_total if their_total is not None else "?", ours=total))
+        elif str(candidate["Id"]) in taken:
+            reasons.append(_("refused: QuickBooks invoice %(number)s is already linked to another ledger invoice.",
+                             number=invoice.number))
+        else:
+            return candidate
+    return reasons[0]
+
+
+def _money(value) -> Decimal | None:
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
 _ACTIONS = {"skip": _skip, "resync": _resync, "recreate": _resync, "create_customer": _create_customer,
-            "link_customer": _link_customer}
+            "link_customer": _link_customer, "link_invoice": _link_invoice}
 
 
 def search_customers(firm_id: int, text: str, limit: int = 20) -> list[dict]:

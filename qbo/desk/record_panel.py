@@ -13,6 +13,7 @@ from qbo.ledger.record_types import RECORD_TYPES
 from qbo.quickbooks.api.client import request_id_for
 from qbo.quickbooks.api.errors import QboError, ReconnectNeeded
 from qbo.quickbooks.connection import client_for_firm
+from qbo.quickbooks import record_status
 from qbo.quickbooks.models import QboLink
 from qbo.quickbooks.problems import rows as problems
 from qbo.quickbooks.problems.counts import record_label
@@ -50,8 +51,10 @@ def record_panel(firm_id: int, record_type: str, record_id: int) -> list[PanelEn
             return
         link = db.session.scalar(select(QboLink).where(QboLink.firm_id == firm_id, QboLink.record_type == rtype,
                                                        QboLink.record_id == rid))
+        # The status every page shows (record_status.derive: link, open errors, dependencies).
+        status = record_status.statuses(firm_id, rtype, [record])[rid]
         entries.append(PanelEntry(rtype, rid, record_label(rtype, record), RECORD_TYPES[rtype].slug,
-                                  link.status if link else "not_synced", link.reason if link else None,
+                                  status.status, str(status.text) if status.status != "synced" else None,
                                   link.qbo_id if link else None, depth))
         for dep_type, dep_id in module.dependencies(record):
             visit(dep_type, dep_id, depth + 1)
@@ -77,7 +80,9 @@ def _reactivated(firm_id: int, link, qbo_id: str | None) -> bool:
         raise
     except QboError:
         return False  # gone for good: create it again
+    # The version this write produced: the CDC poll compares with it (ours, not someone else's).
     link.sync_token = str(current.get("SyncToken", link.sync_token))
+    link.qbo_updated_at = (current.get("MetaData") or {}).get("LastUpdatedTime") or link.qbo_updated_at
     return True
 
 

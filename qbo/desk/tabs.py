@@ -23,6 +23,7 @@ from qbo.desk import actions
 from qbo.desk import jobs as desk_jobs
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Refund
 from qbo.ledger.record_types import RECORD_TYPES
+from qbo.ledger.validation import parse_id
 from qbo.quickbooks.models import BulkRequest, SyncError
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems.counts import COUNT_CAP, DESK_ORDER, capped_counts, load_records, record_label
@@ -30,7 +31,8 @@ from qbo.quickbooks.problems.counts import COUNT_CAP, DESK_ORDER, capped_counts,
 CATEGORY_LABELS = {"accounts": _l("Accounts"), "invoices": _l("Invoices"), "payments": _l("Payments"),
                    "refunds": _l("Refunds"), "expenses": _l("Expenses"), "services": _l("Services")}
 ACTION_LABELS = {"skip": _l("Skip"), "resync": _l("Resync"), "create_customer": _l("Create new customer"),
-                 "link_customer": _l("Link to an existing customer"), "recreate": _l("Recreate in QuickBooks")}
+                 "link_customer": _l("Link to an existing customer"), "recreate": _l("Recreate in QuickBooks"),
+                 "link_invoice": _l("Link to the existing QuickBooks invoice")}
 BULK_LABELS = {"create_missing_customers": _l("Create new customer in QuickBooks for all accounts missing in QuickBooks"),
                "resync_case": _l("Resync for all entities with this error")}
 # A record type as a person reads it (templates lower-case it inside a sentence).
@@ -40,13 +42,28 @@ JOB_STATUS_LABELS = {"queued": _l("queued"), "started": _l("started"), "finished
                      "failed": _l("failed")}
 # What a job does, as the progress list names it (lower case: it starts a list item's line).
 _JOB_ACTION_LABELS = {"skip": _l("skip"), "resync": _l("resync"), "create_customer": _l("create customer"),
-                      "link_customer": _l("link customer"), "recreate": _l("recreate")}
+                      "link_customer": _l("link customer"), "recreate": _l("recreate"),
+                      "link_invoice": _l("link invoice")}
 _JOB_BULK_LABELS = {"create_missing_customers": _l("create missing customers"), "resync_case": _l("resync case")}
 # The ledger page of each record type (a processor fee lives on its payment).
 RECORD_SLUGS = {key: t.slug for key, t in RECORD_TYPES.items()}
 PER_PAGE = 25
 # Cases whose root is the client account's QuickBooks customer.
 CUSTOMER_ROOT_CASES = ("customer-deleted", "unsynced", "account-no-match", "invalid-item-ref")
+
+
+@dataclass
+class Awaited:
+    """What a `waiting-for-dependency` row waits for: its link, why it is stuck, and its own open
+    error with the actions this person may take on it (the row offers them too)."""
+    record_type: str
+    record_id: int
+    label: str
+    slug: str
+    state: str | None
+    error: SyncError | None = None
+    actions: tuple[str, ...] = ()
+    case: catalogue.Case | None = None
 
 
 @dataclass
@@ -59,6 +76,7 @@ class Row:
     case: catalogue.Case
     explanation: str
     group: str | None = None
+    awaited: Awaited | None = None
 
 
 @dataclass
@@ -185,10 +203,28 @@ def tab_page(user: User, category: str, *, case: str | None = None, page: int = 
 def _row(user: User, error: SyncError, records: dict, group: str | None, language: str = "en") -> Row:
     record = records.get((error.record_type, error.record_id))
     case = catalogue.localised(error.case, language)
+    awaited = awaited_by(user, error, language)
+    facts = {"label": awaited.label} if awaited is not None else {}
     return Row(error=error, record=record, label=record_label(error.record_type, record),
                slug=RECORD_SLUGS.get(error.record_type, "accounts"),
                actions=actions.allowed_actions(user, error), case=case,
-               explanation=_lead(catalogue.explain_error(error, language), case), group=group)
+               explanation=_lead(catalogue.explain_error(error, language, **facts), case), group=group,
+               awaited=awaited)
+
+
+def awaited_by(user: User, error: SyncError, language: str = "en") -> Awaited | None:
+    """The record a `waiting-for-dependency` error waits for, with its open error and actions."""
+    if error.case != "waiting-for-dependency" or not error.waiting_for_type or error.waiting_for_type not in RECORD_TYPES:
+        return None
+    kind = RECORD_TYPES[error.waiting_for_type]
+    record = db.session.get(kind.model, error.waiting_for_id)
+    own = db.session.scalars(_open_stmt(user.firm_id).where(
+        SyncError.record_type == error.waiting_for_type, SyncError.record_id == error.waiting_for_id,
+        SyncError.severity == "error").limit(1)).first()
+    return Awaited(record_type=error.waiting_for_type, record_id=error.waiting_for_id,
+                   label=record_label(error.waiting_for_type, record), slug=RECORD_SLUGS.get(error.waiting_for_type, "accounts"),
+                   state=error.detail, error=own, actions=actions.allowed_actions(user, own) if own is not None else (),
+                   case=catalogue.localised(own.case, language) if own is not None else None)
 
 
 def _lead(text: str, case: catalogue.Case) -> str:
@@ -232,8 +268,9 @@ def root_groups(firm_id: int, errors, records: dict) -> dict[str, Group]:
 
 def group_by_key(firm_id: int, key: str) -> Group | None:
     """The group `account-<id>` with every open error behind it (what its fix acts on), or None."""
-    found = re.fullmatch(r"account-(\d{1,12})", key or "")
-    return account_groups(firm_id, {int(found.group(1))}).get(key) if found else None
+    found = re.fullmatch(r"account-([0-9]{1,12})", key or "")
+    account_id = parse_id(found.group(1)) if found else None
+    return account_groups(firm_id, {account_id}).get(key) if account_id else None
 
 
 def account_groups(firm_id: int, account_ids, cap: int | None = None) -> dict[str, Group]:
@@ -371,7 +408,7 @@ def export_csv(user: User, category: str, case: str | None = None) -> str:
     errors = db.session.scalars(_open_stmt(user.firm_id, category, case)).all()
     records = load_records(errors)
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for e in errors:
         row = (e.id, e.category, e.case, catalogue.CASES[e.case].title, e.severity, e.record_type,
@@ -386,9 +423,17 @@ def _iso(d) -> str:
     return d.isoformat() + "Z" if d else ""
 
 
+# A cell Excel or LibreOffice would read as a formula: one starting with = + - @ (or a tab or CR
+# before one), at the start of the cell or after any separator a spreadsheet may split on (, ; tab
+# and line breaks: the file may be opened with another locale's separator).
+_FORMULA_START = re.compile(r"(^|[,;\t\r\n])(\s*)(?=[=+\-@\t\r])")
+
+
 def _safe_cell(value):
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    """Each piece that could start a formula gets a leading apostrophe; the writer quotes every
+    cell (QUOTE_ALL), so separators inside one never split it."""
+    if isinstance(value, str):
+        return _FORMULA_START.sub(lambda m: f"{m.group(1)}'{m.group(2)}", value)
     return value
 
 

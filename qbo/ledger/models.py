@@ -3,11 +3,10 @@ their allocations and card-processor fees) and refunds. Nothing here knows about
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
-from sqlalchemy import false
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, false, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from qbo.core.db import db
@@ -15,6 +14,21 @@ from qbo.core.models import TimestampMixin
 
 Money = Numeric(14, 2)
 Quantity = Numeric(14, 4)
+CENT = Decimal("0.01")
+
+
+def line_amount(quantity: Decimal, rate: Decimal) -> Decimal:
+    """quantity x rate rounded half-up to the cent, as QuickBooks computes a line's Amount: it
+    refuses (6070) a line whose Amount is not UnitPrice x Qty so rounded (ref §2, §4 Invoice)."""
+    return (quantity * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _live_name_unique(model, name: str) -> Index:
+    """One live record per name in a firm, letter case ignored (as QuickBooks compares names).
+    Deleted records keep their name but free it, so a client can be entered again."""
+    live = model.deleted_at.is_(None)
+    return Index(name, model.firm_id, func.lower(model.name), unique=True,
+                 sqlite_where=live, postgresql_where=live)
 
 
 class LedgerRecord(TimestampMixin):
@@ -137,7 +151,7 @@ class _DocumentLine:
 
     @property
     def amount(self) -> Decimal:
-        return (self.quantity * self.rate).quantize(Decimal("0.01"))
+        return line_amount(self.quantity, self.rate)
 
 
 class InvoiceLine(_DocumentLine, db.Model):
@@ -260,6 +274,10 @@ class Refund(LedgerRecord, db.Model):
     @property
     def label(self) -> str:
         return gettext("Refund #%(id)s", id=self.id)
+
+
+_live_name_unique(Account, "ux_accounts_live_name")
+_live_name_unique(Service, "ux_services_live_name")
 
 
 class TaxRate(TimestampMixin, db.Model):

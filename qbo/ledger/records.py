@@ -6,13 +6,17 @@ write is validated completely before anything is stored.
 from __future__ import annotations
 
 import datetime as dt
+import random
+import re
+import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
+from typing import Callable, TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from qbo.accounts.models import Firm
 from qbo.accounts.scoping import NotFound, get_scoped, scoped
@@ -32,6 +36,7 @@ from qbo.ledger.models import (
     PaymentCreditAllocation,
     Refund,
     Service,
+    line_amount,
 )
 from qbo.ledger.record_types import RECORD_TYPES
 from qbo.ledger.signals import record_changed
@@ -45,6 +50,11 @@ class ValidationFailed(Exception):
     def __init__(self, errors: dict):
         super().__init__("validation failed")
         self.errors = errors
+
+
+class Busy(Exception):
+    """Other writers kept the records this write needs locked, retries included; nothing was
+    stored and the same request may simply be sent again."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,8 @@ def _ref(model, data, field, firm: Firm, errors: v.Errors, *, required=True):
 def _unique(model, firm: Firm, column, value, record, field, errors: v.Errors, what: str):
     if value is None:
         return
-    stmt = scoped(model, firm.id).where(func.lower(column) == value.lower())
+    # The database's lower() on both sides, as the unique index compares (SQLite's lowers ASCII only).
+    stmt = scoped(model, firm.id).where(func.lower(column) == func.lower(value))
     if record is not None:
         stmt = stmt.where(model.id != record.id)
     if db.session.scalar(stmt.limit(1)) is not None:
@@ -274,6 +285,9 @@ def _validate_document(model, firm: Firm, data: dict, record=None):
         if clean["due_date"] and clean["date"] and clean["due_date"] < clean["date"]:
             errors.add("due_date", _("must not be before the invoice date"))
     clean["lines"] = _validate_lines(firm, data, errors)
+    if record is not None and clean["lines"] and all(
+            line["quantity"] is not None and line["rate"] is not None for line in clean["lines"]):
+        _check_total_covers_applied(record, clean["lines"], errors)
     if clean["number"] is not None:
         # Deleted documents keep their number: QBO may still hold it (error case duplicate-doc-number).
         stmt = scoped(model, firm.id, include_deleted=True).where(model.number == clean["number"])
@@ -282,6 +296,18 @@ def _validate_document(model, firm: Firm, data: dict, record=None):
         if db.session.scalar(stmt.limit(1)) is not None:
             errors.add("number", _("is already used by another invoice") if model is Invoice else _("is already used by another credit note"))
     return clean, errors
+
+
+def _check_total_covers_applied(doc, lines: list[dict], errors: v.Errors) -> None:
+    """An invoice is never edited below what payments allocate to it, a credit note never below
+    what payments apply of it (the caller holds the document's lock, so the figures are final)."""
+    total = sum((line_amount(line["quantity"], line["rate"]) for line in lines), ZERO)
+    if isinstance(doc, Invoice) and total < doc.amount_paid:
+        errors.add("lines", _("make a total of %(total)s, less than the %(paid)s already paid",
+                              total=total, paid=doc.amount_paid))
+    elif isinstance(doc, CreditNote) and total < doc.amount_applied:
+        errors.add("lines", _("make a total of %(total)s, less than the %(applied)s already applied",
+                              total=total, applied=doc.amount_applied))
 
 
 def _apply_document(model, line_model, prefix_attr, counter_attr):
@@ -484,14 +510,18 @@ KINDS: dict[str, RecordKind] = {
 
 
 def save(kind: RecordKind, firm: Firm, data: dict, *, record=None, user_id=None):
-    """Validate everything, then create or update; raises ValidationFailed with per-field errors."""
+    """Validate everything under the locks its rules read, then create or update; raises
+    ValidationFailed with per-field errors. Run it through `committed` to retry a lost race."""
+    _lock(kind, firm, data, record)
+    if record is not None and record.deleted_at is not None:
+        raise ValidationFailed({"record": [_("was deleted meanwhile; nothing was saved")]})
     merged = _merged(record, data, kind.to_input) if record is not None else data
     clean, errors = kind.validate(firm, merged, record)
     if errors:
         raise ValidationFailed(dict(errors))
     created = record is None
     record = kind.apply(firm, clean, record)
-    db.session.flush()
+    _flush()
     audit(firm.id, user_id, f"{kind.slug}.{'created' if created else 'updated'}", record)
     mark_changed(record)
     return record
@@ -499,6 +529,9 @@ def save(kind: RecordKind, firm: Firm, data: dict, *, record=None, user_id=None)
 
 def delete(kind: RecordKind, firm: Firm, record, *, user_id=None) -> list[str]:
     """Soft-delete a record; refuses (returns reasons) while other live records depend on it."""
+    _lock(kind, firm, None, record)
+    if record.deleted_at is not None:
+        return []  # someone deleted it meanwhile
     blockers = _dependents(record)
     if blockers:
         return blockers
@@ -506,6 +539,154 @@ def delete(kind: RecordKind, firm: Firm, record, *, user_id=None) -> list[str]:
     audit(firm.id, user_id, f"{kind.slug}.deleted", record)
     mark_changed(record)
     return []
+
+
+T = TypeVar("T")
+ATTEMPTS = 4
+
+
+def committed(write: Callable[[], T]) -> T:
+    """Run one ledger write (`save`, `delete`) and commit it. A lost race for a lock (SQLite's
+    write lock still held when its busy timeout ends, a PostgreSQL deadlock) rolls back and runs
+    the write again, then raises Busy; a unique index's refusal becomes ValidationFailed. Every
+    way out but success rolls back, so nothing is half-stored."""
+    for attempt in range(ATTEMPTS):
+        try:
+            result = write()
+            _flush()
+            db.session.commit()
+            return result
+        except OperationalError as exc:
+            db.session.rollback()
+            if not lost_race(exc):
+                raise
+        except BaseException:
+            db.session.rollback()
+            raise
+        if attempt + 1 < ATTEMPTS:
+            time.sleep(random.uniform(0.05, 0.15) * 2 ** attempt)  # apart, so racers do not meet again
+    raise Busy()
+
+
+# --- one writer at a time on what a rule reads ---------------------------------------------------
+#
+# Each rule that reads other rows (what is open on an invoice, what is left of a payment to refund,
+# the next number, a free name) holds only if nobody changes those rows between the check and the
+# commit. So a write first locks what its checks read, then reads it afresh:
+# - PostgreSQL: the record itself FOR NO KEY UPDATE, then, in one order (firm, accounts, services,
+#   invoices, credit notes, payments), FOR NO KEY UPDATE on the rows whose totals the checks read
+#   (the firm's number sequence, the invoices and credit notes a payment allocates, the payment a
+#   refund is made against) and FOR SHARE on the rows only referred to (the account, the services:
+#   not deleted meanwhile). Every writer of those totals takes the same locks, so they take turns.
+# - SQLite has one writer at a time: a first write (a no-op UPDATE of the firm's counter) takes the
+#   database's write lock before anything is read, and every read after it sees the last commit.
+# Names are also unique by a partial unique index on live records (ux_*_live_name): its refusal is
+# the same 422 as the check's.
+
+_LOCK_ORDER = (Firm, Account, Service, Invoice, CreditNote, Payment)
+
+
+def _lock(kind: RecordKind, firm: Firm, data: dict | None, record) -> None:
+    _flush()
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("UPDATE firms SET next_invoice_number = next_invoice_number WHERE id = :id"),
+                           {"id": firm.id})
+    if record is not None:
+        _lock_rows(type(record), [record.id], firm.id)
+        db.session.expire_all()  # what was read before the lock may be stale
+    if data is None:
+        return
+    merged = _merged(record, data, kind.to_input) if record is not None else data
+    plan = _lock_plan(kind, firm, data, merged, record)
+    for model in _LOCK_ORDER:
+        for ids, shared in plan.get(model, ()):
+            _lock_rows(model, ids, firm.id, shared=shared)
+    db.session.expire_all()
+
+
+def _lock_plan(kind: RecordKind, firm: Firm, data: dict, merged: dict, record) -> dict:
+    """{model: [(ids, shared)]}: the rows a write's checks read, from its input as sent (ids that
+    do not parse are left to validation)."""
+    account = [_raw_id(merged.get("account_id"))]
+    if kind.record_type in ("invoice", "credit_note"):
+        plan = {Account: [(account, True)], Service: [(_raw_ids(merged, "lines", "service_id"), True)]}
+        if record is None or ("number" in data and data["number"] != record.number):
+            plan[Firm] = [([firm.id], False)]  # the number sequence, and numbers typed by hand
+        return plan
+    if kind.record_type == "payment":
+        return {Account: [(account, True)],
+                Invoice: [(_raw_ids(merged, "allocations", "invoice_id"), False)],
+                CreditNote: [(_raw_ids(merged, "credit_allocations", "credit_note_id"), False)]}
+    if kind.record_type == "refund":
+        return {Payment: [([_raw_id(merged.get("payment_id"))], False)]}
+    return {}
+
+
+def _lock_rows(model, ids, firm_id: int, *, shared: bool = False) -> None:
+    ids = sorted({i for i in ids if i is not None})
+    if not ids:
+        return
+    scope = model.id == firm_id if model is Firm else model.firm_id == firm_id
+    stmt = select(model.id).where(scope, model.id.in_(ids)).order_by(model.id)
+    db.session.execute(stmt.with_for_update(read=shared, key_share=not shared)).all()
+
+
+def _raw_id(value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        return None
+    return number if 0 < number <= v.MAX_RECORD_ID else None
+
+
+def _raw_ids(data: dict, field: str, id_field: str) -> list[int | None]:
+    rows = data.get(field)
+    if not isinstance(rows, list):
+        return []
+    return [_raw_id(row.get(id_field)) for row in rows if isinstance(row, dict)]
+
+
+def _flush() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()  # the transaction is lost anyway; the reason's words load the user
+        failed = _unique_violation(exc)
+        if failed is None:
+            raise
+        raise failed from exc
+
+
+_UNIQUE_INDEXES = (
+    # (constraint name on PostgreSQL, its words in SQLite's message, field, reason)
+    ("ux_accounts_live_name", "ux_accounts_live_name", "name", lambda: _("is already used by another record")),
+    ("ux_services_live_name", "ux_services_live_name", "name", lambda: _("is already used by another record")),
+    ("uq_invoices_firm_id", "invoices.firm_id, invoices.number", "number",
+     lambda: _("is already used by another invoice")),
+    ("uq_credit_notes_firm_id", "credit_notes.firm_id, credit_notes.number", "number",
+     lambda: _("is already used by another credit note")),
+)
+
+
+def _unique_violation(exc: IntegrityError) -> ValidationFailed | None:
+    """A unique index refused the row (a writer that checked at the same moment won): the same
+    per-field 422 the check gives, or None when the index is not one of the ledger's."""
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    message = str(exc.orig)
+    for name, words, field, reason in _UNIQUE_INDEXES:
+        if constraint == name or (constraint is None and words in message):
+            return ValidationFailed({field: [reason()]})
+    return None
+
+
+def lost_race(exc: OperationalError) -> bool:
+    """SQLite's write lock outlasted its busy timeout, or PostgreSQL chose this transaction as a
+    deadlock's victim (or could not serialize it): running it again is safe."""
+    if getattr(exc.orig, "sqlstate", None) in ("40001", "40P01", "55P03"):
+        return True
+    return "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig)
 
 
 def _dependents(record) -> list[str]:
@@ -552,7 +733,8 @@ def form_to_input(kind: RecordKind, form) -> dict:
             continue
         value = form.get(key)
         parts = key.split("-")
-        if len(parts) == 3 and parts[1].isdigit():
+        # Row numbers are ASCII digits only ("²".isdigit() is True, int("²") raises), below 1000.
+        if len(parts) == 3 and re.fullmatch(r"[0-9]{1,3}", parts[1]):
             nested.setdefault(parts[0], {}).setdefault(int(parts[1]), {})[parts[2]] = value
         elif key not in _ROW_GROUPS:  # a row group comes only as `name-N-field`; a bare one is forged
             data[key] = value

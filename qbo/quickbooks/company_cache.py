@@ -7,7 +7,8 @@ import json
 
 from qbo.core.models import utcnow
 from qbo.core.redis import get_redis
-from qbo.quickbooks.connection import client_for_firm
+from qbo.quickbooks.api.errors import QboError, ReconnectNeeded, kind_of
+from qbo.quickbooks.connection import client_for_firm, note_fault
 
 TTL_SECONDS = 7 * 24 * 3600
 REFRESH_LOCK_SECONDS = 120
@@ -25,6 +26,39 @@ def _key(firm_id: int) -> str:
     return f"qbo:company:{firm_id}"
 
 
+# --- the lists a sync run reads, kept between runs ---------------------------------------------------
+# Intuit meters every read (qbo-2025-2026.md §1.1) and advises caching what rarely changes: the chart
+# of accounts and the payment methods are read once and kept until a CDC poll sees one of them
+# change (`forget_lists`), a person refreshes the company, or a day passes (a safety net).
+LIST_TTL_SECONDS = 24 * 3600
+#: QBO entity -> the cached list it invalidates (cdc.py asks CDC for these too).
+LIST_ENTITIES = {"Account": "accounts", "PaymentMethod": "payment_methods"}
+
+
+def _list_key(firm_id: int, name: str) -> str:
+    return f"{_key(firm_id)}:list:{name}"
+
+
+def cached_list(firm_id: int, name: str, load, *, fresh: bool = False) -> list[dict]:
+    """The company's `name` list as QuickBooks answers it, from the cache or `load()` (then kept)."""
+    redis = get_redis()
+    if not fresh:
+        raw = redis.get(_list_key(firm_id, name))
+        if raw:
+            return json.loads(raw)
+    value = load()
+    redis.set(_list_key(firm_id, name), json.dumps(value), ex=LIST_TTL_SECONDS)
+    return value
+
+
+def forget_lists(firm_id: int, entities=None) -> None:
+    """Drop the cached lists of these QBO entities (all of them by default)."""
+    names = LIST_ENTITIES.values() if entities is None else [LIST_ENTITIES[e] for e in entities if e in LIST_ENTITIES]
+    keys = [_list_key(firm_id, n) for n in names]
+    if keys:
+        get_redis().delete(*keys)
+
+
 def get(firm_id: int) -> dict | None:
     """The cached company facts, or None when they were never loaded."""
     raw = get_redis().get(_key(firm_id))
@@ -37,6 +71,7 @@ def store(firm_id: int, facts: dict) -> None:
 
 def forget(firm_id: int) -> None:
     get_redis().delete(_key(firm_id))
+    forget_lists(firm_id)
 
 
 def accounts_of_type(facts: dict | None, setting: str) -> list[dict]:
@@ -66,13 +101,29 @@ def take_refresh_lock(firm_id: int) -> bool:
 
 
 def refresh(firm_id: int) -> dict:
-    """Read the chart of accounts, payment methods and used DocNumbers from QuickBooks."""
+    """Read the chart of accounts, payment methods and used DocNumbers from QuickBooks; a fault
+    QuickBooks answers ends the refresh with its words (and, if it is about the connection, says so
+    on it)."""
+    try:
+        return _refresh(firm_id)
+    except ReconnectNeeded:
+        raise  # not connected: the job fails visibly, and the Jobs page offers it again after a reconnect
+    except QboError as exc:
+        get_redis().delete(f"{_key(firm_id)}:refreshing")
+        if kind_of(exc) == "connection" or exc.status == 429:
+            note_fault(firm_id, exc)
+        return {"error": (exc.message or str(exc))[:300], "code": exc.code}
+
+
+def _refresh(firm_id: int) -> dict:
     client = client_for_firm(firm_id)
+    raw_accounts = cached_list(firm_id, "accounts", client.accounts, fresh=True)
+    raw_methods = cached_list(firm_id, "payment_methods", client.payment_methods, fresh=True)
     accounts = [{"id": a["Id"], "name": a.get("FullyQualifiedName") or a.get("Name"),
                  "type": a.get("AccountType"), "subtype": a.get("AccountSubType")}
-                for a in client.accounts()]
+                for a in raw_accounts]
     methods = [{"id": m["Id"], "name": m.get("Name"), "type": m.get("Type")}
-               for m in client.payment_methods()]
+               for m in raw_methods]
     numbers = sorted({d["DocNumber"] for entity in DOC_ENTITIES
                       for d in client.query_all(entity) if d.get("DocNumber")})
     store(firm_id, {"accounts": accounts, "payment_methods": methods, "doc_numbers": numbers,

@@ -28,7 +28,18 @@ from qbo.core.models import utcnow
 from qbo.core.redis import get_redis
 from qbo.quickbooks import company as company_snapshot
 from qbo.quickbooks.api.client import QboClient
-from qbo.quickbooks.api.errors import ReconnectNeeded, TransientError
+from qbo.quickbooks.api.errors import (
+    AuthFailed,
+    Forbidden,
+    LimiterTimeout,
+    QboError,
+    RateLimited,
+    ReadQuotaExhausted,
+    ReconnectNeeded,
+    SubscriptionEnded,
+    TransientError,
+)
+from qbo.quickbooks.api.meter import ReadMeter, month_of, next_month_start
 from qbo.quickbooks.models import QboConnection, QboLink, SyncError
 
 log = logging.getLogger("qbo.connection")
@@ -68,12 +79,20 @@ def api_base(config) -> str:
     return config["QBO_BASE_URL"].rstrip("/") + "/v3"
 
 
+HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
+
+
 class _TimeoutAuthClient(AuthClient):
     """intuit-oauth sets no timeouts (qbo-client-libraries.md §1); add them through the public
-    requests.Session.request."""
+    requests.Session.request. Token requests also ask for the refresh token's 5-year hard expiry,
+    which Intuit returns only to a request carrying this header and intuit-oauth never sends
+    (qbo-2025-2026.md §1.2; oauth-pythonclient#56). intuit-oauth copies every key of the token
+    answer onto the client, so `x_refresh_token_hard_expires_in` arrives as an attribute."""
 
     def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", (5, 30))
+        if url == getattr(self, "token_endpoint", None):
+            kwargs["headers"] = dict(kwargs.get("headers") or {}, **{HARD_EXPIRY_HEADER: "true"})
         return super().request(method, url, **kwargs)
 
 
@@ -137,7 +156,8 @@ def finish_connect(firm_id: int, user_id: int, *, state: str | None, code: str |
         _forget_links(firm_id, user_id, old_realm, realm_id)
 
     issued_at = utcnow()
-    api = QboClient(realm_id, api_base(current_app.config), _StaticTokens(client.access_token))
+    api = QboClient(realm_id, api_base(current_app.config), _StaticTokens(client.access_token),
+                    meter=ReadMeter(get_redis(decode=False)))  # a metered read too
     company = api.company_info()
     if connection is None:
         connection = QboConnection(firm_id=firm_id)
@@ -146,6 +166,7 @@ def finish_connect(firm_id: int, user_id: int, *, state: str | None, code: str |
     connection.company_name = company.get("CompanyName") or f"Company {realm_id}"
     _store_tokens(connection, client, issued_at)
     connection.state, connection.state_reason = "connected", None
+    connection.throttled_until = None
     connection.connected_at, connection.connected_by_id = issued_at, user_id
     connection.last_call_at = issued_at
     company_snapshot.refresh(firm_id, api, realm_id=realm_id, company_info=company)
@@ -199,6 +220,12 @@ def _store_tokens(connection: QboConnection, client: AuthClient, issued_at: dt.d
     connection.access_token_expires_at = issued_at + dt.timedelta(seconds=int(client.expires_in or 3600))
     if client.x_refresh_token_expires_in:
         connection.refresh_token_expires_at = issued_at + dt.timedelta(seconds=int(client.x_refresh_token_expires_in))
+    hard = getattr(client, "x_refresh_token_hard_expires_in", None)
+    try:
+        if hard is not None and int(hard) > 0:
+            connection.refresh_token_hard_expires_at = issued_at + dt.timedelta(seconds=int(hard))
+    except (TypeError, ValueError):
+        log.warning("firm=%s unreadable x_refresh_token_hard_expires_in", connection.firm_id)
 
 
 # --- the token source ---------------------------------------------------------------------------
@@ -288,10 +315,148 @@ class ConnectionTokens:
                 pass
 
 
+# --- what the connection's faults say -------------------------------------------------------------
+
+#: Connection states beyond connected / disconnected / needs_reconnect.
+SUBSCRIPTION_ENDED = "subscription_ended"
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def note_fault(firm_id: int, error: QboError) -> str | None:
+    """Record on the connection what a connection-level fault says about it (reconnect needed,
+    subscription inactive, throttled by Intuit, read quota exhausted) and commit; returns why the
+    sync pauses, or None when the fault is not about the connection."""
+    connection = get_connection(firm_id)
+    if connection is None:
+        return None
+    words = "; ".join(p for p in (error.message, error.detail) if p)[:400]
+    if isinstance(error, ReadQuotaExhausted):
+        connection.reads_blocked_until = _naive(next_month_start())
+        ReadMeter(get_redis(decode=False)).block_until_next_month(connection.realm_id)
+        reason = "QuickBooks' monthly read allowance is used up; reads resume on the 1st"
+    elif isinstance(error, LimiterTimeout):
+        return None  # our own limiter's queue, not Intuit
+    elif isinstance(error, RateLimited):
+        wait = max(float(error.retry_after or 0), 60.0)
+        connection.throttled_until = utcnow() + dt.timedelta(seconds=wait)
+        reason = "QuickBooks is throttling this app; the sync resumes shortly"
+    elif isinstance(error, SubscriptionEnded):
+        connection.state = SUBSCRIPTION_ENDED
+        connection.state_reason = words or error.code
+        reason = "the QuickBooks subscription is inactive"
+    elif isinstance(error, (AuthFailed, Forbidden, ReconnectNeeded)):
+        if connection.state == "connected":
+            connection.state = "needs_reconnect"
+            connection.state_reason = words or str(error)[:400]
+        reason = "QuickBooks needs reconnecting"
+    else:
+        return None
+    db.session.commit()
+    log.warning("firm=%s connection fault %s: %s", firm_id, type(error).__name__, reason)
+    return reason
+
+
+def reads_blocked(connection: QboConnection | None) -> bool:
+    """Whether Intuit refused this month's reads (until the 1st of next month)."""
+    return bool(connection is not None and connection.reads_blocked_until
+                and connection.reads_blocked_until > utcnow())
+
+
+def reads_this_month(connection: QboConnection | None) -> int:
+    """CorePlus calls this calendar month: the live Redis count, or what the database kept."""
+    if connection is None or not connection.realm_id:
+        return 0
+    month = month_of()
+    kept = connection.reads_this_month if connection.reads_month == month else 0
+    try:
+        live = ReadMeter(get_redis(decode=False)).reads(connection.realm_id, month)
+    except Exception:  # Redis down: the page still shows what the database kept
+        live = 0
+    return max(kept or 0, live)
+
+
+def persist_reads(firm_id: int) -> int:
+    """Copy this month's read count from Redis to the connection (and back, after Redis lost it)."""
+    connection = get_connection(firm_id)
+    if connection is None or not connection.realm_id:
+        return 0
+    month = month_of()
+    meter = ReadMeter(get_redis(decode=False))
+    kept = connection.reads_this_month if connection.reads_month == month else 0
+    live = meter.reads(connection.realm_id, month)
+    if live < (kept or 0):
+        meter.seed(connection.realm_id, month, kept)
+    connection.reads_month, connection.reads_this_month = month, max(kept or 0, live)
+    if connection.reads_blocked_until and connection.reads_blocked_until <= utcnow():
+        connection.reads_blocked_until = None
+    db.session.commit()
+    return connection.reads_this_month
+
+
+# --- Intuit's Disconnect URL ------------------------------------------------------------------------
+
+
+def disconnected_in_quickbooks(realm_id: str | None) -> bool:
+    """Intuit opened our Disconnect URL for `realm_id`: the customer disconnected the app inside
+    QuickBooks (My Apps -> Disconnect; qbo-2025-2026.md §1.2). The call carries only the realm
+    and no signature, so it is checked with Intuit before anything changes: the connection is
+    marked disconnected only if its refresh token is now refused (a disconnect revokes it).
+    Returns whether the connection was marked."""
+    if not realm_id or not str(realm_id).isdigit():
+        return False
+    connection = db.session.scalar(select(QboConnection).where(QboConnection.realm_id == str(realm_id),
+                                                               QboConnection.state != "disconnected"))
+    if connection is None or not connection.refresh_token_encrypted:
+        return False
+    lock = get_redis().lock(f"qbo:token-refresh:{connection.realm_id}", timeout=60, blocking_timeout=30)
+    if not lock.acquire():
+        return False
+    try:
+        return _check_disconnected(connection, realm_id)
+    finally:
+        try:
+            lock.release()
+        except Exception:  # expired meanwhile
+            pass
+
+
+def _check_disconnected(connection: QboConnection, realm_id: str) -> bool:
+    db.session.refresh(connection)  # another process may have rotated the refresh token
+    if connection.state == "disconnected" or not connection.refresh_token_encrypted:
+        return False
+    client = auth_client()
+    try:
+        client.refresh(refresh_token=decrypt(connection.refresh_token_encrypted))
+    except AuthClientError as exc:
+        if _oauth_error(exc) not in ("invalid_grant", "invalid_client"):
+            return False  # Intuit could not say: leave the connection as it is
+        connection.access_token_encrypted = connection.refresh_token_encrypted = None
+        connection.access_token_expires_at = connection.refresh_token_expires_at = None
+        connection.state = "disconnected"
+        connection.state_reason = "The app was disconnected inside QuickBooks."
+        audit(connection.firm_id, None, "quickbooks.disconnected_in_quickbooks", None, realm_id=realm_id)
+        db.session.commit()
+        return True
+    except Exception as exc:
+        log.warning("disconnect check for realm %s failed: %s", realm_id, type(exc).__name__)
+        return False
+    # Still authorised: a forged or stale call. Keep the rotated tokens the check just got.
+    _store_tokens(connection, client, utcnow())
+    db.session.commit()
+    return False
+
+
 def client_for_firm(firm_id: int, **kwargs):
     """A QboClient for the firm's connected company (raises ReconnectNeeded when not connected)."""
     connection = get_connection(firm_id)
     if connection is None or connection.state != "connected":
         raise ReconnectNeeded("QuickBooks is not connected")
+    redis = get_redis(decode=False)
+    meter = ReadMeter(redis)
+    if reads_blocked(connection) and meter.blocked_until(connection.realm_id) is None:
+        meter.block_until_next_month(connection.realm_id)  # Redis lost it; the database kept it
     return QboClient(connection.realm_id, api_base(current_app.config), ConnectionTokens(firm_id),
-                     redis=get_redis(decode=False), **kwargs)
+                     redis=redis, meter=meter, **kwargs)

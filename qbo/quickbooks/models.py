@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbo.core.db import db
@@ -28,6 +28,16 @@ class QboConnection(TimestampMixin, db.Model):
     connected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_call_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     cdc_checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Intuit's 5-year cap on refresh tokens (x_refresh_token_hard_expires_in, qbo-2025-2026.md §1.2).
+    refresh_token_hard_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Metered CorePlus reads (qbo-2025-2026.md §1.1): this calendar month's count (UTC, "YYYY-MM"),
+    # copied daily from the client's Redis counter so a Redis restart loses nothing.
+    reads_month: Mapped[str | None] = mapped_column(String(7))
+    reads_this_month: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Intuit refused reads for the month (the quota 429): lookups and CDC wait until then.
+    reads_blocked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The per-minute throttle (429/3001): the sync is paused until then.
+    throttled_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class QboLink(db.Model):
@@ -46,6 +56,8 @@ class QboLink(db.Model):
     qbo_type: Mapped[str | None] = mapped_column(String(30))
     qbo_id: Mapped[str | None] = mapped_column(String(40))
     sync_token: Mapped[str | None] = mapped_column(String(20))
+    # MetaData.LastUpdatedTime of the version the product last wrote (or linked), beside its SyncToken.
+    qbo_updated_at: Mapped[str | None] = mapped_column(String(40))
     pushed_hash: Mapped[str | None] = mapped_column(String(64))
     # pending, synced, error, unsynced, modified_in_qbo, skipped, not_synced
     status: Mapped[str] = mapped_column(String(20), default="pending")
@@ -60,6 +72,9 @@ class QboLink(db.Model):
     # was unknown (timeout, dropped connection, killed worker): look the record up in QBO first.
     pending_request_id: Mapped[str | None] = mapped_column(String(50))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the link last became pending (None when it is not): "stuck" is measured from here, not
+    # from updated_at, which every claim moves.
+    pending_since: Mapped[dt.datetime | None] = mapped_column(DateTime, default=utcnow)
     last_pushed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -97,6 +112,9 @@ class SyncError(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     resolution: Mapped[str | None] = mapped_column(String(40))
+    # Case `waiting-for-dependency`: the record this one waits for (it closes when that one syncs).
+    waiting_for_type: Mapped[str | None] = mapped_column(String(20))
+    waiting_for_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class BulkRequest(db.Model):
@@ -114,6 +132,16 @@ class BulkRequest(db.Model):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     job_run_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+@event.listens_for(QboLink.status, "set")
+def _pending_since(link: QboLink, value, oldvalue, initiator) -> None:
+    """Keep pending_since with the status: set when the link becomes pending, cleared when it leaves."""
+    if value == "pending":
+        if oldvalue != "pending" or link.pending_since is None:
+            link.pending_since = utcnow()
+    else:
+        link.pending_since = None
 
 
 class QboCompany(db.Model):

@@ -23,13 +23,22 @@ def update_settings(firm: Firm, form: dict, *, user_id: int, may_change_connecti
     clean = {
         "sync_start_date": v.date(form, "sync_start_date", errors),
         "default_income_account": v.text(form, "default_income_account", errors, required=True, max_length=100),
+        "fallback_item_name": _item_name(form, errors),
         "invoice_number_prefix": v.text(form, "invoice_number_prefix", errors, max_length=10) or "",
         "next_invoice_number": v.integer_id(form, "next_invoice_number", errors, required=True),
     }
+    if "stuck_after_minutes" in form:
+        clean["stuck_after_minutes"] = _minutes(form, "stuck_after_minutes", errors)
+    if clean["fallback_item_name"] is None:
+        clean.pop("fallback_item_name")  # absent from the form: keeps its value
     for name in BOOLEAN_SETTINGS:
-        clean[name] = form.get(name) in ("on", "true", "1", True)
+        # Absent keeps the setting; the form sends a hidden "off" before each checkbox, so an
+        # unticked box is present ("off") and a ticked one sends "off" and "on".
+        if name in form:
+            values = form.getlist(name) if hasattr(form, "getlist") else [form.get(name)]
+            clean[name] = any(value in ("on", "true", "1", True) for value in values)
     if not may_change_connection_rights:
-        clean.pop("admins_manage_connection")
+        clean.pop("admins_manage_connection", None)
     for name in ACCOUNT_SETTINGS:
         if name in form:
             clean[name] = _account(form, name, company, errors)
@@ -37,9 +46,23 @@ def update_settings(firm: Firm, form: dict, *, user_id: int, may_change_connecti
         clean["payment_method_map"] = _payment_methods(form, company, errors)
     if errors:
         raise ValidationFailed(dict(errors))
-    for field, value in clean.items():
-        setattr(firm, field, value)
-    audit(firm.id, user_id, "settings.updated", None, fields=sorted(clean))
+    changed = sorted(field for field, value in clean.items() if getattr(firm, field) != value)
+    for field in changed:
+        setattr(firm, field, clean[field])
+    audit(firm.id, user_id, "settings.updated", None, fields=changed)
+
+
+STUCK_MINUTES = (1, 7 * 24 * 60)  # a minute to a week
+
+
+def _minutes(form, name: str, errors) -> int | None:
+    """How long a record may stay pending before it counts as stuck: whole minutes, 1 to 10080."""
+    value = str(form.get(name) or "").strip()
+    low, high = STUCK_MINUTES
+    if not value.isdigit() or not low <= int(value) <= high:
+        errors.add(name, _("must be a whole number of minutes from %(low)s to %(high)s", low=low, high=high))
+        return None
+    return int(value)
 
 
 def _account(form, name: str, company: dict | None, errors) -> str | None:
@@ -73,3 +96,14 @@ def _payment_methods(form, company: dict | None, errors) -> dict:
             continue
         mapping[method] = value
     return mapping
+
+
+def _item_name(form, errors) -> str | None:
+    """The QuickBooks item lines without a service are booked on (found by name, else created)."""
+    if "fallback_item_name" not in form:
+        return None
+    value = v.text(form, "fallback_item_name", errors, required=True, max_length=100)
+    if value and any(c in value for c in ":\t\n\r"):
+        # QBO refuses these in names (ref §4: a colon separates sub-items).
+        errors.add("fallback_item_name", _("must not contain a colon, a tab or a line break"))
+    return value or ""

@@ -1,9 +1,13 @@
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from tests.factories import PASSWORD
+
+# A page's answer waits on a background job; on a busy 2-core CI machine 5 s is sometimes short.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture
@@ -13,7 +17,8 @@ def live_server(app, app_config, _qbo_emulator_server):
     from app import create_app
 
     served = create_app({**app_config, "WTF_CSRF_ENABLED": True, "TESTING": False,
-                         "QBO_BASE_URL": _qbo_emulator_server.base_url, "QBO_ENVIRONMENT": "emulator"})
+                         "QBO_BASE_URL": _qbo_emulator_server.base_url, "QBO_ENVIRONMENT": "emulator",
+                         "INSTANCE_PATH": app.instance_path})
     server = make_server("127.0.0.1", 0, served, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     served.config["QBO_REDIRECT_URI"] = f"{base}/settings/integrations/quickbooks/callback"

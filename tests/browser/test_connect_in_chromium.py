@@ -16,6 +16,7 @@ def test_it_connects_quickbooks_from_the_settings_page(page, sign_in, qbo_emulat
     page.locator("#connect").click()  # the emulator's consent page
     expect(page.get_by_text("Connected to QuickBooks company")).to_be_visible()
     expect(page.locator("#connection-card")).to_contain_text(qbo_emulator.realm_id)
+    page.get_by_role("link", name="Manage the connection").click()  # connected, the errors page comes first
     expect(page.get_by_role("button", name="Disconnect")).to_be_visible()
 
 

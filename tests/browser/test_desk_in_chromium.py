@@ -103,7 +103,7 @@ def test_it_links_an_account_to_a_customer_found_by_typing(page, sign_in, connec
     page.get_by_role("button", name="Submit").click()
     expect(page.locator("#desk-jobs")).to_contain_text("Working")
     drain()
-    expect(page.locator("#desk-jobs")).to_contain_text("linked", timeout=10000)
+    expect(page.locator("#desk-jobs")).to_contain_text("Linked", timeout=10000)
     expect(_tab_count(page, "accounts")).to_have_text("0")
     link = db.session.scalar(select(QboLink).where(QboLink.record_type == "account", QboLink.record_id == account.id))
     assert (link.status, link.qbo_id) == ("synced", existing["Id"]) and len(_customers(qbo_emulator)) == 1
@@ -144,7 +144,7 @@ def test_it_shows_a_viewer_no_controls_and_refuses_a_forced_post(page, sign_in, 
     viewer = make_user(owner.firm, "viewer")
     sign_in(page, viewer, SETTINGS)
     expect(page.locator("#errors-desk")).to_contain_text("Vista Travel Co")
-    expect(page.locator("#errors-desk")).to_contain_text("only owner, admin, staff can")
+    expect(page.locator("#errors-desk")).to_contain_text("only the owner, admins and staff members can")
     expect(page.locator("#errors-desk select[name^=action-]")).to_have_count(0)
     expect(page.get_by_role("button", name="Submit")).to_have_count(0)
     status = page.evaluate("""async (id) => {

@@ -50,11 +50,13 @@ def test_it_shows_job_progress_to_htmx_and_the_api(client, app):
     assert body["status"] == "finished"
 
 
-def test_it_runs_jobs_in_the_forking_worker_process(app, app_config):
+def test_it_runs_jobs_in_the_forking_worker_process(app, app_config, tmp_path):
     user = make_user()
     run = ledger_jobs.enqueue_recalculation(user.firm_id)
     env = {**os.environ, "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": app_config["REDIS_URL"], "SECRET_KEY": "x" * 32}
+           "REDIS_URL": app_config["REDIS_URL"], "SECRET_KEY": "x" * 32,
+           "TOKEN_ENCRYPTION_KEY": app_config["TOKEN_ENCRYPTION_KEY"], "INSTANCE_PATH": str(tmp_path),
+           "QBO_BASE_URL": app_config["QBO_BASE_URL"]}
     result = subprocess.run([sys.executable, "worker.py", "--burst"], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -184,3 +184,105 @@ def _pretend_synced(account):
     link = db.session.scalar(select(QboLink).where(QboLink.record_type == "account", QboLink.record_id == account.id))
     link.qbo_type, link.qbo_id, link.status = "Customer", "58", "synced"
     db.session.commit()
+
+
+class _TokenAnswer(requests.adapters.HTTPAdapter):
+    """The token endpoint's answer with Intuit's 5-year hard expiry; remembers the request headers."""
+
+    def __init__(self):
+        super().__init__()
+        self.headers = None
+
+    def send(self, request, **kwargs):
+        self.headers = dict(request.headers)
+        answer = requests.models.Response()
+        answer.status_code, answer.url = 200, request.url
+        answer.headers["Content-Type"] = "application/json"
+        answer._content = (b'{"token_type":"bearer","access_token":"at","expires_in":3600,"refresh_token":"rt",'
+                           b'"x_refresh_token_expires_in":8726400,"x_refresh_token_hard_expires_in":157680000}')
+        return answer
+
+
+def test_it_asks_for_and_keeps_the_refresh_tokens_hard_expiry(app, qbo_emulator):
+    """qbo-2025-2026.md §1.2: only a token request with this header gets the 5-year hard expiry."""
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    client = qconn.auth_client()
+    adapter = _TokenAnswer()
+    client.mount(client.token_endpoint, adapter)
+    client.refresh(refresh_token="rt-old")
+    assert adapter.headers.get(qconn.HARD_EXPIRY_HEADER) == "true"
+    now = utcnow()
+    qconn._store_tokens(connection, client, now)
+    assert (connection.refresh_token_hard_expires_at - now).days == 1825
+
+
+def test_it_marks_the_connection_disconnected_when_intuit_confirms_the_disconnect_url(client, app, qbo_emulator):
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    assert client.get(f"/webhooks/intuit/disconnect?realmId={connection.realm_id}").status_code == 302
+    assert qconn.disconnected_in_quickbooks(connection.realm_id) is False  # Intuit still accepts the tokens
+    assert db.session.get(QboConnection, connection.id).state == "connected"
+    qconn.auth_client().revoke(token=qconn.decrypt(connection.refresh_token_encrypted))
+    assert qconn.disconnected_in_quickbooks(connection.realm_id) is True
+    connection = db.session.get(QboConnection, connection.id)
+    assert connection.state == "disconnected" and connection.refresh_token_encrypted is None
+
+
+class _TokenFault(requests.adapters.HTTPAdapter):
+    """The token endpoint answering with a fault (Intuit's OAuth errors, ref §9, or a proxy's page)."""
+
+    def __init__(self, status, body, content_type):
+        super().__init__()
+        self.status, self.body, self.content_type = status, body, content_type
+
+    def send(self, request, **kwargs):
+        answer = requests.models.Response()
+        answer.status_code, answer.url, answer._content = self.status, request.url, self.body.encode()
+        answer.headers["Content-Type"] = self.content_type
+        return answer
+
+
+@pytest.mark.parametrize("status, body, content_type, raised, state", [
+    (400, '{"error":"invalid_grant","error_description":"Incorrect or invalid refresh token"}',
+     "application/json", ReconnectNeeded, "needs_reconnect"),  # ref §9 Errors
+    (401, '{"error":"invalid_client"}', "application/json", ReconnectNeeded, "needs_reconnect"),  # ref §9
+    (503, "<html><title>503 Service Unavailable</title></html>", "text/html", "TransientError", "connected"),
+    (500, "", "text/plain", "TransientError", "connected"),
+    (429, '{"error":"too_many_requests"}', "application/json", "TransientError", "connected"),
+])
+def test_it_handles_every_answer_of_the_token_endpoint(app, qbo_emulator, monkeypatch, status, body, content_type,
+                                                      raised, state):
+    from qbo.quickbooks.api.errors import TransientError
+
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    connection.access_token_expires_at = utcnow()
+    db.session.commit()
+    real = qconn.auth_client
+
+    def faulty(**kwargs):
+        client = real(**kwargs)
+        client.mount(client.token_endpoint, _TokenFault(status, body, content_type))
+        return client
+
+    monkeypatch.setattr(qconn, "auth_client", faulty)
+    with pytest.raises(TransientError if raised == "TransientError" else raised):
+        qconn.ConnectionTokens(owner.firm_id).access_token()
+    db.session.refresh(connection)
+    assert connection.state == state
+
+
+def test_it_keeps_this_months_reads_in_the_database_through_a_redis_restart(app, qbo_emulator):
+    from qbo.core.redis import get_redis
+    from qbo.quickbooks.api.meter import ReadMeter, month_of
+
+    owner = make_user(role="owner")
+    connection = _connect(app, owner)
+    meter = ReadMeter(get_redis(decode=False))
+    meter.count(connection.realm_id, 41)  # plus the CompanyInfo read of the connect
+    assert qconn.persist_reads(owner.firm_id) == 42
+    get_redis().delete(f"qbo:reads:{connection.realm_id}:{month_of()}")
+    assert qconn.reads_this_month(connection) == 42
+    qconn.persist_reads(owner.firm_id)  # seeds Redis back from the database
+    assert meter.reads(connection.realm_id) == 42

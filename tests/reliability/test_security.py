@@ -102,3 +102,47 @@ def test_it_keeps_tokens_out_of_logs_and_the_database_through_a_sync_that_refres
     for token in (*first, *now):
         assert token not in caplog.text
         assert token not in stored
+
+
+# --- issue 15: headers, the API's customer search, a poll that vanishes under a webhook ------------
+
+
+def test_it_sends_anti_framing_and_other_security_headers(client, app):
+    response = client.get("/sign-in")
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_it_keeps_signed_in_pages_and_api_answers_out_of_caches(client, app):
+    owner = make_user(role="owner")
+    assert client.get("/api/v1/invoices", headers=make_api_key(owner)).headers["Cache-Control"] == "no-store"
+    sign_in(client, owner)
+    assert client.get("/invoices/").headers["Cache-Control"] == "no-store"
+
+
+def test_it_lets_a_viewer_key_search_no_quickbooks_customers(client, app):
+    viewer = make_user(role="viewer")
+    response = client.get("/api/v1/sync/customers?q=Acme", headers=make_api_key(viewer))
+    assert response.status_code == 403
+
+
+def test_it_queues_a_poll_when_the_one_it_would_follow_has_just_vanished(app, monkeypatch):
+    from rq.job import Job
+
+    from qbo.quickbooks import jobs as quickbooks_jobs
+
+    firm = make_firm()
+    assert quickbooks_jobs.enqueue_poll(firm.id) is True
+    real_fetch = Job.fetch
+
+    def fetch_then_finish(cls, job_id, *args, **kwargs):
+        job = real_fetch(job_id, *args, **kwargs)
+        job.delete()  # the poll finishes (result_ttl=0: its job is gone) right after it was looked up
+        return job
+
+    monkeypatch.setattr(Job, "fetch", classmethod(fetch_then_finish))
+    assert quickbooks_jobs.enqueue_poll(firm.id) is True  # a new poll, not an InvalidJobOperation (a 500)

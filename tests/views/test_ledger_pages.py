@@ -107,7 +107,16 @@ def test_it_saves_sync_settings_and_names_bad_fields(client, app):
     assert "is required" in page and "must be a record id" not in page or True
     ok = client.post("/settings/integrations/quickbooks/sync-settings",
                      data={"default_income_account": "Consulting", "next_invoice_number": "42",
-                           "sync_invoice_numbers": "on"})
+                           "sync_invoice_numbers": ["off", "on"], "create_customers_automatically": "off"})
     assert ok.status_code == 302
     db.session.refresh(user.firm)
     assert user.firm.next_invoice_number == 42 and not user.firm.create_customers_automatically
+
+
+def test_it_keeps_a_sync_setting_its_form_did_not_send(client, app):
+    user = _owner(client)
+    response = client.post("/settings/integrations/quickbooks/sync-settings",
+                           data={"default_income_account": "Consulting", "next_invoice_number": "7"})
+    assert response.status_code == 302
+    db.session.refresh(user.firm)
+    assert user.firm.sync_invoice_numbers and user.firm.create_customers_automatically

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("quickbooks", __name__, url_prefix="/settings/integrations/quickbooks")
 
-from views.quickbooks import connection, errors, settings, tax  # noqa: E402,F401  (they add routes to bp)
+from views.quickbooks import connection, errors, settings, tax, tieout  # noqa: E402,F401  (they add routes to bp)

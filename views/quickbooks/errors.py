@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,18 +18,17 @@ from qbo.desk import actions
 from qbo.desk import tabs as desk
 from qbo.quickbooks import company_cache
 from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks import record_status
 from qbo.quickbooks.api.errors import QboError
 from qbo.quickbooks.problems.counts import CATEGORIES, TAB_COUNT_CAP, capped_label
 from qbo.quickbooks.problems.counts import error_counts_capped as error_counts
 from views._context import require
+from views._input import page_arg
 from views._htmx import hx_trigger, is_htmx, vary_on_htmx
 from views.quickbooks import bp
 
 CHANGED = "qbo-errors-changed"  # the HX-Trigger event the banner, tabs and panels refresh on
-QBO_STATUS_LABELS = {
-    "not_synced": _l("Not synced"), "pending": _l("Pending"), "synced": _l("Synced"), "error": _l("Error"),
-    "unsynced": _l("Unsynced"), "modified_in_qbo": _l("Modified in QuickBooks"), "skipped": _l("Skipped"),
-}
+QBO_STATUS_LABELS = record_status.STATUS_LABELS
 
 
 def language() -> str:
@@ -58,7 +56,7 @@ def errors_context(args) -> dict:
     if tab not in CATEGORIES:
         tab = next((c for c in CATEGORIES if counts[c]), CATEGORIES[0])
     case = args.get("case") or None
-    page = max(args.get("page", 1, type=int) or 1, 1)
+    page = page_arg(source=args)
     lang = language()
     cases = desk.cases_in(firm_id, tab)
     rows, pagination, groups = desk.tab_page(current_user, tab, case=case, page=page, language=lang, cases=cases)
@@ -118,7 +116,8 @@ def apply():
     except desk.SubmitRefused as refused:
         db.session.rollback()
         if is_htmx():
-            return render_template("desk/_refused.html", problems=refused.problems)
+            return render_template("desk/_refused.html", problems=refused.problems,
+                                   names=_row_names(refused.problems))
         flash(_("Nothing was applied: %(reasons)s", reasons=str(refused)), "error")
         return redirect(url_for("quickbooks.show", tab=tab) + "#quickbooks-errors")
     if not runs:
@@ -130,6 +129,16 @@ def apply():
         return progress_fragment(runs, 202)
     return redirect(url_for("quickbooks.show", tab=tab, jobs=",".join(r.id for r in runs))
                     + "#quickbooks-errors")
+
+
+def _row_names(problems: dict) -> dict[int, str]:
+    """The record each refused row is about ("INV-0062"), for the refusal to name it."""
+    from qbo.desk.actions import get_error
+    from qbo.quickbooks.problems.counts import load_records, record_label
+
+    errors = [e for e in (get_error(current_user.firm_id, i) for i in problems if i) if e is not None]
+    records = load_records(errors)
+    return {e.id: record_label(e.record_type, records.get((e.record_type, e.record_id))) for e in errors}
 
 
 @bp.get("/errors/progress")
@@ -233,4 +242,4 @@ def refresh_company():
     if is_htmx() and run is not None:
         return render_template("jobs/_status.html", run=run), 202
     flash(_("Reading the company's accounts from QuickBooks; reload in a moment."))
-    return redirect(url_for("quickbooks.show") + "#sync-settings")
+    return redirect(url_for("quickbooks.show_sync_settings"))

@@ -21,8 +21,18 @@ from typing import Iterator, Protocol
 
 import requests
 
-from .errors import AmbiguousWrite, AuthFailed, QboError, RateLimited, TransientError, parse_fault, scrub
+from .errors import (
+    AmbiguousWrite,
+    AuthFailed,
+    QboError,
+    RateLimited,
+    ReadQuotaExhausted,
+    TransientError,
+    parse_fault,
+    scrub,
+)
 from .limiter import RealmLimiter
+from .meter import ReadMeter
 
 MAX_REQUESTID = 50        # ref §1
 MAX_BATCH_REQUESTID = 36  # ref §1: on /batch, and then each bId is <= 10
@@ -102,7 +112,7 @@ class QboClient:
                  limiter: RealmLimiter | None = None, minorversion: int = 75,
                  timeout: tuple[float, float] = (5, 30), session: requests.Session | None = None,
                  max_retries: int = 4, max_wait: float = 180.0, backoff: float = 1.0,
-                 sleep=time.sleep):
+                 sleep=time.sleep, meter: ReadMeter | None = None):
         self.realm_id = str(realm_id)
         self.api_base = api_base.rstrip("/")
         self.tokens = tokens
@@ -114,6 +124,11 @@ class QboClient:
         self.max_wait = max_wait        # total seconds of backoff before giving up
         self.backoff = backoff
         self.sleep = sleep
+        # Intuit meters reads (CorePlus) per realm and month: counted here, in one place, so no
+        # read escapes the count (qbo-2025-2026.md §1.1).
+        if meter is None and redis is not None:
+            meter = ReadMeter(redis)
+        self.meter = meter
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -137,9 +152,18 @@ class QboClient:
 
     def _request(self, method: str, path: str, *, params: dict | None = None, body=None,
                  data: str | None = None, content_type: str = "application/json",
-                 request_id: str | None = None, batch: bool = False) -> dict:
+                 request_id: str | None = None, batch: bool = False, metered: bool | None = None) -> dict:
         params = dict(params or {})
         write = method == "POST" and path != "query"
+        # CorePlus: every GET (read, CDC, CompanyInfo, Preferences, reports) and every query.
+        metered = (method == "GET" or path == "query") if metered is None else metered
+        if metered and self.meter is not None:
+            until = self.meter.blocked_until(self.realm_id)
+            if until is not None:
+                # Intuit would refuse it anyway, and a refused read may still count: don't send.
+                raise ReadQuotaExhausted(
+                    f"QuickBooks' monthly read allowance is used up until {until:%Y-%m-%d}; "
+                    "nothing was sent", status=429)
         if write:
             if not request_id:
                 raise ValueError("every write needs a request_id (see request_id_for)")
@@ -164,6 +188,8 @@ class QboClient:
                 if maybe_written:
                     raise AmbiguousWrite(str(exc), retry_after=exc.retry_after) from exc
                 raise
+            if metered and self.meter is not None:
+                self.meter.count(self.realm_id)
             try:
                 response = self.session.request(method, self.url(path), params=params,
                                                 data=payload, headers=headers, timeout=self.timeout)
@@ -190,7 +216,9 @@ class QboClient:
                         error = TransientError(f"QBO {response.status_code}: answer is not JSON",
                                                status=response.status_code, intuit_tid=tid,
                                                raw=scrub(response.text[:4096], (token,)))
-                if response.status_code == 401 and not refreshed:
+                if isinstance(error, ReadQuotaExhausted) and self.meter is not None:
+                    self.meter.block_until_next_month(self.realm_id)
+                if isinstance(error, AuthFailed) and not refreshed:
                     # One refresh per call: a second 401 with a fresh token is not a token problem.
                     token = self.tokens.refreshed_after(token)
                     refreshed = True
@@ -341,17 +369,18 @@ class QboClient:
             else:
                 requests_.append({"bId": bid, "operation": item["operation"],
                                   item["entity"]: item["body"]})
+        # A batch that queries is a read; one that only writes is not (Core calls are free).
         answer = self._request("POST", "batch", body={"BatchItemRequest": requests_},
-                               request_id=request_id, batch=True)
+                               request_id=request_id, batch=True,
+                               metered=any("Query" in r for r in requests_))
         results: dict[str, dict | QboError] = {}
         for response in answer.get("BatchItemResponse") or []:
             bid = str(response.get("bId"))
             fault = response.get("Fault") or response.get("fault")
             if fault is not None:
-                # Classified as if answered alone (a SystemFault item is worth retrying, a
-                # ValidationFault is not), but the status is the batch's: 200.
-                alone = 500 if str(fault.get("type", "")).lower() == "systemfault" else 400
-                error = parse_fault(alone, json.dumps({"Fault": fault}), "application/json")
+                # Classified as if answered alone (a SystemFault item is worth retrying whatever
+                # its status, a ValidationFault is not), but the status is the batch's: 200.
+                error = parse_fault(400, json.dumps({"Fault": fault}), "application/json")
                 error.status = 200
                 results[bid] = error
                 continue

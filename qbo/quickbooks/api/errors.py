@@ -140,6 +140,28 @@ class SubscriptionEnded(QboError):
     """6190: the company's subscription ended or billing failed (may come with HTTP 200)."""
 
 
+class ReadQuotaExhausted(QboError):
+    """A 429 that is Intuit's monthly CorePlus read allowance running out (qbo-2025-2026.md §1.1),
+    not the per-minute throttle: reads stay refused until the 1st of next month, so it is never
+    retried. Told from the throttle by its words (see `is_quota_message`)."""
+
+
+#: What each kind of fault asks of the sync (`kind_of`):
+#: "record"     - this record's problem: a desk row in its category, QBO's Message/Detail shown;
+#: "transient"  - retry with backoff, whatever the HTTP status; a desk row only when retries run out;
+#: "connection" - the whole connection's problem: pause the sync and say why on the banner.
+CONNECTION_LEVEL = (AuthFailed, ReconnectNeeded, Forbidden, SubscriptionEnded, ReadQuotaExhausted)
+
+
+def kind_of(error: QboError) -> str:
+    """"connection", "transient" (RateLimited included) or "record"."""
+    if isinstance(error, CONNECTION_LEVEL):
+        return "connection"
+    if isinstance(error, (TransientError, RateLimited)):
+        return "transient"
+    return "record"
+
+
 # -- parsing --------------------------------------------------------------------------------------
 
 def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -156,13 +178,26 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+# The gateway's Message carries its own code and status: "message=ThrottleExceeded;
+# errorCode=003001; statusCode=429" (ref §2); the code is the number without its leading zeros.
+_GATEWAY_CODE = re.compile(r"errorCode\s*=\s*0*(\d+)", re.I)
+_GATEWAY_STATUS = re.compile(r"statusCode\s*[=:]\s*(\d{3})", re.I)
+
+
+def _code_from_message(code, message: str) -> str | None:
+    if code not in (None, ""):
+        return str(code)
+    match = _GATEWAY_CODE.search(message or "")
+    return match.group(1) if match else None
+
+
 def _entry_from_dict(error: dict) -> QboFaultEntry:
     # Data-service keys are Message/Detail/code/element; the gateway's are all lower-case.
     lower = {str(k).lower(): v for k, v in error.items()}
-    code = lower.get("code")
+    message = _text(lower.get("message"))
     return QboFaultEntry(
-        code=None if code in (None, "") else str(code),
-        message=_text(lower.get("message")),
+        code=_code_from_message(lower.get("code"), message),
+        message=message,
         detail=_text(lower.get("detail")),
         element=None if lower.get("element") is None else str(lower["element"]),
     )
@@ -185,20 +220,43 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def _salvage_xml(text: str) -> tuple[str | None, list[QboFaultEntry]] | None:
+    """QuickBooks' words from XML that does not parse (cut off, or with a stray `&`): each
+    `<Error code=..>` with its Message and Detail, read by pattern instead of lost as raw XML."""
+    if not re.search(r"<(?:\w+:)?Fault\b", text):
+        return None
+    type_match = re.search(r"<(?:\w+:)?Fault\b[^>]*\btype=[\"']([^\"']*)", text)
+    entries = []
+    for block in re.finditer(r"<(?:\w+:)?Error\b([^>]*)>(.*?)(?:</(?:\w+:)?Error>|$)", text, re.S):
+        attrs, inner = block.group(1), block.group(2)
+
+        def child(name):
+            found = re.search(rf"<(?:\w+:)?{name}>(.*?)(?:</(?:\w+:)?{name}>|<|$)", inner, re.S | re.I)
+            return unescape(found.group(1)).strip() if found else ""
+
+        code = re.search(r"\bcode=[\"']([^\"']*)", attrs)
+        element = re.search(r"\belement=[\"']([^\"']*)", attrs)
+        message = child("Message")
+        entries.append(QboFaultEntry(code=_code_from_message(code.group(1) if code else None, message),
+                                     message=message, detail=child("Detail"),
+                                     element=element.group(1) if element else None))
+    return (type_match.group(1) if type_match else None), entries
+
+
 def _fault_from_xml(text: str) -> tuple[str | None, list[QboFaultEntry]] | None:
     try:
         root = ET.fromstring(text)
     except ET.ParseError:
-        return None
+        return _salvage_xml(text)
     fault = root if _local(root.tag) == "Fault" else next(
         (el for el in root.iter() if _local(el.tag) == "Fault"), None)
     if fault is None:
         return None
     entries = []
     for error in (el for el in fault if _local(el.tag) == "Error"):
-        children = {_local(c.tag).lower(): (c.text or "") for c in error}
-        code = error.get("code")
-        entries.append(QboFaultEntry(code=code or None, message=children.get("message", ""),
+        children = {_local(c.tag).lower(): (c.text or "").strip() for c in error}
+        message = children.get("message", "")
+        entries.append(QboFaultEntry(code=_code_from_message(error.get("code"), message), message=message,
                                      detail=children.get("detail", ""), element=error.get("element")))
     return fault.get("type"), entries
 
@@ -239,19 +297,54 @@ def parse_fault(status: int | None, text: str, content_type: str = "", *, intuit
         message = f"QBO {status}: {scrub(snippet, secrets)}"
         if intuit_tid:
             message += f"; intuit_tid={intuit_tid}"
-    cls = classify(status, fault_type, [e.code for e in entries])
+    words = " ".join(f"{e.message} {e.detail}" for e in entries)
+    cls = classify(status, fault_type, [e.code for e in entries], words)
     return cls(message, status=status, fault_type=fault_type, errors=entries, intuit_tid=intuit_tid,
                raw=scrub(text[:RAW_LIMIT], secrets), retry_after=retry_after)
 
 
-def classify(status: int | None, fault_type: str | None, codes: list[str | None]) -> type[QboError]:
-    """Which subclass a fault is, from its status, type and codes (ref §2's table)."""
+# How the monthly read allowance's 429 is told from the per-minute throttle's (README "Intuit's
+# read quota"): the throttle says "ThrottleExceeded" / "request limit was reached. Try again
+# later"; Intuit's texts for the Builder-tier cap speak of a monthly quota or plan limit
+# (qbo-2025-2026.md §1.1: "blocked until the following month"). Only a 429 (or a 3001) whose words
+# say month, quota, CorePlus or plan counts as the quota.
+_QUOTA_WORDS = re.compile(r"quota|month|coreplus|builder tier|plan limit|usage limit|api usage", re.I)
+_TRANSIENT_WORDS = re.compile(r"try again later|temporarily unavailable|service unavailable", re.I)
+
+
+def is_quota_message(text: str) -> bool:
+    """Whether a throttling fault's words say the monthly read allowance ran out."""
+    return bool(_QUOTA_WORDS.search(text or ""))
+
+
+def classify(status: int | None, fault_type: str | None, codes: list[str | None],
+             words: str = "") -> type[QboError]:
+    """Which subclass a fault is, from its status, type, codes and words (ref §2's table).
+
+    The HTTP status is not trusted alone: QuickBooks answers faults with 200, a SystemFault with
+    400, and the gateway repeats the real status inside its Message ("statusCode=401")."""
     codes = {c for c in codes if c}
-    if status == 401 or codes & {"3200", "100", "120"}:
+    kind = (fault_type or "").lower()
+    said = _GATEWAY_STATUS.search(words or "")
+    said_status = int(said.group(1)) if said else None
+    effective = status if status is not None and status not in (200, 400) or said_status is None \
+        else said_status
+    gateway = {c for c in codes if len(c) == 4 and c.startswith("3")}
+    if (effective == 429 or status == 429 or "3001" in codes) and is_quota_message(words):
+        return ReadQuotaExhausted
+    # The code decides before the status: a throttle said statusCode=403 before 2016 (ref §2), and
+    # gateway faults have come with 500.
+    if codes & {"3200", "100", "120"} or any(c.startswith("32") for c in gateway):
         return AuthFailed
-    if status == 403 or "3100" in codes:
+    if "3100" in codes or any(c.startswith("31") for c in gateway):
         return Forbidden
-    if status == 429 or "3001" in codes:
+    if "3001" in codes or any(c.startswith("30") for c in gateway):
+        return RateLimited
+    if effective == 401 or kind == "authenticationfault":
+        return AuthFailed
+    if effective == 403 or kind == "authorizationfault":
+        return Forbidden
+    if effective == 429 or status == 429:
         return RateLimited
     if "6190" in codes:
         return SubscriptionEnded
@@ -261,10 +354,14 @@ def classify(status: int | None, fault_type: str | None, codes: list[str | None]
         return DuplicateName
     if "610" in codes:
         return ObjectNotFound
-    if status is None:
+    if effective is None:
+        return TransientError
+    # A SystemFault is QuickBooks' own trouble whatever status it came with (400 and 200 are seen),
+    # and so is a fault that says to try again later, or the 10000 application error.
+    if kind == "systemfault" or "10000" in codes or _TRANSIENT_WORDS.search(words or ""):
         return TransientError
     # "Unsupported Operation" has come back as an HTTP 500 with a ValidationFault (ref §1): a
     # retry would fail the same way, so only a 5xx that is not a validation fault is transient.
-    if status >= 500 and (fault_type or "").lower() != "validationfault":
+    if effective >= 500 and kind != "validationfault":
         return TransientError
     return ValidationError

@@ -25,24 +25,16 @@ from sqlalchemy import select
 from qbo.accounts.models import Firm
 from qbo.core.db import db
 from qbo.core.models import utcnow
-from qbo.ledger.models import (
-    CreditNote,
-    CreditNoteLine,
-    Invoice,
-    InvoiceLine,
-    Payment,
-    PaymentAllocation,
-    PaymentCreditAllocation,
-    Refund,
-)
 from qbo.quickbooks import company as company_snapshot
+from qbo.quickbooks import company_cache
 from qbo.quickbooks.changes.duplicates import report_duplicates
 from qbo.quickbooks.changes.report import DriftReport, label_of, money_of
-from qbo.quickbooks.connection import client_for_firm, get_connection
+from qbo.quickbooks.connection import client_for_firm, get_connection, reads_blocked
 from qbo.quickbooks.models import QboConnection, QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
 from qbo.quickbooks.sync import BY_RECORD_TYPE
+from qbo.quickbooks.sync.dependents import dependents_of
 from qbo.quickbooks.sync.context import MARKER_PREFIX, marker
 
 log = logging.getLogger("qbo.drift")
@@ -77,6 +69,10 @@ def poll_changes(firm_id: int, *, client=None) -> DriftReport:
     connection = get_connection(firm_id)
     if connection is None or connection.state != "connected":
         report.paused = "QuickBooks is not connected"
+        return report
+    if reads_blocked(connection):
+        # Every CDC call is a metered read (qbo-2025-2026.md §1.1): none until the allowance renews.
+        report.paused = "QuickBooks' monthly read allowance is used up; polling resumes on the 1st"
         return report
     started = utcnow()
     since = _window_start(connection, started, report)
@@ -120,9 +116,18 @@ def _fetch_changes(client, since: dt.datetime, firm_id: int, report: DriftReport
     entity that still fills an answer is read without CDC: its live records by a paged query on
     MetaData.LastUpdatedTime, and its deletions by checking which of our linked ids are gone.
     """
-    found = client.cdc(list(ENTITIES), since)
+    # The cached lists (chart of accounts, payment methods) ride on the same request: a change to one
+    # of them drops the cache, so the next sync reads it afresh instead of every sync reading it.
+    lists = list(company_cache.LIST_ENTITIES)
+    found = client.cdc(list(ENTITIES) + lists, since)
     report.requests += 1
-    if _size(found) < CDC_CAP:
+    total = _size(found)
+    changed_lists = [e for e in lists if found.pop(e, None)]
+    if total >= CDC_CAP:
+        changed_lists = lists  # cut off: some changes may be missing from the answer
+    if changed_lists:
+        company_cache.forget_lists(firm_id, changed_lists)
+    if total < CDC_CAP:
         return found
     report.capped = True
     complete: dict[str, list[dict]] = {}
@@ -284,37 +289,8 @@ _ELEMENTS = {"account": "CustomerRef", "service": "Line.SalesItemLineDetail.Item
              "invoice": "Line.LinkedTxn", "credit_note": "Line.LinkedTxn"}
 
 
-def _dependents(firm_id: int, record_type: str, record_id: int) -> list[tuple[str, int]]:
-    """Live ledger records whose `dependencies()` name this record (the inverse of qbo/sync)."""
-    out: list[tuple[str, int]] = []
-
-    def ids(stmt):
-        return list(dict.fromkeys(db.session.scalars(stmt).all()))
-
-    if record_type == "account":
-        for model, kind in ((Invoice, "invoice"), (CreditNote, "credit_note"), (Payment, "payment")):
-            out += [(kind, i) for i in ids(select(model.id).where(
-                model.firm_id == firm_id, model.account_id == record_id, model.deleted_at.is_(None)))]
-        out += [("refund", i) for i in ids(select(Refund.id).join(Payment, Refund.payment_id == Payment.id).where(
-            Refund.firm_id == firm_id, Payment.account_id == record_id, Refund.deleted_at.is_(None)))]
-    elif record_type == "service":
-        out += [("invoice", i) for i in ids(select(InvoiceLine.invoice_id).join(Invoice).where(
-            InvoiceLine.firm_id == firm_id, InvoiceLine.service_id == record_id, Invoice.deleted_at.is_(None)))]
-        out += [("credit_note", i) for i in ids(select(CreditNoteLine.credit_note_id).join(CreditNote).where(
-            CreditNoteLine.firm_id == firm_id, CreditNoteLine.service_id == record_id,
-            CreditNote.deleted_at.is_(None)))]
-    elif record_type == "invoice":
-        out += [("payment", i) for i in ids(select(PaymentAllocation.payment_id).join(Payment).where(
-            PaymentAllocation.firm_id == firm_id, PaymentAllocation.invoice_id == record_id,
-            Payment.deleted_at.is_(None)))]
-    elif record_type == "credit_note":
-        out += [("payment", i) for i in ids(select(PaymentCreditAllocation.payment_id).join(Payment).where(
-            PaymentCreditAllocation.firm_id == firm_id, PaymentCreditAllocation.credit_note_id == record_id,
-            Payment.deleted_at.is_(None)))]
-    elif record_type == "payment":
-        out += [("refund", i) for i in ids(select(Refund.id).where(
-            Refund.firm_id == firm_id, Refund.payment_id == record_id, Refund.deleted_at.is_(None)))]
-    return out
+# The inverse of qbo/quickbooks/sync's dependencies(), shared with the engine (sync/dependents.py).
+_dependents = dependents_of
 
 
 def _mark_modified(firm: Firm, link: QboLink, entity: str, obj: dict, report: DriftReport) -> None:
@@ -333,8 +309,10 @@ def _mark_modified(firm: Firm, link: QboLink, entity: str, obj: dict, report: Dr
     link.status = "modified_in_qbo"
     link.reason = f"Changed in QuickBooks by someone else (version {link.sync_token} -> {obj.get('SyncToken')})"
     what = label_of(link.record_type, record)
-    detail = (f"QuickBooks {entity} {obj['Id']} ({what}) is at version {obj.get('SyncToken')}; "
-              f"the product last wrote version {link.sync_token}.")
+    when = f" ({link.qbo_updated_at})" if link.qbo_updated_at else ""
+    changed = (obj.get("MetaData") or {}).get("LastUpdatedTime")
+    detail = (f"QuickBooks {entity} {obj['Id']} ({what}) is at version {obj.get('SyncToken')}"
+              f"{f', changed {changed}' if changed else ''}; the product last wrote version {link.sync_token}{when}.")
     problems.record(firm.id, link.record_type, link.record_id, "modified-in-qbo",
                     message=catalogue.explain("modified-in-qbo"), detail=detail,
                     element=", ".join(differs) if differs else None)
@@ -367,10 +345,17 @@ def _document_differences(firm: Firm, link: QboLink, doc, obj: dict) -> list[str
     due = getattr(doc, "due_date", None)
     if due is not None and obj.get("DueDate") != due.isoformat():
         differs.append("DueDate")
-    theirs = sorted((str((l.get("SalesItemLineDetail") or {}).get("ItemRef", {}).get("value")), money_of(l.get("Amount")))
-                    for l in obj.get("Line") or [] if l.get("DetailType") == "SalesItemLineDetail")
+    theirs = [(str((l.get("SalesItemLineDetail") or {}).get("ItemRef", {}).get("value")), money_of(l.get("Amount")))
+              for l in obj.get("Line") or [] if l.get("DetailType") == "SalesItemLineDetail"]
     ours = sorted((str(_qbo_id(firm.id, "service", l.service_id)), money_of(l.amount))
                   for l in doc.lines if l.service_id)
-    if theirs != ours:
+    # A line without a service went out on the firm's fallback item (sync/_documents.lines): its
+    # amount must be there, on whichever item that is.
+    fallback = sorted(money_of(l.amount) for l in doc.lines if not l.service_id)
+    left = list(theirs)
+    for line in ours:
+        if line in left:
+            left.remove(line)
+    if len(theirs) - len(left) != len(ours) or sorted(amount for _, amount in left) != fallback:
         differs.append("Line")
     return differs

@@ -9,7 +9,8 @@ no known case is still recognised as `qbo-fault`, with QuickBooks' own words kep
 Besides the cases of error-cases.md this module adds four ids the engine needs:
 `modified-in-qbo` (issue 5: edited in QBO by someone else), `qbo-fault` (anything unrecognised),
 `required-field` (QBO needs a value the record lacks), `deposit-account-type` (the deposit account
-from settings is not a Bank / Other Current Asset account).
+from settings is not a Bank / Other Current Asset account); and `amount-mismatch` (issue 12:
+QuickBooks' answer to a write shows another amount than the ledger's).
 
 Texts come in English and Romanian (`localised`, `explain(..., language)`); `explain` leads with
 what the facts pin down (the deleted dependency, the field, its value and limit, the name's holder).
@@ -27,7 +28,7 @@ from qbo.quickbooks.api.errors import QboError, QboFaultEntry
 from qbo.quickbooks.sync.preflight import ENTITY_FOR, field_label
 
 RECORD_CATEGORY = {key: t.category for key, t in RECORD_TYPES.items()}
-ROW_ACTIONS = ("skip", "resync", "create_customer", "link_customer", "recreate")
+ROW_ACTIONS = ("skip", "resync", "create_customer", "link_customer", "recreate", "link_invoice")
 BULK_ACTIONS = ("create_missing_customers", "resync_case")
 SEVERITIES = ("error", "warning", "info")
 # Actions that act on a client account (for a transaction: on the account it belongs to).
@@ -112,7 +113,7 @@ _ALL_CASES = [
         future, set the ledger's next number above the ones used in QuickBooks, turn on custom
         transaction numbers in QuickBooks, or turn off "Sync invoice number with QuickBooks Online"
         to let QuickBooks number invoices. If the QuickBooks entry is this same invoice, Skip.""",
-        ("resync", "skip"), categories=("invoices",)),
+        ("link_invoice", "resync", "skip"), categories=("invoices",)),
     _case(
         "invalid-item-ref", "Service missing in QuickBooks",
         """A line of this transaction points at a QuickBooks product or service that does not exist
@@ -162,10 +163,12 @@ _ALL_CASES = [
         ("recreate", "resync", "skip"), categories=("services",)),
     _case(
         "line-description-fallback", "Line sent without a service",
-        """A line of this invoice has no service from the list, so QuickBooks received only its
-        text. That happens when services are not synced, or the service name was typed on the
-        line by hand.""",
-        """Pick the service from the list on the invoice line; the invoice then syncs with it.""",
+        """A line of this invoice or credit note has no service from the list. Its amount was kept:
+        QuickBooks booked it on the fallback item chosen in the integration settings (by default
+        QuickBooks' own "Services" item), with the line's text as its description. That happens
+        when the service name was typed on the line by hand.""",
+        """Nothing is missing in QuickBooks. To book the line on the right service, pick the service
+        from the list on the line; the record then syncs with it.""",
         ("resync", "skip"), severity="warning", categories=("invoices",)),
     _case(
         "description-to-memo", "Invoice description sent as the memo",
@@ -216,6 +219,40 @@ _ALL_CASES = [
         QuickBooks it points at, then resync. If it keeps failing, skip it and tell support.""",
         ("resync", "skip")),
 ]
+# Issue 12, parts 4 and 5: nothing stranded, nothing waiting in silence.
+_ALL_CASES += [
+    _case(
+        "stuck-pending", "Not sent to QuickBooks for a while",
+        """This record has been waiting to be sent to QuickBooks for longer than the firm's limit
+        (Settings > Integrations > QuickBooks). A sync was interrupted (QuickBooks slow or
+        unreachable, a worker stopped) and the product keeps trying again, waiting longer between
+        tries.""",
+        """Usually nothing: the row closes by itself once the record reaches QuickBooks. If it stays,
+        check that QuickBooks is connected and reachable, then press Resync.""",
+        ("resync", "skip")),
+    _case(
+        "waiting-for-dependency", "Waiting for another record",
+        """This record can't be sent until a record it relies on (its customer, an invoice it pays, a
+        payment it refunds) is in QuickBooks, and that record is stuck: it was skipped, has a
+        QuickBooks error, or is set to "Do not sync". The record waits and will not reach
+        QuickBooks by itself.""",
+        """Fix the record it waits for (the link and its actions are on this row); this one is then
+        sent and the row closes by itself. Resync sends both again, the one it waits for first.""",
+        ("resync", "skip")),
+]
+# --- amount-mismatch (issue 12: books that tie out) -----------------------------------------------
+_ALL_CASES.append(_case(
+    "amount-mismatch", "QuickBooks has a different amount than the ledger",
+    """After the product wrote this record, QuickBooks' answer showed an amount that differs from
+    the ledger's: the total, or what QuickBooks applied to invoices and credit memos. The books
+    no longer tie out. Usual causes: QuickBooks applied a credit or payment by itself (automatic
+    application of credits), a tax or discount setting in QuickBooks changed the total, or a line
+    QuickBooks could not book.""",
+    """Compare the record in the ledger and in QuickBooks. Correct the setting in QuickBooks (or
+    the record in the ledger), then Resync: the product writes the record again and checks the
+    amounts once more. Skip only if the difference is intended.""",
+    ("resync", "skip"), categories=("invoices", "payments", "refunds", "expenses")))
+
 CASES: dict[str, Case] = {case.id: case for case in _ALL_CASES}
 
 
@@ -276,7 +313,8 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         mai repete, setați următorul număr din registru peste cele folosite în QuickBooks, activați
         numerele de tranzacție personalizate în QuickBooks sau opriți „Sync invoice number with
         QuickBooks Online”, ca QuickBooks să numeroteze singur facturile. Dacă înregistrarea din
-        QuickBooks este chiar această factură, alegeți „Omiteți”."""),
+        QuickBooks este chiar această factură, folosiți „Legați de factura existentă din QuickBooks”:
+        produsul o leagă dacă clientul și totalul ei coincid cu cele din registru."""),
     "invalid-item-ref": (
         "Serviciu lipsă în QuickBooks",
         """O linie a tranzacției trimite la un produs sau serviciu QuickBooks care nu există sau este
@@ -321,10 +359,12 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         uită vechea legătură și creează serviciul din nou. „Resincronizați” mai încearcă o dată așa cum este."""),
     "line-description-fallback": (
         "Linie trimisă fără serviciu",
-        """O linie a facturii nu are un serviciu din listă, așa că QuickBooks a primit doar textul ei.
-        Se întâmplă când serviciile n-au ajuns încă în QuickBooks sau când numele serviciului a fost
-        scris de mână pe linie.""",
-        """Alegeți serviciul din listă pe linia facturii; factura se sincronizează apoi cu el."""),
+        """O linie a facturii sau a notei de credit nu are un serviciu din listă. Suma ei a fost
+        păstrată: QuickBooks a înregistrat-o pe articolul de rezervă ales în setările integrării (implicit
+        articolul „Services” al QuickBooks), cu textul liniei ca descriere. Se întâmplă când numele
+        serviciului a fost scris de mână pe linie.""",
+        """Nu lipsește nimic în QuickBooks. Ca linia să fie înregistrată pe serviciul potrivit, alegeți
+        serviciul din listă pe linie; înregistrarea se sincronizează apoi cu el."""),
     "description-to-memo": (
         "Descrierea facturii trimisă ca memo",
         """Descrierea facturii este o notă despre factură, așa că ajunge în câmpul memo din QuickBooks,
@@ -369,6 +409,24 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         """Citiți mesajul QuickBooks, corectați înregistrarea din registru sau setarea din QuickBooks la
         care se referă, apoi resincronizați. Dacă tot nu merge, alegeți „Omiteți” și anunțați suportul."""),
 }}
+_TEXTS["ro"].update({
+    "stuck-pending": (
+        "Netrimisă în QuickBooks de ceva vreme",
+        """Înregistrarea așteaptă să fie trimisă în QuickBooks de mai mult timp decât limita firmei
+        (Setări › Integrări › QuickBooks). O sincronizare a fost întreruptă (QuickBooks lent sau
+        indisponibil, un proces oprit), iar produsul reîncearcă, la intervale tot mai mari.""",
+        """De obicei nimic: rândul se închide singur când înregistrarea ajunge în QuickBooks. Dacă
+        rămâne, verificați că QuickBooks este conectat și accesibil, apoi apăsați „Resincronizați”."""),
+    "waiting-for-dependency": (
+        "Așteaptă altă înregistrare",
+        """Înregistrarea nu poate fi trimisă până când o înregistrare de care depinde (clientul ei, o
+        factură pe care o achită, o plată pe care o rambursează) nu ajunge în QuickBooks, iar aceea
+        este blocată: a fost omisă, are o eroare QuickBooks sau este marcată „Nu sincroniza”.
+        Înregistrarea așteaptă și nu va ajunge singură în QuickBooks.""",
+        """Rezolvați înregistrarea așteptată (legătura și acțiunile ei sunt pe acest rând); aceasta
+        este trimisă apoi, iar rândul se închide singur. „Resincronizați” le trimite din nou pe
+        amândouă, întâi pe cea așteptată."""),
+})
 
 
 # -- issue 17: sales tax and currencies (their own block: each case in English, then Romanian) -----
@@ -472,6 +530,18 @@ for _tc_case, _tc_ro in _TAX_CURRENCY_CASES:
     CASES[_tc_case.id] = _tc_case
     _TEXTS["ro"][_tc_case.id] = _tc_ro
 
+# --- amount-mismatch (issue 12: books that tie out) -----------------------------------------------
+_TEXTS["ro"]["amount-mismatch"] = (
+    "QuickBooks are altă sumă decât registrul",
+    """După ce produsul a scris înregistrarea, răspunsul QuickBooks arăta o sumă diferită de cea din
+    registru: totalul sau ce a aplicat QuickBooks facturilor și notelor de credit. Contabilitatea nu
+    mai coincide. Cauze obișnuite: QuickBooks a aplicat singur un credit sau o plată (aplicarea
+    automată a creditelor), o setare de taxe sau reduceri din QuickBooks a schimbat totalul, ori o
+    linie pe care QuickBooks nu a putut-o înregistra.""",
+    """Comparați înregistrarea din registru cu cea din QuickBooks. Corectați setarea din QuickBooks
+    (sau înregistrarea din registru), apoi apăsați „Resincronizați”: produsul scrie din nou
+    înregistrarea și verifică încă o dată sumele. Alegeți „Omiteți” doar dacă diferența este
+    voită.""")
 
 def category_for(record_type: str) -> str:
     """The errors-page tab a record type's problems go under."""
@@ -489,6 +559,8 @@ def actions_for(case_id: str, record_type: str) -> tuple[str, ...]:
     if record_type != "account":
         # The bulk "create all missing customers" lives on the Accounts tab only.
         actions = tuple(a for a in actions if a != "create_missing_customers")
+    if record_type != "invoice":
+        actions = tuple(a for a in actions if a != "link_invoice")  # a credit memo has no such link
     return actions
 
 
@@ -618,7 +690,127 @@ def _raw_sentence(f, language):
     return f"QuickBooks a răspuns: {said}" if language == "ro" else f"QuickBooks said: {said}"
 
 
+# What a record waits for, and the state that keeps it from QuickBooks (SyncError.detail).
+WAITING_STATES = ("skipped", "error", "excluded", "not_synced", "unsynced")
+_WAIT_STATES = {"en": {"skipped": "was skipped", "error": "has a QuickBooks error",
+                       "excluded": "is set to \"Do not sync\"",
+                       "not_synced": "is dated before the sync start date",
+                       "unsynced": "was deleted in QuickBooks"},
+                "ro": {"skipped": "a fost omisă", "error": "are o eroare QuickBooks",
+                       "excluded": "este marcată „Nu sincroniza”",
+                       "not_synced": "are o dată anterioară datei de început a sincronizării",
+                       "unsynced": "a fost ștearsă în QuickBooks"}}
+_WAIT_NOUNS = {"en": {"account": "customer", "invoice": "invoice", "credit_note": "credit note",
+                      "payment": "payment", "service": "service", "refund": "refund",
+                      "processor_fee": "processor fee"},
+               "ro": {"account": "clientul", "invoice": "factura", "credit_note": "nota de credit",
+                      "payment": "plata", "service": "serviciul", "refund": "rambursarea",
+                      "processor_fee": "comisionul procesatorului"}}
+
+
+def _waiting_sentence(f, language):
+    what = f.get("what")
+    if not what:
+        return None
+    noun = _WAIT_NOUNS[language].get(what, what.replace("_", " "))
+    label = f" {f['label']}" if f.get("label") else ""
+    state = _WAIT_STATES[language].get(f.get("state"))
+    if language == "ro":
+        # "înregistrare" is feminine whatever it waits for, so the state agrees with it.
+        return f"Așteaptă {noun}{label}; acea înregistrare {state}." if state else f"Așteaptă {noun}{label}."
+    return f"Waiting for {noun}{label}, which {state}." if state else f"Waiting for {noun}{label}."
+
+
+def _stuck_sentence(f, language):
+    since = f.get("since")
+    if not since:
+        return None
+    if language == "ro":
+        return f"Așteaptă să fie trimisă în QuickBooks din {since} UTC."
+    return f"Waiting to be sent to QuickBooks since {since} UTC."
+def _fallback_sentence(f, language):
+    lines = f.get("lines") or ([f] if f.get("line") else [])
+    sentences = []
+    for line in lines:
+        text = _quoted(line["description"], language) if line.get("description") else ""
+        item = _quoted(line.get("item") or "Services", language)
+        if language == "ro":
+            sentences.append(f"Linia {line['line']}{text} a fost trimisă cu suma ei, {line.get('amount')}, "
+                             f"pe articolul{item}.")
+        else:
+            sentences.append(f"Line {line['line']}{text} was sent with its amount, {line.get('amount')}, on the item{item}.")
+    return " ".join(sentences) or None
+
+
+_FALLBACK_DETAIL = re.compile(r"^line (\d+) \| (-?[\d.]+) \| (.*?) \| (.*)$")
+
+
+def fallback_detail(lines: list[dict]) -> str:
+    """The stored facts of a `line-description-fallback` warning, one line per ledger line."""
+    return "\n".join(f"line {l['line']} | {l.get('amount')} | {l.get('item') or ''} | "
+                     f"{' '.join(str(l.get('description') or '').split())}" for l in lines)[:2000]
+
+
+def _fallback_facts(error) -> list[dict]:
+    out = []
+    for part in (error.detail or "").split("\n"):
+        found = _FALLBACK_DETAIL.match(part)
+        if found:
+            number, amount, item, description = found.groups()
+            out.append({"line": int(number), "amount": amount, "item": item, "description": description})
+    return out
+
+
+_MISMATCH_FIELDS = {"en": {"TotalAmt": "the total", "UnappliedAmt": "the amount left unapplied",
+                           "RemainingCredit": "the credit left", "Line.LinkedTxn": "the amount applied to"},
+                    "ro": {"TotalAmt": "totalul", "UnappliedAmt": "suma rămasă neaplicată",
+                           "RemainingCredit": "creditul rămas", "Line.LinkedTxn": "suma aplicată pe"}}
+_TARGETS = {"en": {"invoice": "invoice", "credit_note": "credit note"},
+            "ro": {"invoice": "factura", "credit_note": "nota de credit"}}
+_MISMATCH_DETAIL = re.compile(r"^(?:(invoice|credit_note) (.+?): )?QuickBooks (-?[\d.]+), ledger (-?[\d.]+), "
+                              r"difference (-?[\d.]+)$")
+
+
+def _mismatch_sentence(f, language):
+    if f.get("qbo") is None or f.get("ledger") is None:
+        return None
+    what = _MISMATCH_FIELDS[language].get(f.get("field"), f.get("field") or "")
+    if f.get("target_type"):
+        what = f"{what} {_TARGETS[language].get(f['target_type'], f['target_type'])} {f.get('target') or ''}".rstrip()
+    if language == "ro":
+        return (f"În QuickBooks {what} este {f['qbo']}, în registru {f['ledger']}: o diferență de "
+                f"{f.get('difference')}.")
+    return f"In QuickBooks {what} is {f['qbo']}, in the ledger {f['ledger']}: a difference of {f.get('difference')}."
+
+
+def _mismatch_facts(error) -> list[dict]:
+    """The facts of a stored `amount-mismatch`, one per difference (sync/tieout wrote them, "; "-joined)."""
+    out = []
+    for part in (error.detail or "").split("; "):
+        found = _MISMATCH_DETAIL.match(part)
+        if found:
+            target_type, target, qbo, ledger, difference = found.groups()
+            field = "Line.LinkedTxn" if target_type else None
+            out.append({"field": field, "target_type": target_type, "target": target, "qbo": qbo,
+                        "ledger": ledger, "difference": difference})
+    fields = [f for f in (error.element or "").split(", ") if f and f != "Line.LinkedTxn"]
+    for facts in out:
+        if facts["field"] is None:
+            facts["field"] = fields.pop(0) if fields else None
+    return out
+
+
+def mismatch_text(facts: list[dict], language: str = "en") -> str:
+    """`amount-mismatch` explained: a sentence per difference, then the case's explanation."""
+    language = language if language in LANGUAGES else "en"
+    lead = " ".join(filter(None, (_mismatch_sentence(f, language) for f in facts)))
+    explanation = localised("amount-mismatch", language).explanation
+    return f"{lead} {explanation}" if lead else explanation
+
+
 _SPECIFIC = {
+    "waiting-for-dependency": _waiting_sentence,
+    "stuck-pending": _stuck_sentence,
     "unsynced": _unsynced_sentence,
     "duplicate-name": _holder_sentence,
     "string-length": _field_sentence,
@@ -627,6 +819,8 @@ _SPECIFIC = {
     "expense-account-type": _account_sentence,
     "item-account-type": _account_sentence,
     "deposit-account-type": _account_sentence,
+    "line-description-fallback": _fallback_sentence,
+    "amount-mismatch": _mismatch_sentence,
 }
 
 
@@ -843,14 +1037,26 @@ def _value_at(payload: dict, path: str):
     return max(strings, key=len) if strings else (values[0] if values else None)
 
 
-def explain_error(error, language: str = "en") -> str:
+def explain_error(error, language: str = "en", **facts) -> str:
     """The explanation for a stored SyncError. A QBO fault's facts are re-derived from the words it
     kept; a problem found without QBO (no code) leads with its own message (a pre-flight problem
-    names field, value and limit there), and `unsynced` reads the deleted dependency from `element`."""
+    names field, value and limit there), and `unsynced` reads the deleted dependency from `element`.
+    A waiting row reads what it waits for from `waiting_for_type` and its state from `detail`
+    (`facts` may add the awaited record's `label`); a stuck row reads since when from `detail`."""
+    if error.case == "waiting-for-dependency":
+        if language == "en" and not facts.get("label") and error.message:
+            return f"{error.message} {CASES[error.case].explanation}"
+        return explain(error.case, language, what=error.waiting_for_type, state=error.detail, **facts)
+    if error.case == "stuck-pending":
+        return explain(error.case, language, since=error.detail, **facts)
     if error.qbo_code is not None:
         facts = facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type)
         return explain(error.case, language, **facts)
     facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
+    if error.case == "amount-mismatch" and _mismatch_facts(error):
+        return mismatch_text(_mismatch_facts(error), language)
+    if error.case == "line-description-fallback" and _fallback_facts(error):
+        return explain(error.case, language, lines=_fallback_facts(error))
     text = explain(error.case, language, **facts)
     message = (error.message or "").strip().rstrip(".")
     if not message or message in text:

@@ -1,14 +1,19 @@
 """What the banner on every page says about the firm's QuickBooks sync."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from qbo.accounts.models import Firm
 from qbo.core.db import db
+from qbo.core.models import utcnow
 from qbo.ledger.record_types import CATEGORIES, RECORD_TYPES
 from qbo.quickbooks import company as company_snapshot
-from qbo.quickbooks.models import QboConnection, SyncError
+from qbo.quickbooks.api.meter import BUILDER_MONTHLY_READS
+from qbo.quickbooks.connection import reads_this_month
+from qbo.quickbooks.models import QboConnection, QboLink, SyncError
 from qbo.quickbooks.problems.rows import SEVERITY_RANK
 
 
@@ -16,17 +21,40 @@ from qbo.quickbooks.problems.rows import SEVERITY_RANK
 class BannerState:
     needs_reconnect: bool
     open_errors: int
+    # Why the sync is paused besides a reconnect: "subscription_ended", "read_quota", "throttled".
+    paused: str | None = None
+    paused_until: dt.datetime | None = None
 
     @property
     def show(self) -> bool:
-        return self.needs_reconnect or self.open_errors > 0
+        return self.needs_reconnect or self.open_errors > 0 or self.paused is not None
+
+
+def connection_pause(connection) -> tuple[str | None, dt.datetime | None]:
+    """Why the connection's sync is paused by QuickBooks itself, and until when (None when not)."""
+    if connection is None:
+        return None, None
+    if connection.state == "subscription_ended":
+        return "subscription_ended", None
+    now = utcnow()
+    if connection.reads_blocked_until and connection.reads_blocked_until > now:
+        return "read_quota", connection.reads_blocked_until
+    if connection.throttled_until and connection.throttled_until > now:
+        return "throttled", connection.throttled_until
+    return None, None
+
+
+def _banner(firm_id: int, open_errors: int) -> BannerState:
+    connection = db.session.scalar(select(QboConnection).where(QboConnection.firm_id == firm_id))
+    paused, until = connection_pause(connection)
+    return BannerState(needs_reconnect=connection is not None and connection.state == "needs_reconnect",
+                       open_errors=open_errors or 0, paused=paused, paused_until=until)
 
 
 def banner_state(firm_id: int) -> BannerState:
-    state = db.session.scalar(select(QboConnection.state).where(QboConnection.firm_id == firm_id))
     open_errors = db.session.scalar(select(func.count()).select_from(SyncError).where(
         SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.severity == "error"))
-    return BannerState(needs_reconnect=state == "needs_reconnect", open_errors=open_errors or 0)
+    return _banner(firm_id, open_errors)
 
 
 
@@ -42,18 +70,42 @@ def error_counts(firm_id: int) -> dict[str, int]:
     return counts
 
 
+def pending_counts(firm_id: int, now: dt.datetime | None = None) -> dict[str, int]:
+    """How many of the firm's records wait to be sent (`pending`, "Do not sync" ones aside), and how
+    many of them have waited longer than the firm's `stuck_after_minutes` (`stuck`)."""
+    now = now or utcnow()
+    minutes = db.session.scalar(select(Firm.stuck_after_minutes).where(Firm.id == firm_id)) or 15
+    pending = (QboLink.firm_id == firm_id, QboLink.status == "pending", QboLink.excluded.is_(False))
+    stuck = QboLink.pending_since < now - dt.timedelta(minutes=minutes)
+    row = db.session.execute(select(func.count(), func.count().filter(stuck)).select_from(QboLink)
+                             .where(*pending)).one()
+    return {"pending": row[0] or 0, "stuck": row[1] or 0}
+
+
 def sync_status(firm_id: int) -> dict:
-    """The body of GET /api/v1/sync/status and `flask qbo status --json` (api.md)."""
+    """The body of GET /api/v1/sync/status and `flask qbo status --json` (api.md), with the records
+    still to send: `pending`, and `stuck` (pending longer than the firm's limit, 15 minutes by default)."""
     connection = db.session.scalar(select(QboConnection).where(QboConnection.firm_id == firm_id))
     state = connection.state if connection is not None else "disconnected"
     counts = error_counts(firm_id)
+    paused, until = connection_pause(connection)
+    hard = connection.refresh_token_hard_expires_at if connection is not None else None
     return {
         "connection": {"state": state,
                        "realm_id": connection.realm_id if connection is not None else None,
-                       "company_name": connection.company_name if connection is not None else None},
+                       "company_name": connection.company_name if connection is not None else None,
+                       # Added by issue 14 (extend, never rename): why QuickBooks paused the sync,
+                       # and Intuit's metered reads this calendar month (qbo-2025-2026.md §1.1).
+                       "paused": paused,
+                       "paused_until": until.isoformat() + "Z" if until else None,
+                       "state_reason": connection.state_reason if connection is not None else None,
+                       "reads_this_month": reads_this_month(connection),
+                       "read_allowance": BUILDER_MONTHLY_READS,
+                       "refresh_token_hard_expires_at": hard.isoformat() + "Z" if hard else None},
         "counts": counts,
         "total": sum(counts.values()),
         "company": company_snapshot.snapshot_json(company_snapshot.get(firm_id)),  # issue 17
+        **pending_counts(firm_id),
     }
 
 
@@ -85,7 +137,9 @@ def error_json(error, record, actions) -> dict:
             "record": {"type": error.record_type, "id": error.record_id, "label": record_label(error.record_type, record)},
             "code": error.qbo_code, "message": error.message, "detail": error.detail, "element": error.element,
             "first_seen": iso(error.first_seen), "last_seen": iso(error.last_seen),
-            "occurrences": error.occurrences, "actions": list(actions)}
+            "occurrences": error.occurrences, "actions": list(actions),
+            "waiting_for": {"type": error.waiting_for_type, "id": error.waiting_for_id}
+            if error.waiting_for_type else None}
 
 
 def errors_query(firm_id: int, *, category=None, case=None, status="open"):
@@ -150,6 +204,4 @@ def error_counts_capped(firm_id: int, cap: int = COUNT_CAP) -> dict[str, int]:
 
 def banner_state_capped(firm_id: int, cap: int = COUNT_CAP) -> BannerState:
     """banner_state with the count capped at cap + 1 (the banner says "999+")."""
-    state = db.session.scalar(select(QboConnection.state).where(QboConnection.firm_id == firm_id))
-    return BannerState(needs_reconnect=state == "needs_reconnect",
-                       open_errors=capped_count(_open_error_rows(firm_id), cap))
+    return _banner(firm_id, capped_count(_open_error_rows(firm_id), cap))

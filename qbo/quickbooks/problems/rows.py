@@ -20,12 +20,12 @@ into the oldest. The database can enforce the rule with a partial unique index o
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from qbo.core.db import db
 from qbo.core.models import utcnow
-from qbo.quickbooks.models import SyncError
+from qbo.quickbooks.models import QboLink, SyncError
 from qbo.quickbooks.problems.catalogue import CASES, Recognised, category_for
 
 SKIPPED = "skipped"          # resolution of a row skipped by a person and still holding
@@ -61,14 +61,17 @@ def _bump(conditions, values) -> SyncError | None:
 
 def record(firm_id: int, record_type: str, record_id: int, case: str, *, category: str | None = None,
            code: str | None = None, message: str = "", detail: str | None = None,
-           element: str | None = None) -> SyncError:
-    """Open the SyncError for this record and case, or bump the open (or still-skipped) one."""
+           element: str | None = None, waiting_for: tuple[str, int] | None = None) -> SyncError:
+    """Open the SyncError for this record and case, or bump the open (or still-skipped) one.
+    `waiting_for` (record type, id) names the record a `waiting-for-dependency` row waits for."""
     if case not in CASES:
         raise ValueError(f"unknown case {case!r}")
     category = category or category_for(record_type)
     now = utcnow()
     raw = {"category": category, "qbo_code": code[:10] if code else None, "message": message or "",
            "detail": detail, "element": element[:200] if element else None, "last_seen": now}
+    if waiting_for is not None:
+        raw["waiting_for_type"], raw["waiting_for_id"] = waiting_for
     same = _same(firm_id, record_type, record_id, case)
     held = _bump((*same, SyncError.status == "skipped", SyncError.resolution == SKIPPED), raw)
     if held is not None:
@@ -146,3 +149,63 @@ def open_errors(firm_id: int, record_type: str, record_id: int) -> list[SyncErro
         select(SyncError).where(SyncError.firm_id == firm_id, SyncError.record_type == record_type,
                                 SyncError.record_id == record_id, SyncError.status == "open")
         .order_by(SyncError.first_seen, SyncError.id)))
+
+
+# --- records that wait (issue 12, part 5) and records stuck pending (part 4) ------------------------
+
+WAITING = "waiting-for-dependency"
+STUCK = "stuck-pending"
+
+
+def record_waiting(firm_id: int, record_type: str, record_id: int, waiting_for: tuple[str, int],
+                   state: str, message: str) -> SyncError:
+    """The record can't go until `waiting_for` does, and that one is stuck (`state`: skipped, error,
+    excluded, not_synced, unsynced): a desk row under the record's own tab says so. It closes when
+    the record syncs (the engine closes every open row then) or when `settle_waiting` sees the
+    awaited record synced."""
+    return record(firm_id, record_type, record_id, WAITING, message=message, detail=state,
+                  waiting_for=waiting_for)
+
+
+def settle_waiting(firm_id: int) -> int:
+    """Close the waiting rows whose awaited record is in QuickBooks now (or no longer linked at
+    all); how many were closed. The waiting records themselves are still pending, so the next sync
+    sends them."""
+    awaited = QboLink.__table__.alias("awaited")
+    blocked = exists().where(
+        awaited.c.firm_id == firm_id, awaited.c.record_type == SyncError.waiting_for_type,
+        awaited.c.record_id == SyncError.waiting_for_id,
+        or_(awaited.c.qbo_id.is_(None), awaited.c.excluded.is_(True),
+            and_(awaited.c.status != "synced", awaited.c.status != "modified_in_qbo")))
+    ids = db.session.scalars(select(SyncError.id).where(
+        SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.case == WAITING, ~blocked)).all()
+    if not ids:
+        return 0
+    db.session.execute(update(SyncError).where(SyncError.id.in_(ids), SyncError.status == "open")
+                       .values(status="resolved", resolution="fixed", resolved_at=utcnow())
+                       .execution_options(synchronize_session="fetch"))
+    return len(ids)
+
+
+def record_stuck(link: QboLink, minutes: int) -> SyncError:
+    """A link pending for longer than the firm's limit: a desk row in the record's tab, with the
+    engine's last reason. It closes with the record's other rows when the record syncs or fails."""
+    since = link.pending_since.strftime("%Y-%m-%d %H:%M") if link.pending_since else None
+    reason = f" Last reason: {link.reason}." if link.reason else ""
+    message = f"Pending since {since} UTC, longer than {minutes} minutes.{reason}"
+    return record(link.firm_id, link.record_type, link.record_id, STUCK, message=message, detail=since)
+
+
+def settle_stuck(firm_id: int) -> int:
+    """Close the stuck rows of records that are no longer pending (synced, in error, excluded,
+    deleted); how many were closed."""
+    pending = exists().where(QboLink.firm_id == firm_id, QboLink.record_type == SyncError.record_type,
+                             QboLink.record_id == SyncError.record_id, QboLink.status == "pending",
+                             QboLink.excluded.is_(False))
+    ids = db.session.scalars(select(SyncError.id).where(
+        SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.case == STUCK, ~pending)).all()
+    if ids:
+        db.session.execute(update(SyncError).where(SyncError.id.in_(ids), SyncError.status == "open")
+                           .values(status="resolved", resolution="fixed", resolved_at=utcnow())
+                           .execution_options(synchronize_session="fetch"))
+    return len(ids)

@@ -12,17 +12,21 @@ def dependencies(doc) -> list:
 
 def lines(doc, ctx) -> list[dict]:
     out = []
-    for line in doc.lines:
+    for number, line in enumerate(doc.lines, 1):
         amount = float(line.amount)
+        detail = {"Qty": float(line.quantity), "UnitPrice": float(line.rate)}
         if line.service_id is None:
-            # error-cases `line-description-fallback`: without an item only text reaches QBO.
-            ctx.warn(doc, "line-description-fallback", description=line.description, amount=str(line.amount))
-            out.append({"DetailType": "DescriptionOnly", "Description": f"{line.description} ({line.amount})",
-                        "DescriptionLineDetail": {}})
-            continue
-        item = ctx.require("service", line.service_id, f"service \"{line.service.name}\"")
-        entry = {"Amount": amount, "DetailType": "SalesItemLineDetail",
-                 "SalesItemLineDetail": {"ItemRef": item, "Qty": float(line.quantity), "UnitPrice": float(line.rate)}}
+            # error-cases `line-description-fallback`: the amount is kept on the firm's fallback
+            # item, the typed text goes to the line's description (a text-only line has no amount).
+            item = ctx.fallback_item()
+            ctx.warn(doc, "line-description-fallback", line=number, description=line.description,
+                     amount=str(line.amount), item=item.get("name"))
+            entry = {"Amount": amount, "DetailType": "SalesItemLineDetail",
+                     "SalesItemLineDetail": {"ItemRef": item, **detail}}
+        else:
+            item = ctx.require("service", line.service_id, f"service \"{line.service.name}\"")
+            entry = {"Amount": amount, "DetailType": "SalesItemLineDetail",
+                     "SalesItemLineDetail": {"ItemRef": item, **detail}}
         if line.description:
             entry["Description"] = line.description
         out.append(entry)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from qbo.accounts.models import Firm
 from qbo.core.db import db
+from qbo.quickbooks import company_cache
 from qbo.quickbooks.models import QboLink
 
 MARKER_PREFIX = "Sync desk ref"
@@ -23,11 +24,16 @@ class Blocked(Exception):
 
 
 class Waiting(Exception):
-    """A dependency is not in QuickBooks yet; the record stays pending with this reason."""
+    """A dependency is not in QuickBooks yet; the record stays pending with this reason.
 
-    def __init__(self, reason: str):
+    `dependency` is the (record type, id) waited for and `state` why it is not there: None while it
+    is merely pending (it goes first in the same run), else one of catalogue.WAITING_STATES, a state
+    that will not pass by itself, so the engine puts a desk row up for it."""
+
+    def __init__(self, reason: str, dependency: tuple[str, int] | None = None, state: str | None = None,
+                 what: str | None = None):
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.dependency, self.state, self.what = reason, dependency, state, what
 
 
 def marker(record_type: str, record_id: int) -> str:
@@ -57,11 +63,18 @@ def carries_marker(entity: dict, record_type: str, record_id: int) -> bool:
     return re.search(pattern, entity.get("PrivateNote") or "") is not None
 
 
+# A dependency's state that keeps it out of QuickBooks until a person acts (catalogue.WAITING_STATES).
+_STATE_WORDS = {"error": "has a QuickBooks error", "unsynced": "was deleted in QuickBooks",
+                "skipped": "was skipped", "excluded": "is set to \"Do not sync\"",
+                "not_synced": "is dated before the sync start date"}
+
+
 class LinkRef(NamedTuple):
     """What a sync run needs of a dependency's link: plain values, so a commit can't expire them."""
 
     qbo_id: str | None
     status: str
+    excluded: bool = False
 
 
 class SyncContext:
@@ -74,14 +87,18 @@ class SyncContext:
         self._names: dict[tuple[str, str], dict | None] = {}
         self._vendors: dict[str, dict] = {}
         self._refund_item: dict | None = None
+        self._fallback_item: dict | None = None
+        self._accounts_fresh = False
+        self.quota_noted = False  # the read-quota 429 was written on the connection this run
 
     # --- links -----------------------------------------------------------------------------------
 
     def link(self, record_type: str, record_id: int) -> LinkRef | None:
         if self._links is None:
             rows = db.session.execute(select(QboLink.record_type, QboLink.record_id, QboLink.qbo_id,
-                                             QboLink.status).where(QboLink.firm_id == self.firm.id))
-            self._links = {(t, i): LinkRef(q, s) for t, i, q, s in rows}
+                                             QboLink.status, QboLink.excluded)
+                                      .where(QboLink.firm_id == self.firm.id))
+            self._links = {(t, i): LinkRef(q, s, bool(x)) for t, i, q, s, x in rows}
         return self._links.get((record_type, record_id))
 
     def forget_links(self) -> None:
@@ -138,12 +155,19 @@ class SyncContext:
         """The QBO reference of a dependency, or Waiting when it is not linked yet."""
         ref = self.ref(record_type, record_id)
         if ref is None:
-            link = self.link(record_type, record_id)
-            state = "has a QuickBooks error" if link is not None and link.status == "error" else \
-                "was deleted in QuickBooks" if link is not None and link.status == "unsynced" else \
-                "is not in QuickBooks yet"
-            raise Waiting(f"Waiting for its {what}, which {state}")
+            state = self._blocked_state(self.link(record_type, record_id))
+            words = _STATE_WORDS.get(state, "is not in QuickBooks yet")
+            raise Waiting(f"Waiting for its {what}, which {words}", (record_type, record_id), state, what)
         return ref
+
+    @staticmethod
+    def _blocked_state(link: LinkRef | None) -> str | None:
+        """Why a dependency without a QBO reference will not arrive by itself (None: it will)."""
+        if link is None:
+            return None
+        if link.excluded:
+            return "excluded"
+        return link.status if link.status in _STATE_WORDS else None
 
     def warn(self, record, case: str, **facts) -> None:
         self.warnings.setdefault((record.record_type, record.id), []).append((case, facts))
@@ -163,7 +187,21 @@ class SyncContext:
 
     @cached_property
     def accounts(self) -> list[dict]:
-        return self.client.accounts()
+        # Kept between runs (company_cache: invalidated by CDC), since every read is metered. The
+        # firm's chosen accounts must all be in it, else it is older than they are: read afresh.
+        accounts = company_cache.cached_list(self.firm.id, "accounts", self.client.accounts)
+        ids = {a.get("Id") for a in accounts}
+        chosen = {getattr(self.firm, f, None) for f in company_cache.ACCOUNT_TYPES} - {None, ""}
+        if not chosen <= ids:
+            accounts = self._reload_accounts()
+        return accounts
+
+    def _reload_accounts(self) -> list[dict]:
+        self._accounts_fresh = True
+        accounts = company_cache.cached_list(self.firm.id, "accounts", self.client.accounts, fresh=True)
+        self.__dict__["accounts"] = accounts
+        self.__dict__.pop("accounts_by_id", None)
+        return accounts
 
     @cached_property
     def accounts_by_id(self) -> dict[str, dict]:
@@ -172,7 +210,10 @@ class SyncContext:
     def account_named(self, name: str | None) -> dict | None:
         if not name:
             return None
-        return next((a for a in self.accounts if a.get("Name", "").lower() == name.lower()), None)
+        found = next((a for a in self.accounts if a.get("Name", "").lower() == name.lower()), None)
+        if found is None and not self._accounts_fresh:
+            found = next((a for a in self._reload_accounts() if a.get("Name", "").lower() == name.lower()), None)
+        return found
 
     def first_account(self, *types: str, prefer: tuple[str, ...] = ()) -> dict | None:
         candidates = [a for a in self.accounts if a.get("AccountType") in types]
@@ -184,7 +225,7 @@ class SyncContext:
 
     @cached_property
     def payment_methods(self) -> list[dict]:
-        return self.client.payment_methods()
+        return company_cache.cached_list(self.firm.id, "payment_methods", self.client.payment_methods)
 
     def payment_method_for(self, method: str) -> dict | None:
         mapping = self.firm.payment_method_map or {}
@@ -232,3 +273,33 @@ class SyncContext:
                     "Name": name, "Type": "Service", "IncomeAccountRef": {"value": account.get("Id")}},
                     request_id=request_id_for("refund-item", self.firm.id))
         return {"value": self._refund_item["Id"], "name": self._refund_item.get("Name")}
+
+    def fallback_item(self) -> dict:
+        """The item a line without a service is booked on, so its amount reaches QuickBooks: the
+        firm's setting (default QuickBooks' own "Services" item), found by name once per sync and
+        created (a Service on the default income account) when the company has none."""
+        if self._fallback_item is None:
+            name = (self.firm.fallback_item_name or "Services").strip()
+            found = self.client.query(f"SELECT * FROM Item WHERE Active IN (true, false) AND Name = {quote(name)}")
+            item = found[0] if found else None
+            if item is not None and item.get("Active") is False:
+                raise Blocked("qbo-fault", f"The item \"{name}\" that lines without a service are booked on is "
+                              "inactive in QuickBooks. Make it active there, or choose another item in "
+                              "Settings > Integrations > QuickBooks, then resync.", field="fallback_item_name", value=name)
+            if item is not None and item.get("Type") == "Category":
+                raise Blocked("qbo-fault", f"\"{name}\" is a category in QuickBooks, and a line can't be booked "
+                              "on a category. Choose a service item in Settings > Integrations > QuickBooks, "
+                              "then resync.", field="fallback_item_name", value=name)
+            if item is None:
+                from qbo.quickbooks.api.client import request_id_for
+
+                account = self.account_named(self.firm.default_income_account) or self.first_account("Income")
+                if account is None:
+                    raise Blocked("qbo-fault", "QuickBooks has no Income account to book lines without a "
+                                  "service on. Add one in QuickBooks, then resync.", field="fallback_item_name")
+                item = self.client.create("Item", {
+                    "Name": name, "Type": "Service", "Active": True,
+                    "IncomeAccountRef": {"value": account["Id"], "name": account.get("Name")}},
+                    request_id=request_id_for("fallback-item", self.firm.id, name))
+            self._fallback_item = item
+        return {"value": self._fallback_item["Id"], "name": self._fallback_item.get("Name")}

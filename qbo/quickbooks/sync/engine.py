@@ -24,12 +24,21 @@ from qbo.core.db import db
 from qbo.core.models import utcnow
 from qbo.quickbooks import tax
 from qbo.quickbooks.api.client import request_id_for
-from qbo.quickbooks.api.errors import QboError, RateLimited, ReconnectNeeded, TransientError
-from qbo.quickbooks.connection import client_for_firm, get_connection
+from qbo.quickbooks.api.errors import (
+    AmbiguousWrite,
+    ObjectNotFound,
+    QboError,
+    RateLimited,
+    ReadQuotaExhausted,
+    ReconnectNeeded,
+    TransientError,
+    kind_of,
+)
+from qbo.quickbooks.connection import client_for_firm, get_connection, note_fault
 from qbo.quickbooks.models import QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
-from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight
+from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight, tieout
 from qbo.quickbooks.sync.context import Blocked, SyncContext, Waiting
 from qbo.quickbooks.sync.marking import mark_pending
 from qbo.quickbooks.sync.sender import Op, Sender
@@ -47,6 +56,9 @@ class SyncReport:
     deleted: int = 0
     failed: int = 0
     waiting: int = 0
+    # Left pending by a timeout or a transient fault (outcome unknown, or not sent): the job that
+    # ran this sync queues a follow-up for them (qbo.quickbooks.jobs.sync_firm_job).
+    deferred: int = 0
     unchanged: int = 0
     paused: str | None = None
     by_type: dict = field(default_factory=dict)
@@ -79,6 +91,8 @@ def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncRepor
         with Sender(ctx.client, firm_id) as sender:
             for module in ORDER:
                 _sync_type(ctx, module, sender, report, max_rounds)
+        # What records waited for may have arrived by another way (a desk action linked it).
+        problems.settle_waiting(firm_id)
         connection = get_connection(firm_id)
         connection.last_call_at = utcnow()
         db.session.commit()
@@ -89,8 +103,17 @@ def sync_firm(firm_id: int, *, client=None, max_rounds: int = 1000) -> SyncRepor
     except (RateLimited, TransientError) as exc:
         db.session.rollback()
         _release_claims(firm_id)
+        if isinstance(exc, RateLimited):
+            note_fault(firm_id, exc)
         report.paused = f"QuickBooks is busy or unreachable ({type(exc).__name__}); the sync resumes shortly"
         log.warning("firm=%s sync interrupted: %s", firm_id, type(exc).__name__)
+    except QboError as exc:
+        # A fault about the connection (authorisation, subscription): pause and say why on the
+        # banner and the connection card, instead of blaming whichever record was on the wire.
+        db.session.rollback()
+        _release_claims(firm_id)
+        report.paused = note_fault(firm_id, exc) or f"QuickBooks refused the run ({exc.code or exc.status})"
+        log.warning("firm=%s sync paused: %s", firm_id, exc)
     return report
 
 
@@ -188,12 +211,24 @@ def _release_claims(firm_id: int) -> None:
 def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncReport) -> list[Op]:
     records = {r.id: r for r in _load(module, [l.record_id for l in links])}
     ctx.load_open_errors(module.RECORD_TYPE, [l.record_id for l in links])
+    lookup_error = None
     if module.NAME_LIST:
         wanted = [records[l.record_id] for l in links if not l.qbo_id and l.record_id in records]
-        module.prefetch([r for r in wanted if r.deleted_at is None], ctx)
+        try:
+            module.prefetch([r for r in wanted if r.deleted_at is None], ctx)
+        except QboError as exc:
+            _stop_if_connection_fault(exc)
+            lookup_error = exc  # the round's name lookup failed: each record it was for says so
     ops: list[Op] = []
     for link in links:
-        op = _plan(ctx, module, link, report, records.get(link.record_id))
+        try:
+            if lookup_error is not None and module.NAME_LIST and not link.qbo_id:
+                raise lookup_error
+            op = _plan(ctx, module, link, report, records.get(link.record_id))
+        except QboError as exc:
+            _stop_if_connection_fault(exc)
+            _lookup_failed(ctx, link, exc, report)
+            op = None
         if op is not None:
             op.link_id, op.entity, op.name_list = link.id, module.QBO_ENTITY, module.NAME_LIST
             op.qbo_id, op.sync_token = link.qbo_id, link.sync_token
@@ -204,6 +239,30 @@ def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncRepo
     # evidence that the next run must look the record up first.
     db.session.commit()
     return ops
+
+
+def _stop_if_connection_fault(error: QboError) -> None:
+    """A lookup's fault that is about the connection (or the per-minute throttle) stops the run;
+    the monthly read quota does not: writes that need no read go on."""
+    if isinstance(error, RateLimited) or (kind_of(error) == "connection"
+                                          and not isinstance(error, ReadQuotaExhausted)):
+        raise error
+
+
+def _lookup_failed(ctx: SyncContext, link: QboLink, error: QboError, report: SyncReport) -> None:
+    """A QuickBooks read made while planning this record failed (a name or marker lookup, a list):
+    the record is marked and the run goes on with the others."""
+    if isinstance(error, ReadQuotaExhausted):
+        if not ctx.quota_noted:
+            ctx.quota_noted = note_fault(link.firm_id, error) is not None
+        link.reason = "Waiting for QuickBooks' monthly read allowance (it renews on the 1st)"
+        report.waiting += 1
+        return
+    pending_request_id = link.pending_request_id
+    _fail(link, error=error, report=report, ctx=ctx)
+    link.pending_request_id = pending_request_id  # nothing was written: an unknown outcome stays unknown
+    if kind_of(error) == "transient":
+        link.status = "pending"  # the client's retries ran out: the desk says so, the next run tries again
 
 
 def _finish(ctx: SyncContext, module, in_flight, report: SyncReport) -> None:
@@ -218,8 +277,17 @@ def _apply_results(ctx: SyncContext, module, ops: list[Op], results: dict, repor
     # One query brings back every link of the round (committing the next round's plan expired them).
     db.session.scalars(select(QboLink).where(QboLink.id.in_([op.link_id for op in ops]))).all()
     for op in ops:
+        result = results.get(op.bid)
         if op.bid in results:
-            _apply(ctx, module, op, results[op.bid], report)
+            _apply(ctx, module, op, result, report)
+        if op.bid not in results or isinstance(result, (TransientError, RateLimited)):
+            report.deferred += 1  # still pending: the job's follow-up sends it again
+            if op.operation == "create" and getattr(result, "status", None) == 200:
+                # A fault inside a batch answer QBO keeps: re-sent under the same batch requestid
+                # the batch would get that answer again, for ever (ref §1). A new id for the create
+                # (still set, so it is looked up first) gives the next batch a new requestid.
+                op.link.pending_request_id = request_id_for(ctx.firm.id, op.link.record_type, op.link.record_id,
+                                                            "create", op.link.attempts)
         _release(op.link)
     db.session.commit()
 
@@ -235,8 +303,8 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             problems.resolve(firm.id, link.record_type, link.record_id, resolution="deleted")
             db.session.delete(link)
             return None
-        return Op(link, record, "delete", {}, request_id_for(firm.id, link.record_type, link.record_id, "delete"),
-                   str(link.id))
+        return Op(link, record, "delete", {}, request_id_for(firm.id, link.record_type, link.record_id, "delete",
+                                                          link.sync_token), str(link.id))
     record_date = getattr(record, "date", None)
     if firm.sync_start_date and record_date and record_date < firm.sync_start_date and not link.qbo_id:
         link.status, link.reason = "not_synced", f"Dated before the sync start date ({firm.sync_start_date})"
@@ -247,6 +315,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
     except Waiting as waiting:
         link.reason = waiting.reason
         report.waiting += 1
+        _record_waiting(link, waiting)
         return None
     except Blocked as blocked:
         _fail(link, catalogue_case=blocked.case, message=blocked.message, element=blocked.facts.get("field"), report=report,
@@ -266,8 +335,12 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             link_result(link, None, digest, ctx)
             report.unchanged += 1
             return None
+        # The version updated from is part of the requestid: the same payload sent again after
+        # QBO moved on (a reactivation, someone's edit) is a new write, not a replay of the old
+        # answer, whose SyncToken would then pass for ours (ref §1).
         return Op(link, record, "update", payload,
-                   request_id_for(firm.id, link.record_type, link.record_id, "update", digest), str(link.id))
+                   request_id_for(firm.id, link.record_type, link.record_id, "update", digest, link.sync_token),
+                   str(link.id))
     if module.NAME_LIST or link.pending_request_id:
         try:
             existing = module.find_existing(record, payload, ctx)
@@ -278,6 +351,8 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
         if existing is not None:
             link_result(link, existing, None if module.NAME_LIST else digest, ctx)
             report.linked += 1
+            if not module.NAME_LIST:
+                _tie_out(link, record, payload, existing, "create", report)
             return None
     if module.RECORD_TYPE == "account" and not firm.create_customers_automatically:
         _fail(link, catalogue_case="account-no-match", report=report, ctx=ctx,
@@ -291,6 +366,17 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
 
 
 
+def _record_waiting(link: QboLink, waiting: Waiting) -> None:
+    """A dependency that will not arrive by itself (skipped, in error, excluded...) gets the waiting
+    record a desk row naming it; a dependency merely pending goes first and needs none."""
+    if waiting.state is None or waiting.dependency is None:
+        return
+    problems.record_waiting(link.firm_id, link.record_type, link.record_id, waiting.dependency,
+                            waiting.state, message=f"{waiting.reason}."[:1000])
+    # The waiting row says why it is pending: a stuck row would say less.
+    problems.resolve(link.firm_id, link.record_type, link.record_id, cases=[problems.STUCK])
+
+
 def _other_cases(link, keep: set, ctx: SyncContext | None = None) -> list[str]:
     if ctx is not None and not ctx.has_open_errors(link.record_type, link.record_id):
         return []  # most records have none: skip the query
@@ -298,37 +384,96 @@ def _other_cases(link, keep: set, ctx: SyncContext | None = None) -> list[str]:
             if e.case not in keep and e.case not in WARNING_CASES]
 
 
-def _resolve_others(link, keep: set, ctx: SyncContext | None, resolution: str | None = None) -> None:
+def _resolve_others(link, keep: set, ctx: SyncContext | None, resolution: str | None = None) -> list[str]:
     cases = _other_cases(link, keep, ctx)
     if cases:
         kwargs = {"resolution": resolution} if resolution else {}
         problems.resolve(link.firm_id, link.record_type, link.record_id, cases=cases, **kwargs)
+    return cases
 
 
 def _record_warnings(ctx, link, record) -> None:
-    seen = set()
+    by_case: dict[str, list[dict]] = {}
     for case, facts in ctx.warnings.get((link.record_type, record.id), []):
-        if case in seen:
-            continue
-        seen.add(case)
-        problems.record(link.firm_id, link.record_type, link.record_id, case,
-                        message=catalogue.explain(case, **facts))
+        by_case.setdefault(case, []).append(facts)
+    seen = set(by_case)
+    for case, found in by_case.items():
+        if case == "line-description-fallback":
+            # One warning naming every such line (its number, amount and the item it went on).
+            problems.record(link.firm_id, link.record_type, link.record_id, case,
+                            message=catalogue.explain(case, lines=found),
+                            detail=catalogue.fallback_detail(found))
+        else:
+            problems.record(link.firm_id, link.record_type, link.record_id, case,
+                            message=catalogue.explain(case, **found[0]))
     if not ctx.has_open_errors(link.record_type, link.record_id):
         return  # nothing open, so no stale warning to close
     stale = [c for c in WARNING_CASES if c not in seen]
     problems.resolve(link.firm_id, link.record_type, link.record_id, cases=stale, resolution="fixed")
 
 
+BACK_CASES = ("unsynced", "deleted-invoice-no-resync")  # closing one means the record is back in QBO
+
+
 def link_result(link: QboLink, entity: dict | None, digest: str | None, ctx: SyncContext | None = None) -> None:
+    """The record is in QBO as `entity` (the answer of the product's own write, or the record it
+    was linked to): keep its Id, and the SyncToken and LastUpdatedTime of that version, so the CDC
+    poll tells the product's writes from someone else's."""
+    was_unsynced, old_qbo_id = link.status == "unsynced", link.qbo_id
     if entity is not None:
         link.qbo_id, link.sync_token = str(entity["Id"]), str(entity.get("SyncToken", "0"))
+        link.qbo_updated_at = ((entity.get("MetaData") or {}).get("LastUpdatedTime") or None)
         link.qbo_type = BY_RECORD_TYPE[link.record_type].QBO_ENTITY
     if digest is not None:
         link.pushed_hash = digest
     link.status, link.reason, link.pending_request_id = "synced", None, None
     link.last_pushed_at = utcnow()
     # A fix made outside the product (in QBO, or by editing the record) closes errors by itself.
-    _resolve_others(link, set(), ctx, resolution="fixed")
+    closed = _resolve_others(link, set(), ctx, resolution="fixed")
+    if was_unsynced or set(closed) & set(BACK_CASES):
+        _reevaluate_dependents(link, same_copy=old_qbo_id is not None and old_qbo_id == link.qbo_id)
+
+
+def _reevaluate_dependents(link: QboLink, *, same_copy: bool) -> None:
+    """A record deleted in QuickBooks is back: the records that lean on it (error case `unsynced`)
+    follow. Brought back as the same copy (a customer or item made active again), their own
+    QuickBooks copies point at it again, so their `unsynced` closes now; created anew, they are
+    sent again to point at the new copy, and close when that push succeeds."""
+    from qbo.quickbooks.models import SyncError
+    from qbo.quickbooks.sync.dependents import dependents_of
+
+    firm_id = link.firm_id
+    by_type: dict[str, list[int]] = {}
+    for dep_type, dep_id in dependents_of(firm_id, link.record_type, link.record_id):
+        by_type.setdefault(dep_type, []).append(dep_id)
+    for dep_type, ids in by_type.items():
+        hit = set(db.session.scalars(select(SyncError.record_id).where(
+            SyncError.firm_id == firm_id, SyncError.record_type == dep_type, SyncError.record_id.in_(ids),
+            SyncError.case == "unsynced", SyncError.status == "open")))
+        module = BY_RECORD_TYPE[dep_type]
+        for dep_id in sorted(hit):
+            dep_link = db.session.scalar(select(QboLink).where(
+                QboLink.firm_id == firm_id, QboLink.record_type == dep_type, QboLink.record_id == dep_id))
+            if dep_link is None or dep_link.excluded:
+                continue
+            record = db.session.get(module.MODEL, dep_id)
+            if record is None or _still_deleted(firm_id, module.dependencies(record), link):
+                continue  # another of its dependencies is still missing in QuickBooks
+            if same_copy and dep_link.qbo_id and dep_link.status != "unsynced":
+                problems.resolve(firm_id, dep_type, dep_id, cases=["unsynced"], resolution="fixed")
+            else:
+                mark_pending(firm_id, dep_type, dep_id)
+                dep_link.pushed_hash = None  # sent even though the ledger did not change
+
+
+def _still_deleted(firm_id: int, dependencies: list, back: QboLink) -> bool:
+    others = [(t, i) for t, i in dependencies if (t, i) != (back.record_type, back.record_id)]
+    for dep_type, dep_id in others:
+        status = db.session.scalar(select(QboLink.status).where(
+            QboLink.firm_id == firm_id, QboLink.record_type == dep_type, QboLink.record_id == dep_id))
+        if status == "unsynced":
+            return True
+    return False
 
 
 def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError | None = None,
@@ -351,9 +496,22 @@ def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError |
 
 def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
     link = op.link
+    if op.operation == "delete" and isinstance(result, ObjectNotFound):
+        result = None  # already gone from QuickBooks: the delete is done
     if isinstance(result, QboError):
+        if isinstance(result, TransientError) and result.status is not None \
+                and not isinstance(result, AmbiguousWrite):
+            # QuickBooks answered with its own trouble (5xx, a SystemFault) after all the client's
+            # retries: the desk says so in QuickBooks' words; the record stays pending for the next run.
+            recognised = catalogue.recognise(result, record_type=link.record_type)
+            problems.record_fault(link.firm_id, link.record_type, link.record_id, recognised)
+            link.reason = recognised.message[:300]
+            return
         if isinstance(result, (TransientError, RateLimited)):
             return  # outcome unknown: a create keeps pending_request_id and is looked up first
+        if isinstance(result, ReadQuotaExhausted):
+            link.reason = "Waiting for QuickBooks' monthly read allowance (it renews on the 1st)"
+            return
         _fail(link, error=result, report=report, ctx=ctx)
         if op.operation == "create":
             link.pending_request_id = None  # refused: nothing was written
@@ -370,3 +528,19 @@ def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
     else:
         report.updated += 1
     report.by_type[module.RECORD_TYPE] = report.by_type.get(module.RECORD_TYPE, 0) + 1
+    _tie_out(link, op.record, op.payload, result, op.operation, report)
+
+
+def _tie_out(link: QboLink, record, payload: dict, entity: dict, operation: str, report: SyncReport) -> None:
+    """QuickBooks' answer to the write against the ledger (error case `amount-mismatch`)."""
+    found = tieout.differences(link.record_type, record, payload, entity, operation)
+    if not found:
+        return
+    facts = [d.facts() for d in found]
+    problems.record(link.firm_id, link.record_type, link.record_id, "amount-mismatch",
+                    message=catalogue.mismatch_text(facts), detail="; ".join(d.detail() for d in found)[:2000],
+                    element=", ".join(dict.fromkeys(d.field for d in found))[:200])
+    link.status = "error"
+    link.reason = catalogue.mismatch_text(facts).split(". ")[0][:300]
+    link.pushed_hash = None  # the next push writes it again and checks once more
+    report.failed += 1

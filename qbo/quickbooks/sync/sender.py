@@ -16,13 +16,21 @@ from flask import current_app
 from qbo.core.db import db
 from qbo.quickbooks.api.client import request_id_for
 from qbo.quickbooks.api.errors import (
+    AuthFailed,
+    Forbidden,
     LimiterTimeout,
     QboError,
     RateLimited,
     ReconnectNeeded,
     StaleSyncToken,
+    SubscriptionEnded,
     TransientError,
 )
+
+# Faults about the connection, not the record: they stop the run (the engine pauses the sync and
+# says why) instead of becoming a desk row on whichever record happened to be on the wire. The
+# read quota is not among them: writes that need no read go on while reads are blocked.
+STOPS_THE_RUN = (RateLimited, ReconnectNeeded, AuthFailed, Forbidden, SubscriptionEnded)
 from qbo.quickbooks.models import QboLink
 
 BATCH_SIZE = 30  # QBO's hard maximum per batch request (ref §3)
@@ -147,6 +155,12 @@ class Sender:
                 except Exception as exc:  # RateLimited, ReconnectNeeded, or a bug: stop the run
                     self._stop(exc)
                     found = {}
+                stop = next((r for r in found.values() if isinstance(r, STOPS_THE_RUN)), None)
+                if stop is not None:
+                    # A batch item refused for the connection's sake (a 3xxx inside the batch): the
+                    # run stops, that item stays pending, and the items that went through count.
+                    found = {bid: r for bid, r in found.items() if not isinstance(r, STOPS_THE_RUN)}
+                    self._stop(stop)
                 for work, op in taken:
                     work.done(op.bid, found.get(op.bid, MISSING), self)
                 # The client may have read the connection's tokens: give the database connection
@@ -217,7 +231,7 @@ class _Round:
 
 
 def _send_one(client, op: Op):
-    """One operation alone; returns the entity or the QboError (RateLimited and ReconnectNeeded raise)."""
+    """One operation alone; returns the entity or the QboError (STOPS_THE_RUN faults raise)."""
     try:
         if op.operation == "create":
             return client.create(op.entity, op.payload, request_id=op.request_id)
@@ -232,7 +246,7 @@ def _send_one(client, op: Op):
         if op.name_list:
             return client.deactivate(op.entity, op.qbo_id, op.sync_token, request_id=op.request_id)
         return client.delete(op.entity, op.qbo_id, op.sync_token, request_id=op.request_id)
-    except (RateLimited, ReconnectNeeded):
+    except STOPS_THE_RUN:
         raise
     except QboError as error:
         return error
@@ -255,10 +269,16 @@ def _send_batch(client, ops: list[Op], firm_id: int) -> dict:
     batch_id = request_id_for(firm_id, "batch", *sorted(op.request_id for op in ops))
     try:
         results = client.batch(items, request_id=batch_id)
-    except (RateLimited, ReconnectNeeded):
+    except STOPS_THE_RUN:
         raise
     except TransientError:
-        return {}  # creates keep their pending_request_id: looked up before the next attempt
+        # Refused as a whole after the client's retries (a 5xx, or a SystemFault with any status):
+        # creates keep their pending_request_id and are looked up before the next attempt.
+        return {}
+    except QboError:
+        # The batch request itself was refused (a 400 to the envelope, JSON or XML): none of its
+        # items ran, so each goes again alone and gets its own answer.
+        return {op.bid: _send_one(client, op) for op in ops}
     out = {}
     for op in ops:
         result = results.get(op.bid)

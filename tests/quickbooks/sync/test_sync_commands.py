@@ -37,3 +37,15 @@ def test_it_refuses_sync_run_without_a_connection(client, app):
     assert client.post("/api/v1/sync/run", headers=headers).status_code == 409
     bad = client.get("/api/v1/sync/errors?category=nope", headers=headers)
     assert bad.status_code == 422 and "category" in bad.get_json()["errors"]
+
+
+def test_it_reports_this_months_metered_reads_in_the_cli_and_the_api(runner, client, connected, drain):
+    make_invoice(connected.firm)
+    drain(connected.firm_id)
+    cli = json.loads(runner.invoke(args=["qbo", "status", "--firm", str(connected.firm_id), "--json"]).output)
+    api = client.get("/api/v1/sync/status", headers=make_api_key(connected)).get_json()
+    assert cli["connection"]["reads_this_month"] > 0 and cli["connection"]["read_allowance"] == 500000
+    assert api["connection"]["reads_this_month"] == cli["connection"]["reads_this_month"]
+    assert api["connection"]["paused"] is None and {"connection", "counts", "total"} <= set(api)
+    text = runner.invoke(args=["qbo", "status", "--firm", str(connected.firm_id)]).output
+    assert f"Reads this month: {cli['connection']['reads_this_month']} of 500000" in text
