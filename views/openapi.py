@@ -29,8 +29,13 @@ def _object(properties: dict, required=(), additional=False) -> dict:
     return schema
 
 
+# tax_rate_id: absent or "" takes the service's rate; null or "none" makes the line exempt.
+TAX_RATE_REF = {"anyOf": [ID, {"type": "null"}, {"enum": ["", "none"]}]}
+EXCHANGE_RATE = NULLABLE({"type": "string", "pattern": "^[0-9]{1,6}(\\.[0-9]{1,8})?$", "examples": ["1.0825"],
+                          "description": "Home-currency units per unit of the document's currency; empty: QuickBooks' rate."})
+CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$", "examples": ["EUR"]}
 LINE = _object({"service_id": NULLABLE(ID), "description": NULLABLE(TEXT), "quantity": NULLABLE(AMOUNT),
-                "rate": NULLABLE(AMOUNT)})
+                "rate": NULLABLE(AMOUNT), "tax_rate_id": TAX_RATE_REF})
 ALLOCATION = _object({"invoice_id": ID, "amount": AMOUNT})
 CREDIT_ALLOCATION = _object({"credit_note_id": ID, "amount": AMOUNT})
 
@@ -43,15 +48,17 @@ FIELD_SCHEMAS = {
     "accounts": {"name": TEXT, "kind": {"enum": list(ledger.ACCOUNT_KINDS)}, "first_name": NULLABLE(TEXT),
                  "last_name": NULLABLE(TEXT), "company_name": NULLABLE(TEXT),
                  "email": NULLABLE({"type": "string", "format": "email", "maxLength": 100}),
-                 "phone": NULLABLE(TEXT), "external_id": NULLABLE(TEXT)},
-    "services": {"name": TEXT, "description": NULLABLE(TEXT), "rate": AMOUNT, "income_account": NULLABLE(TEXT)},
+                 "phone": NULLABLE(TEXT), "external_id": NULLABLE(TEXT), "currency": NULLABLE(CURRENCY)},
+    "services": {"name": TEXT, "description": NULLABLE(TEXT), "rate": AMOUNT, "income_account": NULLABLE(TEXT),
+                 "taxable": {"type": "boolean"}, "tax_rate_id": TAX_RATE_REF},
     "invoices": {"number": NULLABLE(TEXT), "account_id": ID, "date": DATE, "due_date": NULLABLE(DATE),
-                 "description": NULLABLE(TEXT), "lines": _list(LINE)},
+                 "description": NULLABLE(TEXT), "lines": _list(LINE), "exchange_rate": EXCHANGE_RATE},
     "credit-notes": {"number": NULLABLE(TEXT), "account_id": ID, "date": DATE, "description": NULLABLE(TEXT),
-                     "lines": _list(LINE)},
+                     "lines": _list(LINE), "exchange_rate": EXCHANGE_RATE},
     "payments": {"account_id": ID, "date": DATE, "amount": AMOUNT, "method": {"enum": list(ledger.PAYMENT_METHODS)},
                  "processor": NULLABLE(TEXT), "processor_fee": NULLABLE(AMOUNT), "reference": NULLABLE(TEXT),
-                 "allocations": _list(ALLOCATION), "credit_allocations": _list(CREDIT_ALLOCATION)},
+                 "allocations": _list(ALLOCATION), "credit_allocations": _list(CREDIT_ALLOCATION),
+                 "exchange_rate": EXCHANGE_RATE},
     "refunds": {"payment_id": ID, "date": DATE, "amount": AMOUNT, "reason": NULLABLE(TEXT)},
 }
 REQUIRED = {"accounts": ["name"], "services": ["name"], "invoices": ["account_id", "date"],
@@ -188,6 +195,14 @@ def contract() -> dict:
                                           "case": NULLABLE({"type": "string", "maxLength": 40})}, ["action"])),
             "responses": _answers(started, 409)}},
         "/sync/run": {"post": {"operationId": "sync-run", "responses": _answers(started, 409)}},
+        "/tax-rates": {
+            "get": {"operationId": "list-tax-rates", "responses": _answers({"200": _json(_object(
+                {"data": {"type": "array", "items": {"type": "object"}}}, ["data"]), "The firm's tax rates.")})},
+            "post": {"operationId": "create-tax-rate",
+                     "requestBody": _body(_object({"name": TEXT, "percent": {"type": "string",
+                                                                             "pattern": "^[0-9]{1,3}(\\.[0-9]{1,4})?$"}},
+                                                  ["name", "percent"])),
+                     "responses": _answers({"201": _json({"type": "object"}, "The new rate.")})}},
         "/sync/tieout": {
             "post": {"operationId": "sync-tieout-start", "responses": _answers({"202": _json(_object(
                 {"job_id": {"type": "string"}, "status": {"type": "string"}}, ["job_id", "status"]),
