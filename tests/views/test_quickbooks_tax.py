@@ -75,7 +75,7 @@ def test_it_adds_a_tax_rate_and_names_a_bad_percent(client, connect_company):
 def test_it_shows_the_company_on_the_connection_card(client, connect_company):
     owner = connect_company("ca-gst-hst")
     sign_in(client, owner)
-    page = client.get("/settings/integrations/quickbooks").get_data(as_text=True)
+    page = client.get("/settings/integrations/quickbooks/connection").get_data(as_text=True)
     assert 'id="company-snapshot"' in page and "CAD" in page and "Tax code on every line" in page
 
 
