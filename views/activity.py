@@ -51,7 +51,8 @@ def _record_or_404(record_type: str, record_id: int):
 def record(record_type, record_id):
     record = _record_or_404(record_type, record_id)
     entries = record_panel.record_panel(current_user.firm_id, record_type, record_id)
-    context = dict(record=record, record_type=record_type, entries=entries, labels=QBO_STATUS_LABELS,
+    notes = record_panel.record_notes(current_user.firm_id, record_type, record_id)
+    context = dict(record=record, record_type=record_type, entries=entries, notes=notes, labels=QBO_STATUS_LABELS,
                    slug=desk.RECORD_SLUGS[record_type], jobs=request.args.get("jobs"), **words())
     template = "desk/_record_panel.html" if is_htmx() else "desk/record.html"
     return vary_on_htmx(render_template(template, **context))

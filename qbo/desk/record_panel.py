@@ -86,6 +86,12 @@ def _reactivated(firm_id: int, link, qbo_id: str | None) -> bool:
     return True
 
 
+def record_notes(firm_id: int, record_type: str, record_id: int):
+    """The record's open notes (severity "info", such as `description-to-memo`): they belong with
+    the record, never on the desk's list."""
+    return [e for e in problems.open_errors(firm_id, record_type, record_id) if e.severity == "info"]
+
+
 DELETED_CASES = ("unsynced", "deleted-invoice-no-resync", "customer-deleted", "invalid-item-ref")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, literal, or_, select, union_all
+from sqlalchemy import and_, func, literal, or_, select, union_all, update
 
 from qbo.accounts.models import User
 from qbo.accounts.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
@@ -22,11 +22,12 @@ from qbo.core.models import JobRun, utcnow
 from qbo.desk import actions
 from qbo.desk import jobs as desk_jobs
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Refund
-from qbo.ledger.record_types import RECORD_TYPES
+from qbo.ledger.record_types import CATEGORIES, RECORD_TYPES
 from qbo.ledger.validation import parse_id
 from qbo.quickbooks.models import BulkRequest, SyncError
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems.counts import COUNT_CAP, DESK_ORDER, capped_counts, load_records, record_label
+from qbo.quickbooks.problems.rows import SEVERITY_RANK
 
 CATEGORY_LABELS = {"accounts": _l("Accounts"), "invoices": _l("Invoices"), "payments": _l("Payments"),
                    "refunds": _l("Refunds"), "expenses": _l("Expenses"), "services": _l("Services")}
@@ -117,8 +118,24 @@ def job_label(kind: str) -> str:
     return kind.replace("_", " ")
 
 
-def _open_stmt(firm_id: int, category=None, case=None):
+# What a tab's "Show" filter keeps: errors, or warnings. Notes (severity "info", such as
+# `description-to-memo`) never make a desk row: they are shown on their record (page and panel).
+SEVERITY_FILTERS = ("error", "warning")
+SEVERITY_FILTER_LABELS = {"error": _l("Errors"), "warning": _l("Warnings")}
+
+
+def _severity_clause(severity: str | None):
+    """Rows of the desk: errors and warnings, or only `severity` (severity_rank is in the desk's
+    indexes, so the filter costs nothing)."""
+    if severity in SEVERITY_FILTERS:
+        return SyncError.severity_rank == SEVERITY_RANK[severity]
+    return SyncError.severity_rank >= SEVERITY_RANK["warning"]
+
+
+def _open_stmt(firm_id: int, category=None, case=None, severity=None, *, desk_rows: bool = True):
     stmt = select(SyncError).where(SyncError.firm_id == firm_id, SyncError.status == "open")
+    if desk_rows:
+        stmt = stmt.where(_severity_clause(severity))
     if category:
         stmt = stmt.where(SyncError.category == category)
     if case:
@@ -126,20 +143,22 @@ def _open_stmt(firm_id: int, category=None, case=None):
     return stmt.order_by(*DESK_ORDER)
 
 
-def cases_in(firm_id: int, category: str) -> list[tuple[str, int]]:
+def cases_in(firm_id: int, category: str, severity: str | None = None) -> list[tuple[str, int]]:
     """The cases open in a tab, with their counts capped at COUNT_CAP + 1, for the filter, the bulk
     actions and the page's total: a loose index scan lists the cases present, then one statement
     counts each of them, so the cost follows the cases present, not the errors open."""
-    present = _present_cases(firm_id, category)
-    counts = capped_counts({c: _open_stmt(firm_id, category, c) for c in present})
+    present = _present_cases(firm_id, category, severity)
+    counts = capped_counts({c: _open_stmt(firm_id, category, c, severity) for c in present})
+    present = [c for c in present if counts[c]]
     return [(c, counts[c]) for c in present]
 
 
-def _present_cases(firm_id: int, category: str) -> list[str]:
+def _present_cases(firm_id: int, category: str, severity: str | None = None) -> list[str]:
     """The distinct cases open in a tab, in order, by a skip-scan of ix_sync_errors_desk_case: each
     step asks the index for the first case after the previous one (one probe per case present),
     where SELECT DISTINCT would read every open error of the tab."""
-    in_tab = (SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.category == category)
+    in_tab = (SyncError.firm_id == firm_id, SyncError.status == "open", SyncError.category == category,
+              _severity_clause(severity))
     first = select(SyncError.case).where(*in_tab).order_by(SyncError.case).limit(1).subquery()
     present = select(first.c.case).cte("present", recursive=True)
     after = (select(SyncError.case).where(*in_tab, SyncError.case > present.c.case)
@@ -181,17 +200,18 @@ class Page:
 
 
 def tab_page(user: User, category: str, *, case: str | None = None, page: int = 1,
-             language: str | None = None, cases: list[tuple[str, int]] | None = None):
+             language: str | None = None, cases: list[tuple[str, int]] | None = None,
+             severity: str | None = None):
     """One page of a tab: (rows, pagination, root-cause groups of its rows), the rows carrying what
     the template shows, case texts and explanation in `language` (the request's locale; else the
     user's language). `cases` is the tab's cases_in when the caller has it already."""
     language = language_of(user, language)
-    counts = dict(cases if cases is not None else cases_in(user.firm_id, category))
+    counts = dict(cases if cases is not None else cases_in(user.firm_id, category, severity))
     # Every open error has one case, so the tab's (capped) total is the sum of its cases' counts.
     total = min(counts.get(case, 0) if case else sum(counts.values()), COUNT_CAP + 1)
     if total <= COUNT_CAP:
         page = min(page, max(1, -(-total // PER_PAGE)))
-    stmt = _open_stmt(user.firm_id, category, case)
+    stmt = _open_stmt(user.firm_id, category, case, severity)
     items = db.session.scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)).all()
     pagination = Page(items[:PER_PAGE], page, PER_PAGE, total, more=len(items) > PER_PAGE)
     records = load_records(pagination.items)
@@ -403,9 +423,10 @@ CSV_COLUMNS = ("id", "category", "case", "title", "severity", "record_type", "re
                "qbo_code", "message", "element", "first_seen", "last_seen", "occurrences")
 
 
-def export_csv(user: User, category: str, case: str | None = None) -> str:
-    """The open errors of a tab as CSV (spreadsheet-safe: no cell starts with a formula sign)."""
-    errors = db.session.scalars(_open_stmt(user.firm_id, category, case)).all()
+def export_csv(user: User, category: str, case: str | None = None, severity: str | None = None) -> str:
+    """The open errors (and warnings) of a tab as CSV (spreadsheet-safe: no cell starts with a
+    formula sign); `severity` keeps only errors or only warnings, as the tab's filter does."""
+    errors = db.session.scalars(_open_stmt(user.firm_id, category, case, severity)).all()
     records = load_records(errors)
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)
@@ -438,6 +459,31 @@ def _safe_cell(value):
 
 
 # --- bulk actions ----------------------------------------------------------------------------------
+
+
+def open_warnings(firm_id: int, category: str) -> int:
+    """How many open warnings a tab holds (capped like its counts), for "Acknowledge all warnings"."""
+    return capped_counts({"w": _open_stmt(firm_id, category, severity="warning")})["w"]
+
+
+def acknowledge_warnings(user: User, category: str) -> int:
+    """Close every open warning of a tab at once as acknowledged (a person read them; nothing is
+    sent): one UPDATE in one transaction, audited with how many were closed. Errors and notes
+    stay as they are. Raises PermissionError for a role that may not act on errors."""
+    if not can(user, ACT_ON_ERRORS):
+        raise PermissionError("act_on_errors")
+    if category not in CATEGORIES:
+        raise actions.ActionRefused(_("Unknown tab \"%(tab)s\".", tab=category))
+    now = utcnow()
+    closed = db.session.execute(
+        update(SyncError).where(SyncError.firm_id == user.firm_id, SyncError.status == "open",
+                                SyncError.category == category, SyncError.severity == "warning")
+        .values(status="resolved", resolution="acknowledged", resolved_at=now, resolved_by_id=user.id)
+        .execution_options(synchronize_session=False)).rowcount or 0
+    audit(user.firm_id, user.id, "quickbooks.warnings.acknowledged", None, category=category, count=closed)
+    db.session.commit()
+    return closed
+
 
 
 def bulk_choices(firm_id: int, category: str, language: str = "en",

@@ -163,5 +163,5 @@ def quickbooks_state(record) -> dict:
         "status_text": str(status.text),
         "link_status": link.status if link else "not_synced",
         "qbo_id": link.qbo_id if link else None,
-        "errors": [{"id": e.id, "case": e.case, "message": e.message} for e in errors],
+        "errors": [{"id": e.id, "case": e.case, "message": e.message, "severity": e.severity} for e in errors],
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -56,11 +57,15 @@ def errors_context(args) -> dict:
     if tab not in CATEGORIES:
         tab = next((c for c in CATEGORIES if counts[c]), CATEGORIES[0])
     case = args.get("case") or None
+    severity = args.get("severity") if args.get("severity") in desk.SEVERITY_FILTERS else None
     page = page_arg(source=args)
     lang = language()
-    cases = desk.cases_in(firm_id, tab)
-    rows, pagination, groups = desk.tab_page(current_user, tab, case=case, page=page, language=lang, cases=cases)
-    return dict(tab=tab, case=case, counts=counts, count_cap=TAB_COUNT_CAP, rows=rows, pagination=pagination,
+    cases = desk.cases_in(firm_id, tab, severity)
+    rows, pagination, groups = desk.tab_page(current_user, tab, case=case, page=page, language=lang, cases=cases,
+                                             severity=severity)
+    return dict(tab=tab, case=case, severity=severity, counts=counts,
+                severity_labels=_translated(desk.SEVERITY_FILTER_LABELS),
+                warnings=desk.open_warnings(firm_id, tab), count_cap=TAB_COUNT_CAP, rows=rows, pagination=pagination,
                 sections=_sections(rows, groups), groups=groups,
                 cases=cases, bulk=desk.bulk_choices(firm_id, tab, lang, cases),
                 bulk_requests=desk.pending_bulk_requests(firm_id),
@@ -173,9 +178,25 @@ def export():
     tab = request.args.get("tab")
     if tab not in CATEGORIES:
         abort(404)
-    body = desk.export_csv(current_user, tab, request.args.get("case") or None)
+    severity = request.args.get("severity") if request.args.get("severity") in desk.SEVERITY_FILTERS else None
+    body = desk.export_csv(current_user, tab, request.args.get("case") or None, severity)
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="quickbooks-errors-{tab}.csv"'})
+
+
+@bp.post("/errors/acknowledge-warnings")
+@require(ACT_ON_ERRORS)
+def acknowledge_warnings():
+    """Close every open warning of the tab as acknowledged, at once (errors and notes stay)."""
+    tab = request.form.get("tab")
+    if tab not in CATEGORIES:
+        abort(422, _("Choose the tab whose warnings to acknowledge."))
+    closed = desk.acknowledge_warnings(current_user, tab)
+    message = ngettext("%(num)s warning acknowledged.", "%(num)s warnings acknowledged.", closed)
+    if is_htmx():
+        return hx_trigger(vary_on_htmx(render_template("desk/_message.html", message=message)), CHANGED)
+    flash(message)
+    return redirect(url_for("quickbooks.show", tab=tab) + "#quickbooks-errors")
 
 
 @bp.post("/bulk")

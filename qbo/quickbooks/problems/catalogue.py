@@ -556,6 +556,10 @@ def actions_for(case_id: str, record_type: str) -> tuple[str, ...]:
     actions = CASES[case_id].actions
     if record_type in ("service", "processor_fee"):
         actions = tuple(a for a in actions if a not in CUSTOMER_ACTIONS)
+    if record_type in ("payment", "refund"):
+        # A payment (and its refund) belongs to the customer of the invoices it pays: linking
+        # another QuickBooks customer from it would re-point the whole account from the wrong row.
+        actions = tuple(a for a in actions if a != "link_customer")
     if record_type != "account":
         # The bulk "create all missing customers" lives on the Accounts tab only.
         actions = tuple(a for a in actions if a != "create_missing_customers")

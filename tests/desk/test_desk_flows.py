@@ -1,0 +1,67 @@
+"""Issue 18, the desk as firm staff meet it: notes stay off the desk, warnings have their own
+filter and one acknowledge, and the actions offered fit the record."""
+from sqlalchemy import select
+
+from qbo.core.db import db
+from qbo.core.models import AuditEvent
+from qbo.desk import actions
+from qbo.desk import tabs as desk
+from qbo.quickbooks.problems import rows as problems
+from tests.factories import make_account, make_invoice, make_payment, make_user
+
+
+def _note_and_warning_and_error(firm):
+    invoice = make_invoice(firm)
+    note = problems.record(firm.id, "invoice", invoice.id, "description-to-memo")
+    warning = problems.record(firm.id, "invoice", invoice.id, "line-description-fallback")
+    error = problems.record(firm.id, "invoice", invoice.id, "qbo-fault", code="6000", message="Refused")
+    db.session.commit()
+    return note, warning, error
+
+
+def test_it_keeps_notes_off_the_desks_rows_and_cases(app):
+    user = make_user()
+    note, warning, error = _note_and_warning_and_error(user.firm)
+    rows, pagination, _ = desk.tab_page(user, "invoices")
+    assert {r.error.id for r in rows} == {warning.id, error.id} and pagination.total == 2
+    assert "description-to-memo" not in dict(desk.cases_in(user.firm_id, "invoices"))
+
+
+def test_it_filters_a_tab_to_warnings_or_errors(app):
+    user = make_user()
+    note, warning, error = _note_and_warning_and_error(user.firm)
+    assert [r.error.id for r in desk.tab_page(user, "invoices", severity="warning")[0]] == [warning.id]
+    assert [r.error.id for r in desk.tab_page(user, "invoices", severity="error")[0]] == [error.id]
+
+
+def test_it_acknowledges_every_warning_of_a_tab_at_once_and_audits_it(app):
+    user = make_user()
+    note, warning, error = _note_and_warning_and_error(user.firm)
+    assert desk.acknowledge_warnings(user, "invoices") == 1
+    assert (warning.status, warning.resolution, warning.resolved_by_id) == ("resolved", "acknowledged", user.id)
+    assert error.status == "open" and note.status == "open"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "quickbooks.warnings.acknowledged"))
+    assert event.detail == {"category": "invoices", "count": 1}
+
+
+def test_it_refuses_acknowledging_to_a_role_that_may_not_act(app):
+    viewer = make_user(role="viewer")
+    _, warning, _ = _note_and_warning_and_error(viewer.firm)
+    try:
+        desk.acknowledge_warnings(viewer, "invoices")
+    except PermissionError:
+        pass
+    else:
+        raise AssertionError("a viewer acknowledged warnings")
+    assert warning.status == "open"
+
+
+def test_it_never_offers_linking_a_customer_on_a_payment(app):
+    user = make_user()
+    payment = make_payment(user.firm)
+    account = make_account(user.firm, name="Juniper")
+    on_payment = problems.record(user.firm_id, "payment", payment.id, "customer-deleted")
+    on_account = problems.record(user.firm_id, "account", account.id, "customer-deleted")
+    db.session.commit()
+    assert "link_customer" not in actions.allowed_actions(user, on_payment)
+    assert "link_customer" in actions.allowed_actions(user, on_account)

@@ -1,0 +1,44 @@
+"""Issue 18 in the pages: notes on the record page, warnings filtered and acknowledged on the desk."""
+from qbo.core.db import db
+from qbo.quickbooks.problems import rows as problems
+from tests.factories import make_invoice
+from tests.views.test_desk import SETTINGS, _signed_in
+
+
+def _invoice_with_note_and_warning(firm):
+    invoice = make_invoice(firm)
+    note = problems.record(firm.id, "invoice", invoice.id, "description-to-memo")
+    warning = problems.record(firm.id, "invoice", invoice.id, "line-description-fallback")
+    db.session.commit()
+    return invoice, note, warning
+
+
+def test_it_shows_notes_on_the_record_not_on_the_desk(client, app):
+    user = _signed_in(client)
+    invoice, note, warning = _invoice_with_note_and_warning(user.firm)
+    desk_page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f'id="sync-error-{warning.id}"' in desk_page and f'id="sync-error-{note.id}"' not in desk_page
+    record_page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert "Notes from the sync" in record_page and "Invoice description sent as the memo" in record_page
+    panel = client.get(f"/quickbooks/records/invoice/{invoice.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Notes from the sync" in panel
+
+
+def test_it_acknowledges_the_tabs_warnings_from_the_toolbar(client, app):
+    user = _signed_in(client)
+    _, note, warning = _invoice_with_note_and_warning(user.firm)
+    page = client.get(f"{SETTINGS}?tab=invoices&severity=warning", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<option value="warning" selected>Warnings</option>' in page and "Acknowledge all warnings of this tab (1)" in page
+    response = client.post("/settings/integrations/quickbooks/errors/acknowledge-warnings", data={"tab": "invoices"},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "1 warning acknowledged." in response.get_data(as_text=True)
+    db.session.refresh(warning)
+    assert warning.status == "resolved" and warning.resolution == "acknowledged"
+
+
+def test_it_forbids_acknowledging_to_a_viewer(client, app):
+    user = _signed_in(client, role="viewer")
+    _, _, warning = _invoice_with_note_and_warning(user.firm)
+    response = client.post("/settings/integrations/quickbooks/errors/acknowledge-warnings", data={"tab": "invoices"})
+    db.session.refresh(warning)
+    assert response.status_code == 403 and warning.status == "open"
