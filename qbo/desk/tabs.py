@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, literal, or_, select, union_all, update
+from sqlalchemy import and_, func, literal, or_, select, union, union_all, update
 
 from qbo.accounts.models import User
 from qbo.accounts.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
@@ -21,7 +21,8 @@ from qbo.core.db import db
 from qbo.core.models import JobRun, utcnow
 from qbo.desk import actions
 from qbo.desk import jobs as desk_jobs
-from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Refund
+from qbo.ledger.models import (Account, CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment,
+                               PaymentAllocation, Refund)
 from qbo.ledger.record_types import CATEGORIES, RECORD_TYPES
 from qbo.ledger.validation import parse_id
 from qbo.quickbooks.models import BulkRequest, SyncError
@@ -82,12 +83,28 @@ class Row:
 
 @dataclass
 class Group:
-    """Several open errors behind one root cause: a client account whose customer is missing."""
+    """Several open errors behind one root cause: a client account whose customer is missing, or
+    a service, invoice or payment the other rows depend on (deleted in QuickBooks, refused, or
+    awaited). `account_id`/`account_name` hold that record's id and name whatever its kind (the
+    names predate the other kinds); `record_type` says which kind it is."""
     key: str
     account_id: int
     account_name: str
     errors: list[SyncError] = field(default_factory=list)
     root: SyncError | None = None
+    record_type: str = "account"
+
+    @property
+    def record_id(self) -> int:
+        return self.account_id
+
+    @property
+    def name(self) -> str:
+        return self.account_name
+
+    @property
+    def slug(self) -> str:
+        return RECORD_SLUGS.get(self.record_type, "accounts")
 
     @property
     def size(self) -> int:
@@ -266,13 +283,22 @@ def _account_id_of(error: SyncError, records: dict) -> int | None:
     return getattr(record, "account_id", None)
 
 
-ROOT_CASES = ("customer-deleted", "unsynced", "account-no-match")
+ROOT_CASES = ("customer-deleted", "unsynced", "account-no-match", "waiting-for-dependency")
+_WAITING = "waiting-for-dependency"
 # The errors a missing customer is behind: its invoices and payments lost their customer, or the
-# account itself has no customer in QuickBooks.
+# account itself has no customer in QuickBooks, or they wait for the account's customer.
 _CUSTOMER_ROOT = or_(
     SyncError.case == "customer-deleted",
     and_(SyncError.case == "unsynced", or_(SyncError.record_type == "account", SyncError.element == "CustomerRef")),
-    and_(SyncError.case == "account-no-match", SyncError.record_type == "account"))
+    and_(SyncError.case == "account-no-match", SyncError.record_type == "account"),
+    and_(SyncError.case == _WAITING, SyncError.waiting_for_type == "account"))
+# The other records rows depend on, grouped the same way (a deleted service behind 15 invoices is
+# one root cause, not 15 rows to fix one by one).
+DEPENDENCY_KINDS = ("service", "invoice", "payment")
+_ITEM_REF = or_(SyncError.case == "invalid-item-ref",
+                and_(SyncError.case == "unsynced", SyncError.element.like("%ItemRef%")))
+_LINKED_TXN = and_(SyncError.case == "unsynced", SyncError.element.like("%LinkedTxn%"))
+_NOT_WAITING = SyncError.case.not_in((_WAITING, "stuck-pending"))
 # The errors of a group a page reads: enough for its size and "the N others" to say "999+".
 GROUP_CAP = COUNT_CAP + 2
 
@@ -280,17 +306,117 @@ GROUP_CAP = COUNT_CAP + 2
 def root_groups(firm_id: int, errors, records: dict) -> dict[str, Group]:
     """The root causes behind these errors (a page of a tab): for each client account among them
     whose missing QuickBooks customer is behind two or more open errors (in any tab), a Group of
-    them keyed `account-<id>`, holding at most GROUP_CAP, so a page costs the same at any size."""
-    account_ids = {_account_id_of(e, records) for e in errors if e.case in ROOT_CASES}
+    them keyed `account-<id>`; for each service, invoice or payment behind two or more, a Group
+    keyed `<kind>-<id>`; each holding at most GROUP_CAP, so a page costs the same at any size."""
+    account_ids = {_account_id_of(e, records) for e in errors
+                   if e.case in ROOT_CASES and (e.case != _WAITING or e.waiting_for_type == "account")}
     account_ids.discard(None)
-    return account_groups(firm_id, account_ids, GROUP_CAP)
+    groups = account_groups(firm_id, account_ids, GROUP_CAP)
+    wanted: dict[str, set[int]] = {kind: set() for kind in DEPENDENCY_KINDS}
+    for error in errors:
+        for kind, record_id in _dependencies_behind(error, records):
+            wanted[kind].add(record_id)
+    for kind, ids in wanted.items():
+        groups.update(dependency_groups(firm_id, kind, ids, GROUP_CAP))
+    return groups
+
+
+def _dependencies_behind(error: SyncError, records: dict) -> list[tuple[str, int]]:
+    """The services, invoices or payments this error may be caused by (or be the root of)."""
+    if error.case == _WAITING:
+        kind = error.waiting_for_type
+        return [(kind, error.waiting_for_id)] if kind in DEPENDENCY_KINDS and error.waiting_for_id else []
+    if error.record_type in DEPENDENCY_KINDS and error.severity == "error" and error.case != "stuck-pending":
+        out = [(error.record_type, error.record_id)]
+    else:
+        out = []
+    record = records.get((error.record_type, error.record_id))
+    if record is None:
+        return out
+    unsynced_ref = (error.element or "")
+    if error.record_type in ("invoice", "credit_note") and (
+            error.case == "invalid-item-ref" or (error.case == "unsynced" and "ItemRef" in unsynced_ref)):
+        out += [("service", line.service_id) for line in record.lines if line.service_id]
+    elif error.record_type == "payment" and error.case == "unsynced" and "LinkedTxn" in unsynced_ref:
+        out += [("invoice", a.invoice_id) for a in record.allocations]
+    elif error.record_type == "refund" and error.case == "unsynced":
+        out.append(("payment", record.payment_id))
+    return out
+
+
+_GROUP_KEY = re.compile(r"(account|service|invoice|payment)-([0-9]{1,12})")
 
 
 def group_by_key(firm_id: int, key: str) -> Group | None:
-    """The group `account-<id>` with every open error behind it (what its fix acts on), or None."""
-    found = re.fullmatch(r"account-([0-9]{1,12})", key or "")
-    account_id = parse_id(found.group(1)) if found else None
-    return account_groups(firm_id, {account_id}).get(key) if account_id else None
+    """The group `<kind>-<id>` with every open error behind it (what its fix acts on), or None."""
+    found = _GROUP_KEY.fullmatch(key or "")
+    record_id = parse_id(found.group(2)) if found else None
+    if not record_id:
+        return None
+    if found.group(1) == "account":
+        return account_groups(firm_id, {record_id}).get(key)
+    return dependency_groups(firm_id, found.group(1), {record_id}).get(key)
+
+
+def _behind(kind: str, ids: list[int]):
+    """(error id, dependency id, is it the dependency's own error) of the errors behind these
+    services, invoices or payments: their own errors, the rows waiting for them, and the rows
+    QuickBooks refused because they are gone (an invoice line's item, a payment's invoice, a
+    refund's payment)."""
+    own = select(SyncError.id.label("error_id"), SyncError.record_id.label("dep_id"), literal(0).label("own")) \
+        .where(SyncError.record_type == kind, SyncError.record_id.in_(ids), SyncError.severity == "error", _NOT_WAITING)
+    waiting = select(SyncError.id, SyncError.waiting_for_id, literal(1)).where(
+        SyncError.case == _WAITING, SyncError.waiting_for_type == kind, SyncError.waiting_for_id.in_(ids))
+    parts = [own, waiting]
+    if kind == "service":
+        for record_type, line, owner in (("invoice", InvoiceLine, InvoiceLine.invoice_id),
+                                         ("credit_note", CreditNoteLine, CreditNoteLine.credit_note_id)):
+            parts.append(select(SyncError.id, line.service_id, literal(1)).join(
+                line, and_(SyncError.record_type == record_type, SyncError.record_id == owner))
+                .where(line.service_id.in_(ids), _ITEM_REF))
+    elif kind == "invoice":
+        parts.append(select(SyncError.id, PaymentAllocation.invoice_id, literal(1)).join(
+            PaymentAllocation, and_(SyncError.record_type == "payment", SyncError.record_id == PaymentAllocation.payment_id))
+            .where(PaymentAllocation.invoice_id.in_(ids), _LINKED_TXN))
+    elif kind == "payment":
+        parts.append(select(SyncError.id, Refund.payment_id, literal(1)).join(
+            Refund, and_(SyncError.record_type == "refund", SyncError.record_id == Refund.id))
+            .where(Refund.payment_id.in_(ids), SyncError.case == "unsynced"))
+    # UNION, not UNION ALL: an invoice with two lines of the same service is one row behind it.
+    return union(*parts).subquery()
+
+
+def dependency_groups(firm_id: int, kind: str, record_ids, cap: int | None = None) -> dict[str, Group]:
+    """The groups of these services, invoices or payments with two or more open errors behind
+    them: the record's own error first (the root), then the desk's order; `cap` per group."""
+    ids = [i for i in record_ids if i]
+    if kind not in DEPENDENCY_KINDS or not ids:
+        return {}
+    behind = _behind(kind, ids)
+    ranked = (select(SyncError.id, behind.c.dep_id, behind.c.own, func.row_number().over(
+        partition_by=behind.c.dep_id, order_by=(behind.c.own, *DESK_ORDER)).label("n"))
+        .join(behind, SyncError.id == behind.c.error_id)
+        .where(SyncError.firm_id == firm_id, SyncError.status == "open")).subquery()
+    stmt = select(SyncError, ranked.c.dep_id, ranked.c.own).join(ranked, SyncError.id == ranked.c.id) \
+        .order_by(ranked.c.dep_id, ranked.c.n)
+    if cap is not None:
+        stmt = stmt.where(ranked.c.n <= cap)
+    model = RECORD_TYPES[kind].model
+    names = {r.id: record_label(kind, r) for r in db.session.scalars(
+        select(model).where(model.firm_id == firm_id, model.id.in_(ids)))}
+    groups: dict[str, Group] = {}
+    dependents: set[str] = set()
+    for error, dep_id, dependent in db.session.execute(stmt):
+        if dep_id not in names:
+            continue  # another firm's, or gone from the ledger
+        key = f"{kind}-{dep_id}"
+        if key not in groups:
+            groups[key] = Group(key, dep_id, names[dep_id], root=error, record_type=kind)
+        groups[key].errors.append(error)
+        if dependent:
+            dependents.add(key)
+    # A record's own errors alone are not a root cause of anything: it needs a row behind it.
+    return {k: g for k, g in groups.items() if g.size >= 2 and k in dependents}
 
 
 def account_groups(firm_id: int, account_ids, cap: int | None = None) -> dict[str, Group]:
@@ -568,7 +694,7 @@ def decline_bulk(owner: User, request: BulkRequest) -> None:
     db.session.commit()
 
 
-_PICKER_FIELD = re.compile(r"^(qbo_id-\d{1,12}|group_qbo_id-account-\d{1,12})$")
+_PICKER_FIELD = re.compile(r"^(qbo_id-\d{1,12}|group_qbo_id-account-\d{1,12})$")  # customers: account groups only
 
 
 def valid_picker_field(name: str) -> bool:

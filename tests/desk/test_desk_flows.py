@@ -65,3 +65,33 @@ def test_it_never_offers_linking_a_customer_on_a_payment(app):
     db.session.commit()
     assert "link_customer" not in actions.allowed_actions(user, on_payment)
     assert "link_customer" in actions.allowed_actions(user, on_account)
+
+
+def test_it_groups_the_errors_behind_a_deleted_service(app):
+    user = make_user()
+    first = make_invoice(user.firm)
+    service_id = first.lines[0].service_id
+    invoices = [first] + [make_invoice(user.firm, account=first.account, lines=[
+        {"service_id": service_id, "quantity": "1", "rate": "10.00"}]) for _ in range(2)]
+    root = problems.record(user.firm_id, "service", service_id, "unsynced")
+    for invoice in invoices:
+        problems.record(user.firm_id, "invoice", invoice.id, "invalid-item-ref", element="Line.SalesItemLineDetail.ItemRef")
+    db.session.commit()
+    rows, _, groups = desk.tab_page(user, "invoices")
+    group = groups[f"service-{service_id}"]
+    assert (group.record_type, group.size, group.root) == ("service", 4, root)
+    assert {r.group for r in rows} == {group.key}
+    assert desk.group_by_key(user.firm_id, group.key).size == 4
+
+
+def test_it_groups_the_rows_waiting_for_one_invoice(app):
+    user = make_user()
+    invoice = make_invoice(user.firm)
+    own = problems.record(user.firm_id, "invoice", invoice.id, "qbo-fault", code="6000", message="Refused")
+    for amount in ("100.00", "200.00"):
+        payment = make_payment(user.firm, invoice=invoice, amount=amount,
+                               allocations=[{"invoice_id": invoice.id, "amount": amount}])
+        problems.record_waiting(user.firm_id, "payment", payment.id, ("invoice", invoice.id), "error", "Waits")
+    db.session.commit()
+    group = desk.group_by_key(user.firm_id, f"invoice-{invoice.id}")
+    assert (group.size, group.root, group.name) == (3, own, invoice.label)

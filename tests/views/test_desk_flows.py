@@ -42,3 +42,17 @@ def test_it_forbids_acknowledging_to_a_viewer(client, app):
     response = client.post("/settings/integrations/quickbooks/errors/acknowledge-warnings", data={"tab": "invoices"})
     db.session.refresh(warning)
     assert response.status_code == 403 and warning.status == "open"
+
+
+def test_it_shows_a_deleted_services_rows_under_one_root_cause(client, app):
+    user = _signed_in(client)
+    first = make_invoice(user.firm)
+    service_id = first.lines[0].service_id
+    second = make_invoice(user.firm, account=first.account, lines=[{"service_id": service_id, "quantity": "1", "rate": "9.00"}])
+    problems.record(user.firm_id, "service", service_id, "unsynced")
+    for invoice in (first, second):
+        problems.record(user.firm_id, "invoice", invoice.id, "invalid-item-ref", element="ItemRef")
+    db.session.commit()
+    page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f'id="group-service-{service_id}"' in page and "<strong>One root cause:</strong> the service" in page
+    assert "is behind 3 open errors (2 on this tab)" in page
