@@ -249,7 +249,9 @@ def sync_bulk():
     try:
         run = desk_jobs.request_bulk(g.api_user, body["action"], body.get("case"))
     except PermissionError:
-        return jsonify(error="forbidden", message=_("Only the owner approves bulk actions.")), 403
+        return jsonify(error="forbidden", message=_("This bulk action needs the owner: creating customers in bulk "
+                                                    "always does, any other action on more records than the "
+                                                    "firm's approval threshold does.")), 403
     except actions.ActionRefused as refused:
         return jsonify(errors={"action": [str(refused)]}), refused.status
     return jsonify(job_id=run.id), 202

@@ -53,6 +53,8 @@ class Firm(TimestampMixin, db.Model):
     qbo_location_id: Mapped[str | None] = mapped_column(String(40))
     # A record pending longer than this is "stuck": counted in the sync status, shown on the desk.
     stuck_after_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    # A desk action on more than this many records at once waits for the owner (approve_bulk).
+    approval_threshold: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
 
     users: Mapped[list[User]] = relationship(back_populates="firm")
 

@@ -68,14 +68,45 @@ def check_action(user: User, error: SyncError, action: str, qbo_id: str | None =
     return str(qbo_id) if qbo_id else None
 
 
+DEFAULT_APPROVAL_THRESHOLD = 10
+
+
+def approval_threshold(firm_id: int) -> int:
+    """How many records one desk action may touch before it needs the owner (Firm.approval_threshold)."""
+    from qbo.accounts.models import Firm
+
+    return db.session.scalar(select(Firm.approval_threshold).where(Firm.id == firm_id)) or DEFAULT_APPROVAL_THRESHOLD
+
+
+def needs_owner(firm_id: int, action: str, records: int) -> bool:
+    """The one approval rule: creating customers in bulk always needs the owner (approve_bulk);
+    any other action needs the owner only when it touches more than the firm's threshold of
+    records (10 by default), whether it is a bulk resync of a case or a root-cause group's fix."""
+    return action == "create_missing_customers" or records > approval_threshold(firm_id)
+
+
+def bulk_size(firm_id: int, action: str, case: str | None) -> int:
+    """How many open errors a bulk action would act on (read up to 1,000: "999+")."""
+    from qbo.quickbooks.problems.counts import capped_count
+
+    if action == "create_missing_customers":
+        case = "account-no-match"
+    return capped_count(select(SyncError).where(SyncError.firm_id == firm_id, SyncError.status == "open",
+                                                SyncError.case == case))
+
+
 def check_bulk(user: User, action: str, case: str | None = None) -> None:
-    """May `user` run this bulk action now? Raises ActionRefused (422) or PermissionError (403)."""
-    if not can(user, APPROVE_BULK):
+    """May `user` run this bulk action now? Raises ActionRefused (422) or PermissionError (403):
+    anyone who may act on errors may run one within the approval rule (`needs_owner`); beyond it
+    only the owner (approve_bulk) may."""
+    if not can(user, ACT_ON_ERRORS):
         raise PermissionError(action)
     if action not in BULK_ACTIONS:
         raise ActionRefused(f"Unknown bulk action \"{action}\".")
     if action == "resync_case" and case not in catalogue.CASES:
         raise ActionRefused("Choose the case to resync (case).")
+    if not can(user, APPROVE_BULK) and needs_owner(user.firm_id, action, bulk_size(user.firm_id, action, case)):
+        raise PermissionError(action)
 
 
 # --- what the jobs do (qbo.desk.jobs) -------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import and_, func, literal, or_, select, union, union_all, update
 
 from qbo.accounts.models import User
@@ -500,6 +501,14 @@ def submit(user: User, form) -> list[JobRun]:
             if value == "link_customer" and not _valid_qbo_id(qbo_id):
                 problems[group.root.id] = _("Choose the QuickBooks customer to link.")
                 continue
+            if not can(user, APPROVE_BULK) and actions.needs_owner(user.firm_id, value, len(group.errors)):
+                problems[group.root.id] = ngettext(
+                    "Fixing this root cause acts on %(num)s record; more than %(limit)s at once needs the "
+                    "owner's approval. Ask the owner, or act on the rows one by one.",
+                    "Fixing this root cause acts on %(num)s records; more than %(limit)s at once needs the "
+                    "owner's approval. Ask the owner, or act on the rows one by one.",
+                    len(group.errors), limit=actions.approval_threshold(user.firm_id))
+                continue
             # The root first, then its dependents are resynced (one worker runs them in order).
             plan.append((group.root, value, qbo_id))
             planned.add(group.root.id)
@@ -612,6 +621,11 @@ def acknowledge_warnings(user: User, category: str) -> int:
 
 
 
+def bulk_needs_owner(firm_id: int, action: str, records: int) -> bool:
+    """Whether this bulk action on this many records waits for the owner (actions.needs_owner)."""
+    return actions.needs_owner(firm_id, action, records)
+
+
 def bulk_choices(firm_id: int, category: str, language: str = "en",
                  cases: list[tuple[str, int]] | None = None) -> list[tuple[str, str | None, str, int]]:
     """The bulk actions a tab offers: (action, case, label, how many errors, capped like cases_in),
@@ -640,7 +654,8 @@ def request_bulk(user: User, action: str, case: str | None) -> tuple[BulkRequest
         raise actions.ActionRefused(_("Choose the case to resync."))
     if action == "create_missing_customers":
         case = None
-    if can(user, APPROVE_BULK):
+    if can(user, APPROVE_BULK) or not actions.needs_owner(user.firm_id, action,
+                                                          actions.bulk_size(user.firm_id, action, case)):
         return None, desk_jobs.request_bulk(user, action, case)
     existing = db.session.scalar(select(BulkRequest).where(
         BulkRequest.firm_id == user.firm_id, BulkRequest.status == "pending",

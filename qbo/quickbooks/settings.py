@@ -29,6 +29,8 @@ def update_settings(firm: Firm, form: dict, *, user_id: int, may_change_connecti
     }
     if "stuck_after_minutes" in form:
         clean["stuck_after_minutes"] = _minutes(form, "stuck_after_minutes", errors)
+    if "approval_threshold" in form:
+        clean["approval_threshold"] = _threshold(form, "approval_threshold", errors)
     if clean["fallback_item_name"] is None:
         clean.pop("fallback_item_name")  # absent from the form: keeps its value
     for name in BOOLEAN_SETTINGS:
@@ -61,6 +63,19 @@ def _minutes(form, name: str, errors) -> int | None:
     low, high = STUCK_MINUTES
     if not value.isdigit() or not low <= int(value) <= high:
         errors.add(name, _("must be a whole number of minutes from %(low)s to %(high)s", low=low, high=high))
+        return None
+    return int(value)
+
+
+APPROVAL_THRESHOLD = (1, 999)  # the desk counts up to 999 ("999+")
+
+
+def _threshold(form, name: str, errors) -> int | None:
+    """How many records one desk action may touch before it waits for the owner: 1 to 999."""
+    value = str(form.get(name) or "").strip()
+    low, high = APPROVAL_THRESHOLD
+    if not value.isdigit() or not low <= int(value) <= high:
+        errors.add(name, _("must be a whole number of records from %(low)s to %(high)s", low=low, high=high))
         return None
     return int(value)
 

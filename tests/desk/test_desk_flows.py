@@ -95,3 +95,49 @@ def test_it_groups_the_rows_waiting_for_one_invoice(app):
     db.session.commit()
     group = desk.group_by_key(user.firm_id, f"invoice-{invoice.id}")
     assert (group.size, group.root, group.name) == (3, own, invoice.label)
+
+
+def _case_on_invoices(firm, n, case="invalid-item-ref"):
+    for _ in range(n):
+        problems.record(firm.id, "invoice", make_invoice(firm).id, case)
+    db.session.commit()
+
+
+def test_it_runs_a_small_bulk_resync_without_the_owner_and_asks_above_the_threshold(app):
+    staff = make_user(role="staff")
+    _case_on_invoices(staff.firm, 2)
+    waiting, run = desk.request_bulk(staff, "resync_case", "invalid-item-ref")
+    assert waiting is None and run is not None
+    staff.firm.approval_threshold = 1
+    db.session.commit()
+    waiting, run = desk.request_bulk(staff, "resync_case", "invalid-item-ref")
+    assert waiting is not None and waiting.status == "pending" and run is None
+
+
+def test_it_always_asks_the_owner_to_create_customers_in_bulk(app):
+    staff = make_user(role="staff")
+    problems.record(staff.firm_id, "account", make_account(staff.firm).id, "account-no-match")
+    db.session.commit()
+    waiting, run = desk.request_bulk(staff, "create_missing_customers", None)
+    assert waiting is not None and run is None
+
+
+def test_it_refuses_a_group_fix_above_the_threshold_to_staff_but_not_below(app):
+    staff = make_user(role="staff")
+    account = make_account(staff.firm, name="Orchard")
+    problems.record(staff.firm_id, "account", account.id, "unsynced", element="CustomerRef")
+    for _ in range(3):
+        problems.record(staff.firm_id, "invoice", make_invoice(staff.firm, account=account).id, "customer-deleted")
+    db.session.commit()
+    form = {f"group-account-{account.id}": "resync"}
+    staff.firm.approval_threshold = 3
+    db.session.commit()
+    try:
+        desk.submit(staff, form)
+    except desk.SubmitRefused as refused:
+        assert "needs the owner's approval" in str(refused)
+    else:
+        raise AssertionError("a fix of 4 records ran without the owner")
+    staff.firm.approval_threshold = 4
+    db.session.commit()
+    assert len(desk.submit(staff, form)) == 4

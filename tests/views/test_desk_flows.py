@@ -56,3 +56,24 @@ def test_it_shows_a_deleted_services_rows_under_one_root_cause(client, app):
     page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert f'id="group-service-{service_id}"' in page and "<strong>One root cause:</strong> the service" in page
     assert "is behind 3 open errors (2 on this tab)" in page
+
+
+def test_it_saves_the_approval_threshold_and_refuses_a_bad_one(client, app):
+    user = _signed_in(client)
+    form = {"default_income_account": "Services", "next_invoice_number": "1", "approval_threshold": "0"}
+    response = client.post(f"{SETTINGS}/sync-settings", data=form)
+    assert response.status_code == 422 and "must be a whole number of records from 1 to 999" in response.get_data(as_text=True)
+    form["approval_threshold"] = "25"
+    assert client.post(f"{SETTINGS}/sync-settings", data=form).status_code == 302
+    db.session.expire_all()
+    assert user.firm.approval_threshold == 25
+    assert 'name="approval_threshold" value="25"' in client.get(f"{SETTINGS}/sync-settings").get_data(as_text=True)
+
+
+def test_it_offers_staff_a_small_bulk_resync_without_asking_the_owner(client, app):
+    user = _signed_in(client, role="staff")
+    for _ in range(2):
+        problems.record(user.firm_id, "invoice", make_invoice(user.firm).id, "invalid-item-ref")
+    db.session.commit()
+    page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Resync for all entities with this error" in page and "ask the owner" not in page

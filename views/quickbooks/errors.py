@@ -71,7 +71,8 @@ def errors_context(args) -> dict:
                 bulk_requests=desk.pending_bulk_requests(firm_id),
                 users=users_of(firm_id), labels=_translated(desk.CATEGORY_LABELS),
                 action_labels=_translated(desk.ACTION_LABELS), bulk_labels=_translated(desk.BULK_LABELS),
-                group_actions=lambda g: desk.group_actions(current_user, g), problems={}, **words())
+                group_actions=lambda g: desk.group_actions(current_user, g),
+                bulk_needs_owner=lambda action, n: desk.bulk_needs_owner(firm_id, action, n), problems={}, **words())
 
 
 @bp.app_template_filter("capped_at")
