@@ -24,6 +24,7 @@ from qbo.desk import actions
 from qbo.desk import jobs as desk_jobs
 from qbo.ledger.models import (Account, CreditNote, CreditNoteLine, Invoice, InvoiceLine, Payment,
                                PaymentAllocation, Refund)
+from qbo.ledger import records as ledger_records
 from qbo.ledger.record_types import CATEGORIES, RECORD_TYPES
 from qbo.ledger.validation import parse_id
 from qbo.quickbooks.models import BulkRequest, SyncError
@@ -80,6 +81,8 @@ class Row:
     explanation: str
     group: str | None = None
     awaited: Awaited | None = None
+    # `duplicate-doc-number`: the next number free in the ledger and in QuickBooks (as last read).
+    proposed_number: str | None = None
 
 
 @dataclass
@@ -247,7 +250,15 @@ def _row(user: User, error: SyncError, records: dict, group: str | None, languag
                slug=RECORD_SLUGS.get(error.record_type, "accounts"),
                actions=actions.allowed_actions(user, error), case=case,
                explanation=_lead(catalogue.explain_error(error, language, **facts), case), group=group,
-               awaited=awaited)
+               awaited=awaited, proposed_number=proposed_number(user, error, record))
+
+
+def proposed_number(user: User, error: SyncError, record) -> str | None:
+    """What a `duplicate-doc-number` row proposes: the next number in the firm's sequence that
+    neither the ledger nor QuickBooks (its DocNumbers as last read, qbo.company_cache) uses."""
+    if error.case != "duplicate-doc-number" or record is None or error.record_type not in ("invoice", "credit_note"):
+        return None
+    return ledger_records.next_document_number(user.firm, error.record_type)
 
 
 def awaited_by(user: User, error: SyncError, language: str = "en") -> Awaited | None:

@@ -249,7 +249,10 @@ def _validate_lines(firm: Firm, data: dict, errors: v.Errors) -> list[dict] | No
 
 
 def _next_number(firm: Firm, model, prefix_attr: str, counter_attr: str) -> str:
-    """The next unused number in the firm's sequence (numbers typed by hand are skipped)."""
+    """The next unused number in the firm's sequence: numbers typed by hand are skipped, and so
+    are numbers used outside the ledger (`signals.number_in_use`: QuickBooks' own DocNumbers)."""
+    from qbo.ledger.signals import number_in_use
+
     prefix = getattr(firm, prefix_attr)
     n = getattr(firm, counter_attr)
     while True:
@@ -257,9 +260,16 @@ def _next_number(firm: Firm, model, prefix_attr: str, counter_attr: str) -> str:
         taken = db.session.scalar(
             scoped(model, firm.id, include_deleted=True).where(model.number == candidate).limit(1)
         )
-        if taken is None:
+        if taken is None and not any(used for _receiver, used in number_in_use.send(firm, number=candidate)):
             return candidate
         n += 1
+
+
+def next_document_number(firm: Firm, record_type: str) -> str:
+    """The number an invoice or credit note saved with an empty number gets now (nothing is taken)."""
+    if record_type == "credit_note":
+        return _next_number(firm, CreditNote, "credit_note_number_prefix", "next_credit_note_number")
+    return _next_number(firm, Invoice, "invoice_number_prefix", "next_invoice_number")
 
 
 def _document_input(doc) -> dict:
@@ -315,12 +325,12 @@ def _apply_document(model, line_model, prefix_attr, counter_attr):
         clean = dict(clean)
         lines = clean.pop("lines")
         if clean["number"] is None:
-            if record is not None:
-                clean["number"] = record.number
-            else:
-                clean["number"] = _next_number(firm, model, prefix_attr, counter_attr)
-                digits = clean["number"][len(getattr(firm, prefix_attr)):]
-                setattr(firm, counter_attr, int(digits) + 1)
+            # Empty ("leave empty for the next in sequence"), on a new document or an edited one
+            # (PATCH semantics keep the number when the field is not sent at all): the next free
+            # number, which also moves the firm's sequence past it.
+            clean["number"] = _next_number(firm, model, prefix_attr, counter_attr)
+            digits = clean["number"][len(getattr(firm, prefix_attr)):]
+            setattr(firm, counter_attr, int(digits) + 1)
         if record is None:
             record = model(firm_id=firm.id)
             db.session.add(record)

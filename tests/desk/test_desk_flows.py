@@ -141,3 +141,32 @@ def test_it_refuses_a_group_fix_above_the_threshold_to_staff_but_not_below(app):
     staff.firm.approval_threshold = 4
     db.session.commit()
     assert len(desk.submit(staff, form)) == 4
+
+
+def test_it_proposes_the_next_number_free_in_the_ledger_and_in_quickbooks(app):
+    from qbo.quickbooks import company_cache
+
+    user = make_user()
+    invoice = make_invoice(user.firm, number="INV-0001")
+    make_invoice(user.firm, number="INV-0002")
+    company_cache.store(user.firm_id, {"doc_numbers": ["INV-0001", "INV-0003"]})
+    problems.record(user.firm_id, "invoice", invoice.id, "duplicate-doc-number", code="6140")
+    db.session.commit()
+    [row] = desk.tab_page(user, "invoices")[0]
+    assert row.proposed_number == "INV-0004"
+
+
+def test_it_gives_an_edited_invoice_whose_number_is_cleared_the_next_free_number(app):
+    from qbo.ledger import records as ledger
+    from qbo.quickbooks import company_cache
+
+    user = make_user()
+    invoice = make_invoice(user.firm)
+    duplicate = invoice.number
+    company_cache.store(user.firm_id, {"doc_numbers": [duplicate, "INV-0002"]})
+    ledger.save(ledger.KINDS["invoices"], user.firm, {"number": ""}, record=invoice)
+    db.session.commit()
+    assert invoice.number not in (duplicate, "INV-0002") and invoice.number == "INV-0003"
+    kept = invoice.number
+    ledger.save(ledger.KINDS["invoices"], user.firm, {"date": "2026-11-02"}, record=invoice)
+    assert invoice.number == kept  # a field not sent keeps its value

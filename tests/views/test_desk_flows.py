@@ -77,3 +77,15 @@ def test_it_offers_staff_a_small_bulk_resync_without_asking_the_owner(client, ap
     db.session.commit()
     page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Resync for all entities with this error" in page and "ask the owner" not in page
+
+
+def test_it_proposes_the_next_free_number_on_a_duplicate_number_row(client, app):
+    from qbo.quickbooks import company_cache
+
+    user = _signed_in(client)
+    invoice = make_invoice(user.firm)
+    company_cache.store(user.firm_id, {"doc_numbers": [invoice.number, "INV-0002"]})
+    problems.record(user.firm_id, "invoice", invoice.id, "duplicate-doc-number", code="6140")
+    db.session.commit()
+    page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "The next free number is INV-0003." in page and f'href="/invoices/{invoice.id}/edit"' in page

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from qbo.core.db import db
 from qbo.ledger.models import Payment
-from qbo.ledger.signals import record_changed
+from qbo.ledger.signals import number_in_use, record_changed
 from qbo.quickbooks.connection import get_connection
 from qbo.quickbooks.models import QboLink
 from qbo.quickbooks.problems.rows import lift_skips
@@ -78,6 +78,19 @@ def mark_all(firm_id: int) -> int:
     return n
 
 
+
+
+@number_in_use.connect
+def _on_number_in_use(firm, number: str = "", **_) -> bool:
+    """A number the ledger would hand out is used in QuickBooks already (the company's DocNumbers as
+    last read, qbo.quickbooks.company_cache): the ledger skips it (error case duplicate-doc-number)."""
+    from qbo.quickbooks import company_cache
+
+    try:
+        facts = company_cache.get(firm.id)
+    except Exception:  # noqa: BLE001 - no cache (Redis down) must never stop a save: nothing known
+        return False
+    return number in set((facts or {}).get("doc_numbers", ()))
 
 
 @record_changed.connect
