@@ -16,6 +16,7 @@ from qbo.core.db import db
 from qbo.ledger import records as ledger
 from qbo.ledger import tax as ledger_tax
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Service
+from qbo.quickbooks import company_cache
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks import record_status
 from views._context import date, money, require
@@ -85,7 +86,28 @@ def _choices() -> dict:
         "methods": ledger.PAYMENT_METHODS,
         "account_kinds": ledger.ACCOUNT_KINDS,
         "tax_rate_options": [(r.id, r.label) for r in ledger_tax.rates(firm_id)],
+        # A service's income account: a choice among the company's Income accounts once they are known.
+        "income_accounts": company_cache.income_accounts(_company(firm_id)),
+        "default_income_account": current_user.firm.default_income_account,
     }
+
+
+def _company(firm_id: int) -> dict | None:
+    """The QuickBooks company's facts as last read, or None (not read yet, or the cache is down)."""
+    try:
+        return company_cache.get(firm_id)
+    except Exception:  # noqa: BLE001 - a form must open without the cache: free text then
+        return None
+
+
+def _income_account_problem(kind, data: dict) -> dict:
+    """A service's income account must be one of the company's Income accounts when those are known
+    (a typo is refused here, not reported after a sync attempt); {} when fine or unknown."""
+    name = (data.get("income_account") or "").strip() if kind.slug == "services" else ""
+    known = company_cache.income_accounts(_company(current_user.firm_id)) if name else []
+    if known and name.lower() not in {(a.get("name") or "").lower() for a in known}:
+        return {"income_account": [_("is not an Income account of the QuickBooks company; choose one from the list")]}
+    return {}
 
 
 @bp.get(f"/<{SLUGS}>/")
@@ -132,6 +154,8 @@ def _form(kind: ledger.RecordKind, record):
         data = ledger.form_to_input(kind, request.form)
         status = 422
         try:
+            if problem := _income_account_problem(kind, data):
+                raise ledger.ValidationFailed(problem)
             saved = ledger.committed(
                 lambda: ledger.save(kind, current_user.firm, data, record=record, user_id=current_user.id))
         except ledger.ValidationFailed as failed:

@@ -84,6 +84,10 @@ class Row:
     # `duplicate-doc-number`: the next number free in the ledger and in QuickBooks (as last read).
     proposed_number: str | None = None
 
+    @property
+    def origin(self) -> str:
+        return origin_of(self.error)
+
 
 @dataclass
 class Group:
@@ -251,6 +255,33 @@ def _row(user: User, error: SyncError, records: dict, group: str | None, languag
                actions=actions.allowed_actions(user, error), case=case,
                explanation=_lead(catalogue.explain_error(error, language, **facts), case), group=group,
                awaited=awaited, proposed_number=proposed_number(user, error, record))
+
+
+# Where a row's problem was found, for the "QuickBooks says" column (an error without QuickBooks'
+# code was not necessarily found before sending).
+_NOT_SENT = ("waiting-for-dependency", "stuck-pending")
+_AFTER_SENDING = ("amount-mismatch",)          # QuickBooks accepted it; its figures differ
+_WHILE_SENDING = ("line-description-fallback",)  # noted while building what was sent
+_FROM_QUICKBOOKS = ("unsynced", "modified-in-qbo", "duplicates-in-qbo", "deleted-invoice-no-resync",
+                    "customer-deleted", "company-settings-changed")  # read in QuickBooks' changes
+
+
+def origin_of(error: SyncError) -> str:
+    """"quickbooks" (QuickBooks answered with a code), "not-sent" (waits: nothing was asked),
+    "after-sending" (QuickBooks accepted it, the check after differs), "while-sending" (noted in
+    what was sent), "in-quickbooks" (seen in QuickBooks' own changes), else "before-sending"
+    (the product stopped it before sending anything)."""
+    if error.case in _NOT_SENT:
+        return "not-sent"
+    if error.qbo_code:
+        return "quickbooks"
+    if error.case in _AFTER_SENDING:
+        return "after-sending"
+    if error.case in _WHILE_SENDING:
+        return "while-sending"
+    if error.case in _FROM_QUICKBOOKS:
+        return "in-quickbooks"
+    return "before-sending"
 
 
 def proposed_number(user: User, error: SyncError, record) -> str | None:

@@ -81,6 +81,16 @@ def accounts_of_type(facts: dict | None, setting: str) -> list[dict]:
                   key=lambda a: a["name"].lower())
 
 
+# A service's income account (Service.income_account holds the account's name).
+INCOME_ACCOUNT_TYPES = ("Income", "Other Income")
+
+
+def income_accounts(facts: dict | None) -> list[dict]:
+    """The company's Income accounts (what a service's income account may be), by name."""
+    return sorted((a for a in (facts or {}).get("accounts", []) if a.get("type") in INCOME_ACCOUNT_TYPES),
+                  key=lambda a: (a.get("name") or "").lower())
+
+
 def used_numbers(facts: dict | None, prefix: str) -> dict:
     """The highest number used in QuickBooks after `prefix`, and the next one free."""
     highest = 0

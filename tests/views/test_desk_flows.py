@@ -89,3 +89,52 @@ def test_it_proposes_the_next_free_number_on_a_duplicate_number_row(client, app)
     db.session.commit()
     page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "The next free number is INV-0003." in page and f'href="/invoices/{invoice.id}/edit"' in page
+
+
+INCOME = {"accounts": [{"id": "1", "name": "Services", "type": "Income"}, {"id": "2", "name": "Checking", "type": "Bank"},
+                       {"id": "3", "name": "Consulting Income", "type": "Income"}]}
+
+
+def test_it_offers_the_companys_income_accounts_on_the_service_form(client, app):
+    from qbo.quickbooks import company_cache
+
+    user = _signed_in(client)
+    assert 'name="income_account" value=' in client.get("/services/new").get_data(as_text=True)  # not read yet: free text
+    company_cache.store(user.firm_id, INCOME)
+    form = client.get("/services/new").get_data(as_text=True)
+    assert '<select name="income_account"' in form and '<option value="Consulting Income"' in form
+    assert '<option value="Checking"' not in form
+
+
+def test_it_refuses_an_income_account_the_company_does_not_have(client, app):
+    from qbo.ledger.models import Service
+    from qbo.quickbooks import company_cache
+    from sqlalchemy import select
+
+    user = _signed_in(client)
+    company_cache.store(user.firm_id, INCOME)
+    response = client.post("/services/new", data={"name": "Payroll", "income_account": "Servcies"})
+    assert response.status_code == 422 and "is not an Income account of the QuickBooks company" in response.get_data(as_text=True)
+    assert db.session.scalar(select(Service).where(Service.name == "Payroll")) is None
+    assert client.post("/services/new", data={"name": "Payroll", "income_account": "services"}).status_code == 302
+
+
+def test_it_says_found_before_sending_only_when_nothing_was_sent(client, app):
+    user = _signed_in(client)
+    invoice = make_invoice(user.firm)
+    problems.record(user.firm_id, "invoice", invoice.id, "amount-mismatch", message="Totals differ",
+                    detail="QuickBooks 310.00, ledger 300.00, TotalAmt")
+    problems.record(user.firm_id, "invoice", invoice.id, "string-length", message="Number too long")
+    db.session.commit()
+    page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert page.count("Found before sending") == 1 and "Found after sending" in page
+
+
+def test_it_shows_quickbooks_precise_detail_on_a_refused_row(client, app):
+    user = _signed_in(client)
+    invoice = make_invoice(user.firm)
+    problems.record(user.firm_id, "invoice", invoice.id, "qbo-fault", code="6000", message="A business validation error",
+                    detail="Business Validation Error: The transaction date is in a closed period")
+    db.session.commit()
+    page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Detail: Business Validation Error: The transaction date is in a closed period" in page

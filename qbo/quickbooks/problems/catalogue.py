@@ -530,6 +530,25 @@ for _tc_case, _tc_ro in _TAX_CURRENCY_CASES:
     CASES[_tc_case.id] = _tc_case
     _TEXTS["ro"][_tc_case.id] = _tc_ro
 
+# --- a service's income account that QuickBooks does not have (issue 18) ---------------------------
+_income_case = _case(
+    "income-account-missing", "Income account not found in QuickBooks",
+    """The service's income account names no account of the connected QuickBooks company (often a
+    typo, or an account renamed or deleted in QuickBooks). The product found it before sending:
+    nothing was sent to QuickBooks.""",
+    """Edit the service and choose one of the company's Income accounts from the list (or correct
+    the name), then resync. Saving the service resyncs it.""",
+    ("resync", "resync_case", "skip"), categories=("services",))
+_ALL_CASES.append(_income_case)
+CASES[_income_case.id] = _income_case
+_TEXTS["ro"]["income-account-missing"] = (
+    "Contul de venituri nu există în QuickBooks",
+    """Contul de venituri al serviciului nu numește niciun cont al companiei QuickBooks conectate (de
+    obicei o greșeală de scriere, sau un cont redenumit ori șters în QuickBooks). Produsul a găsit
+    problema înainte de trimitere: nu s-a trimis nimic către QuickBooks.""",
+    """Editați serviciul și alegeți din listă unul dintre conturile de venituri ale companiei (sau
+    corectați numele), apoi resincronizați. Salvarea serviciului îl resincronizează.""")
+
 # --- amount-mismatch (issue 12: books that tie out) -----------------------------------------------
 _TEXTS["ro"]["amount-mismatch"] = (
     "QuickBooks are altă sumă decât registrul",

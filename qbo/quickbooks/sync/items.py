@@ -21,7 +21,7 @@ def to_qbo(service: Service, ctx) -> dict:
     name = service.income_account or ctx.firm.default_income_account
     account = ctx.account_named(name)
     if account is None:
-        raise Blocked("service-error", f"The income account \"{name}\" does not exist in QuickBooks. "
+        raise Blocked("income-account-missing", f"The income account \"{name}\" does not exist in QuickBooks. "
                       "Choose an Income account that exists in QuickBooks, then resync.",
                       field="income_account", value=name)
     payload = {"Name": service.name, "Type": "Service", "Active": True,  # see customers.to_qbo

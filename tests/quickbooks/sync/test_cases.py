@@ -125,7 +125,7 @@ def test_it_reports_a_service_whose_income_account_does_not_exist(connected, dra
     make_service(connected.firm, name="Payroll", income_account="No Such Account")
     drain(connected.firm_id)
     [error] = _open()
-    assert (error.case, error.category) == ("service-error", "services")
+    assert (error.case, error.category) == ("income-account-missing", "services")
 
 
 def test_it_refuses_a_fee_card_account_that_is_not_a_credit_card(connected, drain, qbo_records):
