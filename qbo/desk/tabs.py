@@ -27,7 +27,7 @@ from qbo.ledger.models import (Account, CreditNote, CreditNoteLine, Invoice, Inv
 from qbo.ledger import records as ledger_records
 from qbo.ledger.record_types import CATEGORIES, RECORD_TYPES
 from qbo.ledger.validation import parse_id
-from qbo.quickbooks.models import BulkRequest, SyncError
+from qbo.quickbooks.models import BulkRequest, QboLink, SyncError
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems.counts import COUNT_CAP, DESK_ORDER, capped_counts, load_records, record_label
 from qbo.quickbooks.problems.rows import SEVERITY_RANK
@@ -71,6 +71,36 @@ class Awaited:
 
 
 @dataclass
+class Applied:
+    """A ledger payment (or the payments applying a credit note) on a document: its amount, and
+    whether QuickBooks holds it (synced) or not yet."""
+    label: str
+    amount: object
+    in_quickbooks: bool
+    this_one: bool = False
+
+
+@dataclass
+class DocumentSides:
+    """`credit-exceeds-balance`: one invoice or credit note, what the ledger applies to it, and
+    what QuickBooks said about it (its Detail, naming the document and why it refused)."""
+    record_type: str
+    record_id: int
+    label: str
+    total: object
+    ledger: list[Applied]
+    quickbooks: str | None
+
+    @property
+    def ledger_applied(self):
+        return sum((a.amount for a in self.ledger), 0)
+
+    @property
+    def in_quickbooks(self):
+        return sum((a.amount for a in self.ledger if a.in_quickbooks), 0)
+
+
+@dataclass
 class Row:
     error: SyncError
     record: object
@@ -83,6 +113,8 @@ class Row:
     awaited: Awaited | None = None
     # `duplicate-doc-number`: the next number free in the ledger and in QuickBooks (as last read).
     proposed_number: str | None = None
+    # `credit-exceeds-balance`: each document's payments or credits on both sides.
+    sides: list[DocumentSides] = field(default_factory=list)
 
     @property
     def origin(self) -> str:
@@ -254,7 +286,42 @@ def _row(user: User, error: SyncError, records: dict, group: str | None, languag
                slug=RECORD_SLUGS.get(error.record_type, "accounts"),
                actions=actions.allowed_actions(user, error), case=case,
                explanation=_lead(catalogue.explain_error(error, language, **facts), case), group=group,
-               awaited=awaited, proposed_number=proposed_number(user, error, record))
+               awaited=awaited, proposed_number=proposed_number(user, error, record),
+               sides=document_sides(error, record))
+
+
+_NAMED_DOC = re.compile(r"(Invoice|CreditMemo) (\S+?)\.?$")
+
+
+def document_sides(error: SyncError, record) -> list[DocumentSides]:
+    """For a `credit-exceeds-balance` row: the documents involved (the one QuickBooks' Detail names,
+    else every document the payment applies to, or the invoice or credit note itself), each with
+    the ledger's payments on it and whether QuickBooks holds each, beside QuickBooks' own words."""
+    if error.case != "credit-exceeds-balance" or record is None:
+        return []
+    detail = (error.detail or error.message or "").strip()
+    if error.record_type == "payment":
+        docs = [("invoice", a.invoice) for a in record.allocations] + \
+               [("credit_note", a.credit_note) for a in record.credit_allocations]
+    elif error.record_type in ("invoice", "credit_note"):
+        docs = [(error.record_type, record)]
+    else:
+        return []
+    named = _NAMED_DOC.search(detail.splitlines()[0] if detail else "")
+    if named is not None:
+        kind = "invoice" if named.group(1) == "Invoice" else "credit_note"
+        docs = [(t, d) for t, d in docs if t == kind and d.number == named.group(2)] or docs
+    out = []
+    for record_type, doc in docs:
+        allocations = [a for a in doc.allocations if a.payment.deleted_at is None]
+        synced = set(db.session.scalars(select(QboLink.record_id).where(
+            QboLink.firm_id == error.firm_id, QboLink.record_type == "payment", QboLink.status == "synced",
+            QboLink.record_id.in_([a.payment_id for a in allocations] or [0]))))
+        ledger = [Applied(record_label("payment", a.payment), a.amount, a.payment_id in synced,
+                          this_one=error.record_type == "payment" and a.payment_id == error.record_id)
+                  for a in allocations]
+        out.append(DocumentSides(record_type, doc.id, doc.number, doc.total, ledger, detail or None))
+    return out
 
 
 # Where a row's problem was found, for the "QuickBooks says" column (an error without QuickBooks'

@@ -138,3 +138,22 @@ def test_it_shows_quickbooks_precise_detail_on_a_refused_row(client, app):
     db.session.commit()
     page = client.get(f"{SETTINGS}?tab=invoices", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Detail: Business Validation Error: The transaction date is in a closed period" in page
+
+
+def test_it_shows_both_sides_payments_on_a_credit_exceeds_balance_row(client, app):
+    from qbo.quickbooks.models import QboLink
+    from tests.factories import make_payment
+
+    user = _signed_in(client)
+    invoice = make_invoice(user.firm)
+    earlier = make_payment(user.firm, invoice=invoice, amount="100.00", allocations=[{"invoice_id": invoice.id, "amount": "100.00"}])
+    refused = make_payment(user.firm, invoice=invoice, amount="200.00", allocations=[{"invoice_id": invoice.id, "amount": "200.00"}])
+    db.session.add(QboLink(firm_id=user.firm_id, record_type="payment", record_id=earlier.id, status="synced", qbo_id="55"))
+    problems.record(user.firm_id, "payment", refused.id, "credit-exceeds-balance", code="6000",
+                    message="A business validation error has occurred while processing your request",
+                    detail=f"Business Validation Error: The payment amount applied exceeds the open balance of Invoice {invoice.number}.")
+    db.session.commit()
+    page = client.get(f"{SETTINGS}?tab=payments", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert f"Payments on invoice {invoice.number}" in page and "(this payment)" in page
+    assert "The ledger applies $300.00; $100.00 of it is in QuickBooks already." in page
+    assert f"exceeds the open balance of Invoice {invoice.number}." in page
