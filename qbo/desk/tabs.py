@@ -279,7 +279,7 @@ def tab_page(user: User, category: str, *, case: str | None = None, page: int = 
 
 def _row(user: User, error: SyncError, records: dict, group: str | None, language: str = "en") -> Row:
     record = records.get((error.record_type, error.record_id))
-    case = catalogue.localised(error.case, language)
+    case = catalogue.localised(error.case, language, error.record_type)
     awaited = awaited_by(user, error, language)
     facts = {"label": awaited.label} if awaited is not None else {}
     return Row(error=error, record=record, label=record_label(error.record_type, record),
@@ -371,7 +371,7 @@ def awaited_by(user: User, error: SyncError, language: str = "en") -> Awaited | 
     return Awaited(record_type=error.waiting_for_type, record_id=error.waiting_for_id,
                    label=record_label(error.waiting_for_type, record), slug=RECORD_SLUGS.get(error.waiting_for_type, "accounts"),
                    state=error.detail, error=own, actions=actions.allowed_actions(user, own) if own is not None else (),
-                   case=catalogue.localised(own.case, language) if own is not None else None)
+                   case=catalogue.localised(own.case, language, own.record_type) if own is not None else None)
 
 
 def _lead(text: str, case: catalogue.Case) -> str:

@@ -170,3 +170,24 @@ def test_it_gives_an_edited_invoice_whose_number_is_cleared_the_next_free_number
     kept = invoice.number
     ledger.save(ledger.KINDS["invoices"], user.firm, {"date": "2026-11-02"}, record=invoice)
     assert invoice.number == kept  # a field not sent keeps its value
+
+
+def test_it_words_a_line_without_a_service_for_the_document_type_in_romanian(app):
+    from qbo.quickbooks.problems import catalogue
+    from tests.factories import make
+
+    user = make_user(language="ro")
+    invoice = make_invoice(user.firm)
+    credit = make("credit-notes", user.firm, account_id=invoice.account_id, date="2026-11-03",
+                  lines=[{"description": "Typed by hand", "quantity": "1", "rate": "10.00"}])
+    on_credit = problems.record(user.firm_id, "credit_note", credit.id, "line-description-fallback",
+                                detail=catalogue.fallback_detail([{"line": 1, "amount": "10.00", "item": "Services",
+                                                                   "description": "Typed by hand"}]))
+    on_invoice = problems.record(user.firm_id, "invoice", invoice.id, "line-description-fallback")
+    db.session.commit()
+    credit_text = catalogue.explain_error(on_credit, "ro")
+    assert "O linie a notei de credit" in credit_text and "factur" not in credit_text
+    assert "O linie a facturii nu are" in catalogue.explain_error(on_invoice, "ro")
+    assert "A line of this credit note has" in catalogue.localised(on_credit.case, "en", "credit_note").explanation
+    rows = {r.error.id: r for r in desk.tab_page(user, "invoices", language="ro")[0]}
+    assert "factur" not in rows[on_credit.id].case.explanation

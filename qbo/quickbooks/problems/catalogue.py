@@ -847,20 +847,59 @@ _SPECIFIC = {
 }
 
 
-def localised(case_id: str, language: str = "en") -> Case:
-    """The case with its title, explanation and fix in `language` ("en" or "ro"; others get English)."""
+# Cases shared by invoices and credit notes whose words name the document: the text for one
+# document type, (title or None to keep the case's, explanation), per language. Romanian agrees
+# "a facturii" / "a notei de credit" with the noun, so each type gets whole sentences.
+_PER_RECORD_TYPE: dict[tuple[str, str], dict[str, tuple[str | None, str]]] = {
+    ("line-description-fallback", "invoice"): {
+        "en": (None, """A line of this invoice has no service from the list. Its amount was kept: QuickBooks
+        booked it on the fallback item chosen in the integration settings (by default QuickBooks' own
+        "Services" item), with the line's text as its description. That happens when the service
+        name was typed on the line by hand."""),
+        "ro": (None, """O linie a facturii nu are un serviciu din listă. Suma ei a fost păstrată: QuickBooks a
+        înregistrat-o pe articolul de rezervă ales în setările integrării (implicit articolul
+        „Services” al QuickBooks), cu textul liniei ca descriere. Se întâmplă când numele serviciului
+        a fost scris de mână pe linie.""")},
+    ("line-description-fallback", "credit_note"): {
+        "en": (None, """A line of this credit note has no service from the list. Its amount was kept: QuickBooks
+        booked it on the fallback item chosen in the integration settings (by default QuickBooks' own
+        "Services" item), with the line's text as its description. That happens when the service
+        name was typed on the line by hand."""),
+        "ro": (None, """O linie a notei de credit nu are un serviciu din listă. Suma ei a fost păstrată:
+        QuickBooks a înregistrat-o pe articolul de rezervă ales în setările integrării (implicit
+        articolul „Services” al QuickBooks), cu textul liniei ca descriere. Se întâmplă când numele
+        serviciului a fost scris de mână pe linie.""")},
+    ("description-to-memo", "credit_note"): {
+        "en": ("Credit note description sent as the memo", """The credit note's description is a note about
+        the credit note, so it goes to the memo in QuickBooks, not to a line. This is by design."""),
+        "ro": ("Descrierea notei de credit trimisă ca memo", """Descrierea notei de credit este o notă
+        despre nota de credit, așa că ajunge în câmpul memo din QuickBooks, nu pe o linie. Așa este
+        gândit.""")},
+}
+
+
+def localised(case_id: str, language: str = "en", record_type: str | None = None) -> Case:
+    """The case with its title, explanation and fix in `language` ("en" or "ro"; others get English),
+    worded for `record_type` where the case names the document (an invoice or a credit note)."""
     case = CASES[case_id]
     texts = _TEXTS.get(language, {}).get(case_id)
-    if not texts:
-        return case
-    title, explanation, fix = (" ".join(t.split()) for t in texts)
-    return replace(case, title=title, explanation=explanation, fix=fix)
+    if texts:
+        title, explanation, fix = (" ".join(t.split()) for t in texts)
+        case = replace(case, title=title, explanation=explanation, fix=fix)
+    worded = _PER_RECORD_TYPE.get((case_id, record_type or ""), {})
+    variant = worded.get(language) or worded.get("en") if language in LANGUAGES else worded.get("en")
+    if variant:
+        title, explanation = variant
+        case = replace(case, title=" ".join(title.split()) if title else case.title,
+                       explanation=" ".join(explanation.split()))
+    return case
 
 
-def explain(case_id: str, language: str = "en", **facts) -> str:
-    """The case's explanation, led by what the facts pin down (dependency, field, value, limit...)."""
+def explain(case_id: str, language: str = "en", record_type: str | None = None, **facts) -> str:
+    """The case's explanation, led by what the facts pin down (dependency, field, value, limit...),
+    worded for `record_type` where the case names the document."""
     language = language if language in LANGUAGES else "en"
-    case = localised(case_id, language)
+    case = localised(case_id, language, record_type)
     builder = _SPECIFIC.get(case_id)
     lead = builder(facts, language) if builder else None
     text = f"{lead} {case.explanation}" if lead else case.explanation
@@ -1069,18 +1108,18 @@ def explain_error(error, language: str = "en", **facts) -> str:
     if error.case == "waiting-for-dependency":
         if language == "en" and not facts.get("label") and error.message:
             return f"{error.message} {CASES[error.case].explanation}"
-        return explain(error.case, language, what=error.waiting_for_type, state=error.detail, **facts)
+        return explain(error.case, language, error.record_type, what=error.waiting_for_type, state=error.detail, **facts)
     if error.case == "stuck-pending":
-        return explain(error.case, language, since=error.detail, **facts)
+        return explain(error.case, language, error.record_type, since=error.detail, **facts)
     if error.qbo_code is not None:
         facts = facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type)
-        return explain(error.case, language, **facts)
+        return explain(error.case, language, error.record_type, **facts)
     facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
     if error.case == "amount-mismatch" and _mismatch_facts(error):
         return mismatch_text(_mismatch_facts(error), language)
     if error.case == "line-description-fallback" and _fallback_facts(error):
-        return explain(error.case, language, lines=_fallback_facts(error))
-    text = explain(error.case, language, **facts)
+        return explain(error.case, language, error.record_type, lines=_fallback_facts(error))
+    text = explain(error.case, language, error.record_type, **facts)
     message = (error.message or "").strip().rstrip(".")
     if not message or message in text:
         return text
