@@ -170,6 +170,22 @@ def job_result(result: dict | None) -> str:
                            methods=result.pop("payment_methods"), numbers=result.pop("numbers_used")))
     if "paused" in result:
         sentences.append(_sentence(_("paused: %(reason)s", reason=result.pop("paused"))))
+    if {"checked_at", "differences", "months"} <= result.keys():
+        sentences += _tieout_sentences(result)
+    if {"requeued", "stuck"} <= result.keys():  # the sweep
+        requeued = result.pop("requeued")
+        requeued = len(requeued) if isinstance(requeued, list) else int(requeued or 0)
+        sentences.append(ngettext("The sync of %(num)s firm with stranded records was queued again.",
+                                  "The sync of %(num)s firms with stranded records was queued again.", requeued)
+                         if requeued else _("No stranded records: nothing was queued again."))
+        sentences.append(ngettext("%(num)s record newly reported as stuck.", "%(num)s records newly reported as stuck.",
+                                  result.pop("stuck")))
+    if "tax_codes" in result:  # the company snapshot
+        sentences.append(ngettext("Read the company's settings from QuickBooks, with %(num)s tax code.",
+                                  "Read the company's settings from QuickBooks, with %(num)s tax codes.",
+                                  result.pop("tax_codes")))
+    if "skipped" in result and isinstance(result["skipped"], str):
+        sentences.append(_("Nothing was done: %(reason)s.", reason=result.pop("skipped").rstrip(".")))
     parts = []
     for key, value in result.items():
         label = RESULT_LABELS.get(key, key.replace("_", " "))
@@ -179,6 +195,36 @@ def job_result(result: dict | None) -> str:
     if parts:  # a result of its own shape (a report job's figures): its figures, labelled
         sentences.append(", ".join(parts))
     return " ".join(sentences)
+
+
+def _tieout_sentences(result: dict) -> list[str]:
+    """A tie-out's result (qbo.quickbooks.tieout.tie_out) in sentences; its lists of months and
+    balances are on the tie-out page, not repeated here."""
+    differences = result.pop("differences") or 0
+    months = result.pop("months") or []
+    result.pop("balances", None)
+    result.pop("pages", None)
+    checked = str(result.pop("checked_at") or "").replace("T", " ").rstrip("Z")
+    out = [_("Tie-out with QuickBooks, checked at %(when)s UTC.", when=checked[:16])]
+    if differences:
+        out.append(ngettext("%(num)s record differs between the ledger and QuickBooks (%(checked)s months and "
+                            "record types checked).",
+                            "%(num)s records differ between the ledger and QuickBooks (%(checked)s months and "
+                            "record types checked).", differences, checked=len(months)))
+    else:
+        out.append(_("Every record agrees with QuickBooks (%(checked)s months and record types checked).",
+                     checked=len(months)))
+    if "balance_differences" in result:
+        balances = result.pop("balance_differences") or 0
+        clients = result.pop("clients_checked", None)
+        if clients is not None:
+            out.append(ngettext("%(differ)s of %(num)s client balance differs.",
+                                "%(differ)s of %(num)s client balances differ.", clients, differ=balances))
+    requests = result.pop("requests", None)
+    if requests is not None:
+        out.append(ngettext("It took %(num)s request to QuickBooks.", "It took %(num)s requests to QuickBooks.",
+                            requests))
+    return out
 
 
 def role_label(role: str) -> str:

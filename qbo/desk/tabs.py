@@ -164,8 +164,17 @@ def language_of(user: User | None = None, language: str | None = None) -> str:
     return language if language in catalogue.LANGUAGES else "en"
 
 
+# Jobs of the sync itself, as the Jobs page names them.
+_JOB_KIND_LABELS = {"tieout": _l("tie-out with QuickBooks"), "sync-sweep": _l("sweep for stranded records"),
+                    "company-snapshot": _l("read the company's settings from QuickBooks"),
+                    "company-cache": _l("read the company's accounts from QuickBooks"),
+                    "sync": _l("sync with QuickBooks"), "drift-poll": _l("read the changes made in QuickBooks")}
+
+
 def job_label(kind: str) -> str:
-    """A job run's kind (`action-resync`, `bulk-resync_case`, `resync-invoice`, ...) in words."""
+    """A job run's kind (`action-resync`, `bulk-resync_case`, `resync-invoice`, `tieout`, ...) in words."""
+    if kind in _JOB_KIND_LABELS:
+        return str(_JOB_KIND_LABELS[kind])
     if kind.startswith("action-") and kind[len("action-"):] in _JOB_ACTION_LABELS:
         return str(_JOB_ACTION_LABELS[kind[len("action-"):]])
     if kind.startswith("bulk-") and kind[len("bulk-"):] in _JOB_BULK_LABELS:

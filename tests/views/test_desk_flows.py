@@ -157,3 +157,21 @@ def test_it_shows_both_sides_payments_on_a_credit_exceeds_balance_row(client, ap
     assert f"Payments on invoice {invoice.number}" in page and "(this payment)" in page
     assert "The ledger applies $300.00; $100.00 of it is in QuickBooks already." in page
     assert f"exceeds the open balance of Invoice {invoice.number}." in page
+
+
+def test_it_writes_a_tieout_jobs_result_as_sentences_on_the_jobs_page(client, app):
+    from qbo.core.models import JobRun
+
+    user = _signed_in(client)
+    result = {"checked_at": "2026-11-30T16:00:00Z", "differences": 2, "requests": 7, "pages": 3,
+              "clients_checked": 40, "months": [{"record_type": "invoice", "month": "2026-11"}] * 3,
+              "balances": [{"account_id": 1}], "balance_differences": 1}
+    db.session.add(JobRun(id="tieout-1", firm_id=user.firm_id, kind="tieout", status="finished", result=result))
+    db.session.add(JobRun(id="sync-sweep-1", firm_id=user.firm_id, kind="sync-sweep", status="finished",
+                          result={"requeued": [user.firm_id], "stuck": 0}))
+    db.session.commit()
+    page = client.get("/quickbooks/jobs?status=finished").get_data(as_text=True)
+    assert "tie-out with QuickBooks" in page and "sweep for stranded records" in page
+    assert "2 records differ between the ledger and QuickBooks (3 months and record types checked)." in page
+    assert "1 of 40 client balances differ." in page and "It took 7 requests to QuickBooks." in page
+    assert "account_id" not in page and "{" not in page.split('id="jobs-table"')[1].split("</table>")[0]
