@@ -16,6 +16,7 @@ from qbo.core.db import db
 from qbo.ledger import records as ledger
 from qbo.ledger import tax as ledger_tax
 from qbo.ledger.models import Account, CreditNote, Invoice, Payment, Service
+from qbo.desk import record_panel
 from qbo.quickbooks import company_cache
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks import record_status
@@ -175,7 +176,10 @@ def _form(kind: ledger.RecordKind, record):
     else:
         values = kind.to_input(record) if record is not None else _defaults(kind)
         status = 200
-    return render_template("ledger/form.html", kind=kind, record=record, values=values,
+    # Notes of the sync (severity "info", such as the description sent as the memo) belong here and
+    # on the record's page, not on the errors desk.
+    notes = record_panel.record_notes(current_user.firm_id, record.record_type, record.id) if record is not None else []
+    return render_template("ledger/form.html", kind=kind, record=record, values=values, sync_notes=notes,
                            errors=errors, **_choices()), status
 
 

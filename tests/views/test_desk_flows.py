@@ -22,6 +22,8 @@ def test_it_shows_notes_on_the_record_not_on_the_desk(client, app):
     assert "Notes from the sync" in record_page and "Invoice description sent as the memo" in record_page
     panel = client.get(f"/quickbooks/records/invoice/{invoice.id}", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Notes from the sync" in panel
+    form = client.get(f"/invoices/{invoice.id}/edit").get_data(as_text=True)
+    assert 'id="sync-notes"' in form and "Invoice description sent as the memo" in form
 
 
 def test_it_acknowledges_the_tabs_warnings_from_the_toolbar(client, app):
