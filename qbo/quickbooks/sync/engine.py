@@ -282,12 +282,17 @@ def _apply_results(ctx: SyncContext, module, ops: list[Op], results: dict, repor
             _apply(ctx, module, op, result, report)
         if op.bid not in results or isinstance(result, (TransientError, RateLimited)):
             report.deferred += 1  # still pending: the job's follow-up sends it again
-            if op.operation == "create" and getattr(result, "status", None) == 200:
+            if getattr(result, "status", None) == 200:
                 # A fault inside a batch answer QBO keeps: re-sent under the same batch requestid
-                # the batch would get that answer again, for ever (ref §1). A new id for the create
-                # (still set, so it is looked up first) gives the next batch a new requestid.
-                op.link.pending_request_id = request_id_for(ctx.firm.id, op.link.record_type, op.link.record_id,
-                                                            "create", op.link.attempts)
+                # the batch would get that answer again, for ever (ref §1). The item's next try
+                # gets a new requestid, and so its batch: a create a new id (still set, so it is
+                # looked up first), an update or a delete one more attempt, which is part of its
+                # id. An unknown outcome (no readable answer) keeps its id: exactly once holds.
+                if op.operation == "create":
+                    op.link.pending_request_id = request_id_for(ctx.firm.id, op.link.record_type,
+                                                                op.link.record_id, "create", op.link.attempts)
+                else:
+                    op.link.attempts += 1
         _release(op.link)
     db.session.commit()
 
@@ -304,7 +309,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             db.session.delete(link)
             return None
         return Op(link, record, "delete", {}, request_id_for(firm.id, link.record_type, link.record_id, "delete",
-                                                          link.sync_token), str(link.id))
+                                                          link.sync_token, link.attempts), str(link.id))
     record_date = getattr(record, "date", None)
     if firm.sync_start_date and record_date and record_date < firm.sync_start_date and not link.qbo_id:
         link.status, link.reason = "not_synced", f"Dated before the sync start date ({firm.sync_start_date})"
@@ -337,10 +342,11 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             return None
         # The version updated from is part of the requestid: the same payload sent again after
         # QBO moved on (a reactivation, someone's edit) is a new write, not a replay of the old
-        # answer, whose SyncToken would then pass for ours (ref §1).
+        # answer, whose SyncToken would then pass for ours (ref §1). So is the attempt: it grows
+        # when QBO answered the last try with a transient fault it keeps (see _apply_results).
         return Op(link, record, "update", payload,
-                   request_id_for(firm.id, link.record_type, link.record_id, "update", digest, link.sync_token),
-                   str(link.id))
+                   request_id_for(firm.id, link.record_type, link.record_id, "update", digest, link.sync_token,
+                                  link.attempts), str(link.id))
     if module.NAME_LIST or link.pending_request_id:
         try:
             existing = module.find_existing(record, payload, ctx)

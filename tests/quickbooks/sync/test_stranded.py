@@ -100,3 +100,23 @@ def test_it_follows_up_a_sync_that_stalled_and_links_what_landed_late(connected,
     assert _run_scheduled() == [f"sync-firm-{connected.firm_id}"]
     drain()
     assert {l.status for l in db.session.scalars(select(QboLink))} == {"synced"} and len(qbo_records("Customer")) == 2
+
+
+def test_it_sends_an_update_again_under_a_new_requestid_after_a_fault_inside_a_batch(connected, qbo_emulator,
+                                                                                    qbo_records):
+    """ref §1: QBO replays a repeated batch requestid's stored answer, faults inside it included."""
+    from qbo.ledger import records as ledger
+    from qbo.quickbooks.connection import client_for_firm
+    from qbo.quickbooks.sync.engine import sync_firm
+
+    accounts = [make_account(connected.firm, name=f"Batch Fault {n} Ltd") for n in (1, 2)]
+    sync_firm(connected.firm_id)
+    for account in accounts:
+        ledger.save(ledger.KINDS["accounts"], connected.firm, {"name": f"{account.name} (renamed)"}, record=account)
+    qbo_emulator.control("POST", "/faults", json={"match": {"entity": "customer", "operation": "update"},
+                                                  "times": 2, "code": "10000"}).raise_for_status()
+    assert sync_firm(connected.firm_id, client=client_for_firm(connected.firm_id, max_retries=0)).deferred == 2
+    assert sync_firm(connected.firm_id).updated == 2  # the fault has cleared: a follow-up writes them
+    customers = sorted((c["DisplayName"], c["SyncToken"]) for c in qbo_records("Customer"))
+    assert customers == [("Batch Fault 1 Ltd (renamed)", "1"), ("Batch Fault 2 Ltd (renamed)", "1")]
+    assert {l.status for l in db.session.scalars(select(QboLink))} == {"synced"}
