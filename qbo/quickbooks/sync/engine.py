@@ -358,7 +358,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             link_result(link, existing, None if module.NAME_LIST else digest, ctx)
             report.linked += 1
             if not module.NAME_LIST:
-                _tie_out(link, record, payload, existing, "create", report)
+                _tie_out(link, record, payload, existing, "create", report, ctx)
             return None
     if module.RECORD_TYPE == "account" and not firm.create_customers_automatically:
         _fail(link, catalogue_case="account-no-match", report=report, ctx=ctx,
@@ -534,19 +534,26 @@ def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
     else:
         report.updated += 1
     report.by_type[module.RECORD_TYPE] = report.by_type.get(module.RECORD_TYPE, 0) + 1
-    _tie_out(link, op.record, op.payload, result, op.operation, report)
+    _tie_out(link, op.record, op.payload, result, op.operation, report, ctx)
 
 
-def _tie_out(link: QboLink, record, payload: dict, entity: dict, operation: str, report: SyncReport) -> None:
-    """QuickBooks' answer to the write against the ledger (error case `amount-mismatch`)."""
+def _tie_out(link: QboLink, record, payload: dict, entity: dict, operation: str, report: SyncReport,
+             ctx: SyncContext | None = None) -> None:
+    """QuickBooks' answer to the write against the ledger (error case `amount-mismatch`); when the
+    total of an invoice or credit memo differs because of the tax, the text names the cause."""
     found = tieout.differences(link.record_type, record, payload, entity, operation)
     if not found:
         return
     facts = [d.facts() for d in found]
+    cause = None
+    if ctx is not None and link.record_type in tax.SALES_DOCS and any(d.field == "TotalAmt" for d in found):
+        cause = tax.mismatch_cause(record, entity, ctx.company, ctx.firm.us_sales_tax)
+    message = catalogue.mismatch_text(facts, cause=cause)
+    detail = "; ".join([d.detail() for d in found] + ([f"{catalogue.MISMATCH_CAUSE}{cause}"] if cause else []))
     problems.record(link.firm_id, link.record_type, link.record_id, "amount-mismatch",
-                    message=catalogue.mismatch_text(facts), detail="; ".join(d.detail() for d in found)[:2000],
+                    message=message, detail=detail[:2000],
                     element=", ".join(dict.fromkeys(d.field for d in found))[:200])
     link.status = "error"
-    link.reason = catalogue.mismatch_text(facts).split(". ")[0][:300]
+    link.reason = (cause or message.split(". ")[0])[:300]
     link.pushed_hash = None  # the next push writes it again and checks once more
     report.failed += 1
