@@ -39,7 +39,7 @@ from qbo.quickbooks.models import QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
 from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight, tieout
-from qbo.quickbooks.sync.context import Blocked, SyncContext, Waiting
+from qbo.quickbooks.sync.context import Blocked, SyncContext, Waiting, prefetch_marked
 from qbo.quickbooks.sync.marking import mark_pending
 from qbo.quickbooks.sync.sender import Op, Sender
 
@@ -219,6 +219,8 @@ def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncRepo
         except QboError as exc:
             _stop_if_connection_fault(exc)
             lookup_error = exc  # the round's name lookup failed: each record it was for says so
+    else:
+        _prefetch_marked(ctx, module, [l for l in links if l.pending_request_id and not l.qbo_id], records)
     ops: list[Op] = []
     for link in links:
         try:
@@ -239,6 +241,42 @@ def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncRepo
     # evidence that the next run must look the record up first.
     db.session.commit()
     return ops
+
+
+def _marked_key(module, record, ctx: SyncContext) -> tuple | None:
+    """How a create of `record` whose outcome was unknown is found again (as find_existing looks):
+    by its DocNumber when numbers are synced, else by date and customer; None for a type looked up
+    otherwise (a processor fee's vendor)."""
+    record_type = module.RECORD_TYPE
+    if record_type in ("invoice", "credit_note") and ctx.firm.sync_invoice_numbers:
+        return ("DocNumber", record.number)
+    if record_type in ("invoice", "credit_note", "payment"):
+        account_id = record.account_id
+    elif record_type == "refund":
+        account_id = record.payment.account_id
+    else:
+        return None
+    customer = ctx.link("account", account_id)
+    if customer is None or not customer.qbo_id:
+        return None
+    return ("TxnDate", record.date.isoformat(), customer.qbo_id)
+
+
+def _prefetch_marked(ctx: SyncContext, module, links: list[QboLink], records: dict) -> None:
+    """The round's unknown outcomes are looked up in one query (per kind), not one per record. A
+    failed lookup leaves each record to its own (whose fault then marks that record)."""
+    wanted = {}
+    for link in links:
+        record = records.get(link.record_id)
+        key = _marked_key(module, record, ctx) if record is not None and record.deleted_at is None else None
+        if key is not None:
+            wanted[record.id] = key
+    if len(wanted) < 2:
+        return
+    try:
+        prefetch_marked(module.QBO_ENTITY, module.RECORD_TYPE, wanted, ctx)
+    except QboError as exc:
+        _stop_if_connection_fault(exc)
 
 
 def _stop_if_connection_fault(error: QboError) -> None:

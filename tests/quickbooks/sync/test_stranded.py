@@ -2,6 +2,8 @@
 job is working on, and a sync that ends on transient faults schedules its own follow-up."""
 import datetime as dt
 
+import pytest
+
 from rq.job import Job
 from sqlalchemy import select
 
@@ -120,3 +122,26 @@ def test_it_sends_an_update_again_under_a_new_requestid_after_a_fault_inside_a_b
     customers = sorted((c["DisplayName"], c["SyncToken"]) for c in qbo_records("Customer"))
     assert customers == [("Batch Fault 1 Ltd (renamed)", "1"), ("Batch Fault 2 Ltd (renamed)", "1")]
     assert {l.status for l in db.session.scalars(select(QboLink))} == {"synced"}
+
+
+@pytest.mark.parametrize("numbers", [True, False])  # by DocNumber, or by date and customer
+def test_it_looks_up_a_rounds_unknown_outcomes_in_one_query(connected, qbo_emulator, qbo_records, numbers):
+    """Each create's answer lost after QuickBooks wrote it: the next run finds all of them with one
+    query (`IN (...)`, ref §5) instead of one per record, and links them without a duplicate."""
+    from qbo.quickbooks.connection import client_for_firm
+    from qbo.quickbooks.sync.engine import sync_firm
+    from tests.factories import make, make_service
+
+    connected.firm.sync_invoice_numbers = numbers
+    account, service = make_account(connected.firm, name="Lost Answers Ltd"), make_service(connected.firm)
+    sync_firm(connected.firm_id)
+    for day in ("2026-11-02", "2026-11-02", "2026-11-03"):
+        make("invoices", connected.firm, account_id=account.id, date=day,
+             lines=[{"service_id": service.id, "quantity": "1", "rate": "10.00"}])
+    qbo_emulator.control("POST", "/faults", json={"match": {"entity": "batch"}, "times": 1,
+                                                  "drop_after_commit": True}).raise_for_status()
+    sync_firm(connected.firm_id, client=client_for_firm(connected.firm_id, max_retries=0))
+    before = max(r["seq"] for r in qbo_emulator.control("GET", "/requests").json())
+    assert sync_firm(connected.firm_id).linked == 3
+    sent = qbo_emulator.control("GET", f"/requests?since={before}").json()
+    assert [r["path"].rsplit("/", 1)[-1] for r in sent] == ["query"] and len(qbo_records("Invoice")) == 3
