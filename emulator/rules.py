@@ -133,6 +133,14 @@ def plain(d):
     return format(d, "f")
 
 
+def check_line_amount(amount, qty, price):
+    """ref §2 6070: a line's Amount must be UnitPrice x Qty. How exactly QBO compares is unsure, so
+    stricter: the Amount as sent must equal the product rounded half up to the cent (5.030 does
+    for 0.5 x 10.05, 5.025 and 5.034 do not); it is never rounded before the comparison."""
+    if (dec(qty) * dec(price)).quantize(CENT, ROUND_HALF_UP) != amount:
+        raise F.amount_calc(plain(amount))
+
+
 class Ctx:
     """One write against one company."""
 
@@ -416,8 +424,7 @@ def _sales_lines(ctx, data):
             # Qty 0 with UnitPrice 0 is python-quickbooks' default for "not given", which QBO
             # accepts in that library's documented usage; any other pair must multiply out.
             if ctx.strict and qty is not None and price is not None and (dec(qty), dec(price)) != (0, 0):
-                if (dec(qty) * dec(price)).quantize(CENT, ROUND_HALF_UP) != amount.quantize(CENT, ROUND_HALF_UP):
-                    raise F.amount_calc(plain(amount))
+                check_line_amount(amount, qty, price)
             # Whether QBO defaults a missing ItemRef is unsure: stricter, it is required.
             if not detail.get("ItemRef"):
                 require(ctx, {}, "Line.SalesItemLineDetail.ItemRef")
@@ -675,8 +682,7 @@ def validate_purchase(ctx, data, existing):
                 fill_ref_name(detail["ItemRef"], item, "Name")
             qty, price = detail.get("Qty"), detail.get("UnitPrice")
             if ctx.strict and qty is not None and price is not None and (dec(qty), dec(price)) != (0, 0):
-                if (dec(qty) * dec(price)).quantize(CENT, ROUND_HALF_UP) != amount.quantize(CENT, ROUND_HALF_UP):
-                    raise F.amount_calc(plain(amount))
+                check_line_amount(amount, qty, price)
             check_enum(ctx, detail, "BillableStatus", {"Billable", "NotBillable", "HasBeenBilled"})
         if detail.get("CustomerRef"):
             customer = ctx.ref("Customer", detail["CustomerRef"], f"Line.{kind}.CustomerRef")

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import time
 
+from flask import current_app
 from sqlalchemy import and_, exists, select
 
 from qbo.accounts.models import Firm
@@ -155,15 +156,40 @@ def _persist_reads_quietly(firm_id: int) -> None:
         log.warning("firm=%s could not persist read counts: %s", firm_id, type(exc).__name__)
 
 
+# The change poll's interval. Every poll is a metered read (qbo-2025-2026.md "Which calls are
+# billed"): every 60 s it is 43,200 reads a month per firm, so about 11 idle firms use up the
+# Builder tier's 500,000 by themselves. With webhooks on, Intuit pushes each change ("Use webhooks
+# and CDC instead of polling", same file) and each webhook queues a poll at once; the scheduled
+# poll is only the catch-up for a webhook Intuit holds back or retries for hours (ref §8: retries
+# at 10 s ... 2 h, 4 h, 6 h), so once every 15 minutes is enough: 4 reads an idle hour, 2,880 a
+# month per firm.
+POLL_SECONDS = 60
+WEBHOOK_POLL_SECONDS = 15 * 60
+
+
+def webhooks_on() -> bool:
+    """Whether Intuit's webhooks reach this deployment (its verifier token is configured)."""
+    return bool(current_app.config.get("QBO_WEBHOOK_VERIFIER"))
+
+
+def poll_interval(firm_interval: int | None, webhooks: bool | None = None) -> int:
+    """Seconds between a firm's scheduled change polls: its own interval (Firm.cdc_interval_seconds),
+    where that is the default 60 s and webhooks are on, the 15-minute safety poll."""
+    interval = firm_interval or POLL_SECONDS
+    webhooks = webhooks_on() if webhooks is None else webhooks
+    return WEBHOOK_POLL_SECONDS if webhooks and interval == POLL_SECONDS else interval
+
+
 def due_firms(now: dt.datetime | None = None) -> list[int]:
     """Connected firms whose last poll is older than their interval (or that never polled)."""
     now = now or utcnow()
+    webhooks = webhooks_on()
     rows = db.session.execute(select(QboConnection.firm_id, QboConnection.cdc_checked_at,
                                      Firm.cdc_interval_seconds)
                               .join(Firm, Firm.id == QboConnection.firm_id)
                               .where(QboConnection.state == "connected")).all()
     return [firm_id for firm_id, checked, interval in rows
-            if checked is None or checked <= now - dt.timedelta(seconds=interval or 60)]
+            if checked is None or checked <= now - dt.timedelta(seconds=poll_interval(interval, webhooks))]
 
 
 def schedule_polls() -> int:

@@ -284,6 +284,11 @@ def mismatch_cause(doc, entity: dict, snapshot: QboCompany | None, us_sales_tax:
     ours_tax = doc.tax
     if theirs_tax == ours_tax:
         return None
+    if snapshot is not None and snapshot.tax_mode == "ast" and us_sales_tax == "quickbooks" \
+            and getattr(doc, "adopted_tax", None) is None:
+        return (f"QuickBooks' automated sales tax came to {theirs_tax} and the ledger's own tax is {ours_tax}: "
+                "the ledger has not adopted QuickBooks' tax for this document yet (it was linked to the "
+                "copy already in QuickBooks). Resync adopts it.")
     if snapshot is not None and snapshot.tax_mode == "ast" and us_sales_tax == "quickbooks":
         return (f"QuickBooks' automated sales tax came to {theirs_tax} and the ledger shows {ours_tax}: the tax "
                 "was recalculated in QuickBooks (an edit, or a change of address) after the ledger adopted it.")

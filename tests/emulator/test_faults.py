@@ -91,6 +91,22 @@ def test_it_answers_6070_when_amount_is_not_qty_times_price(qbo_http):
     assert error["Detail"] == "Amount is not equal to UnitPrice * Qty. Supplied value:58"
 
 
+def test_it_answers_6070_for_an_amount_that_only_rounds_to_qty_times_price(qbo_http):
+    """ref §2 6070 ("Supplied value:<as sent>"): the Amount as sent must be round_half_up(Qty x
+    UnitPrice, 0.01); 5.025 and 5.034 are not 0.5 x 10.05 = 5.025 -> 5.03 (stricter, README)."""
+    customer = qbo_http.customer()
+
+    def send(amount):
+        body = ('{"CustomerRef": {"value": "%s"}, "Line": [{"Amount": %s, "DetailType": "SalesItemLineDetail", '
+                '"SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 0.5, "UnitPrice": 10.05}}]}')
+        return qbo_http.post("/invoice", data=body % (customer["Id"], amount),
+                             headers=qbo_http.headers(**{"Content-Type": "application/json"}))
+
+    for amount in ("5.025", "5.034"):
+        assert fault_of(send(amount))["Detail"] == f"Amount is not equal to UnitPrice * Qty. Supplied value:{amount}"
+    assert send("5.030").json()["Invoice"]["TotalAmt"] == 5.03
+
+
 def test_it_answers_6140_for_a_duplicate_invoice_number(qbo_http):
     """ref §2 6140 Duplicate Document Number Error with DocNumber, TxnType and TxnId."""
     customer = qbo_http.customer()

@@ -203,3 +203,26 @@ def test_it_lists_a_record_dated_another_month_under_both_months(connected, drai
     assert [r["reason"] for r in november["records"]] == [r["reason"] for r in december["records"]] == ["month_differs"]
     assert reason_text("month_differs", november["records"][0]["facts"]) == "Dated 2026-12 in QuickBooks"
     assert result["differences"] == 1
+
+
+def test_it_ties_out_a_foreign_invoice_in_its_currency_and_in_home_currency(connect_company, qbo_emulator, drain,
+                                                                            qbo_records):
+    """Issue 17: "the tie-out compares in the document currency and in home currency"."""
+    from decimal import Decimal
+
+    from tests.quickbooks.sync.test_currency import _eur_company, _foreign_invoice
+
+    owner = _eur_company(connect_company, qbo_emulator)
+    invoice = _foreign_invoice(owner.firm, exchange_rate="0.85")
+    drain(owner.firm_id)
+    [row] = [m for m in tie_out(owner.firm_id)["months"] if m["record_type"] == "invoice"]
+    assert (row["currency"], row["ledger_total"], row["qbo_total"]) == ("EUR", "120.00", "120.00")
+    assert row["ledger_home_total"] == row["qbo_home_total"] == "102.00" and row["differences"] == 0
+    [found] = qbo_records("Invoice", owner.realm_id)
+    qbo_emulator.control("PATCH", f"/companies/{owner.realm_id}/Invoice/{found['Id']}",
+                         json={"ExchangeRate": 0.9}).raise_for_status()  # a person changed the rate in QuickBooks
+    result = tie_out(owner.firm_id)
+    [item] = _records(result)
+    assert (item["record_id"], item["reason"], item["facts"]["delta"]) == (invoice.id, "home_amount_differs", "6.00")
+    assert reason_text(item["reason"], item["facts"]) == "Amount in home currency (GBP) differs by 6.00"
+    assert Decimal(item["qbo_amount"]) == invoice.total  # in euros, both sides still say 120.00

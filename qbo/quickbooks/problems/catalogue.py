@@ -823,10 +823,22 @@ def _mismatch_facts(error) -> list[dict]:
     return out
 
 
-def mismatch_text(facts: list[dict], language: str = "en") -> str:
-    """`amount-mismatch` explained: a sentence per difference, then the case's explanation."""
+MISMATCH_CAUSE = "Cause: "  # the part of a stored `amount-mismatch` detail naming a tax cause
+
+
+def _mismatch_cause(error) -> str | None:
+    """The tax cause the sync named (qbo.quickbooks.tax.mismatch_cause), kept in the detail."""
+    for part in (error.detail or "").split("; "):
+        if part.startswith(MISMATCH_CAUSE):
+            return part[len(MISMATCH_CAUSE):]
+    return None
+
+
+def mismatch_text(facts: list[dict], language: str = "en", cause: str | None = None) -> str:
+    """`amount-mismatch` explained: a sentence per difference, the cause when the sync named one
+    (a tax difference; worded by qbo.quickbooks.tax.mismatch_cause), then the case's explanation."""
     language = language if language in LANGUAGES else "en"
-    lead = " ".join(filter(None, (_mismatch_sentence(f, language) for f in facts)))
+    lead = " ".join(filter(None, [_mismatch_sentence(f, language) for f in facts] + [cause]))
     explanation = localised("amount-mismatch", language).explanation
     return f"{lead} {explanation}" if lead else explanation
 
@@ -1116,7 +1128,7 @@ def explain_error(error, language: str = "en", **facts) -> str:
         return explain(error.case, language, error.record_type, **facts)
     facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
     if error.case == "amount-mismatch" and _mismatch_facts(error):
-        return mismatch_text(_mismatch_facts(error), language)
+        return mismatch_text(_mismatch_facts(error), language, cause=_mismatch_cause(error))
     if error.case == "line-description-fallback" and _fallback_facts(error):
         return explain(error.case, language, error.record_type, lines=_fallback_facts(error))
     text = explain(error.case, language, error.record_type, **facts)

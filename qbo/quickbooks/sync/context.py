@@ -51,9 +51,38 @@ def find_marked(entity: str, record_type: str, record_id: int, payload: dict, ct
     """The record a create whose outcome was unknown may have made: the `entity` matching `where`
     (by default, of the payload's date and `party`: CustomerRef, or a Purchase's EntityRef) whose
     PrivateNote carries our marker."""
+    prefetched = getattr(ctx, "marked", {})
+    if (record_type, record_id) in prefetched:
+        return prefetched.pop((record_type, record_id))  # looked up with its round (prefetch_marked)
     where = where or f"TxnDate = {quote(payload['TxnDate'])} AND {party} = {quote(payload[party]['value'])}"
     found = ctx.client.query_all(entity, where)  # every page: a busy day has more than one
     return next((f for f in found if carries_marker(f, record_type, record_id)), None)
+
+
+def prefetch_marked(entity: str, record_type: str, wanted: dict[int, tuple], ctx) -> None:
+    """Look up a round's creates whose outcome was unknown together: {record_id: ("DocNumber",
+    number) or ("TxnDate", date, customer qbo id)} in one query per kind (`IN (...)`, ref §5)
+    instead of one per record; find_marked then answers each from `ctx.marked`, None where nothing
+    carries the record's marker. Lists of values go in chunks, so a query stays a short URL."""
+    by_number = {key[1]: rid for rid, key in wanted.items() if key[0] == "DocNumber"}
+    by_day = {rid: key for rid, key in wanted.items() if key[0] == "TxnDate"}
+    found: list[dict] = []
+    numbers = sorted(by_number)
+    for start in range(0, len(numbers), MARKED_CHUNK):
+        chunk = ", ".join(quote(n) for n in numbers[start:start + MARKED_CHUNK])
+        found += ctx.client.query_all(entity, f"DocNumber IN ({chunk})")
+    pairs = sorted({(key[1], key[2]) for key in by_day.values()})
+    for start in range(0, len(pairs), MARKED_CHUNK):
+        chunk = pairs[start:start + MARKED_CHUNK]
+        days = ", ".join(quote(d) for d in sorted({d for d, _ in chunk}))
+        customers = ", ".join(quote(c) for c in sorted({c for _, c in chunk}))
+        found += ctx.client.query_all(entity, f"TxnDate IN ({days}) AND CustomerRef IN ({customers})")
+    marked = ctx.__dict__.setdefault("marked", {})
+    for record_id in wanted:
+        marked[(record_type, record_id)] = next((f for f in found if carries_marker(f, record_type, record_id)), None)
+
+
+MARKED_CHUNK = 50
 
 
 def carries_marker(entity: dict, record_type: str, record_id: int) -> bool:

@@ -39,7 +39,7 @@ from qbo.quickbooks.models import QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
 from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight, tieout
-from qbo.quickbooks.sync.context import Blocked, SyncContext, Waiting
+from qbo.quickbooks.sync.context import Blocked, SyncContext, Waiting, prefetch_marked
 from qbo.quickbooks.sync.marking import mark_pending
 from qbo.quickbooks.sync.sender import Op, Sender
 
@@ -219,6 +219,8 @@ def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncRepo
         except QboError as exc:
             _stop_if_connection_fault(exc)
             lookup_error = exc  # the round's name lookup failed: each record it was for says so
+    else:
+        _prefetch_marked(ctx, module, [l for l in links if l.pending_request_id and not l.qbo_id], records)
     ops: list[Op] = []
     for link in links:
         try:
@@ -239,6 +241,42 @@ def _plan_round(ctx: SyncContext, module, links: list[QboLink], report: SyncRepo
     # evidence that the next run must look the record up first.
     db.session.commit()
     return ops
+
+
+def _marked_key(module, record, ctx: SyncContext) -> tuple | None:
+    """How a create of `record` whose outcome was unknown is found again (as find_existing looks):
+    by its DocNumber when numbers are synced, else by date and customer; None for a type looked up
+    otherwise (a processor fee's vendor)."""
+    record_type = module.RECORD_TYPE
+    if record_type in ("invoice", "credit_note") and ctx.firm.sync_invoice_numbers:
+        return ("DocNumber", record.number)
+    if record_type in ("invoice", "credit_note", "payment"):
+        account_id = record.account_id
+    elif record_type == "refund":
+        account_id = record.payment.account_id
+    else:
+        return None
+    customer = ctx.link("account", account_id)
+    if customer is None or not customer.qbo_id:
+        return None
+    return ("TxnDate", record.date.isoformat(), customer.qbo_id)
+
+
+def _prefetch_marked(ctx: SyncContext, module, links: list[QboLink], records: dict) -> None:
+    """The round's unknown outcomes are looked up in one query (per kind), not one per record. A
+    failed lookup leaves each record to its own (whose fault then marks that record)."""
+    wanted = {}
+    for link in links:
+        record = records.get(link.record_id)
+        key = _marked_key(module, record, ctx) if record is not None and record.deleted_at is None else None
+        if key is not None:
+            wanted[record.id] = key
+    if len(wanted) < 2:
+        return
+    try:
+        prefetch_marked(module.QBO_ENTITY, module.RECORD_TYPE, wanted, ctx)
+    except QboError as exc:
+        _stop_if_connection_fault(exc)
 
 
 def _stop_if_connection_fault(error: QboError) -> None:
@@ -282,12 +320,17 @@ def _apply_results(ctx: SyncContext, module, ops: list[Op], results: dict, repor
             _apply(ctx, module, op, result, report)
         if op.bid not in results or isinstance(result, (TransientError, RateLimited)):
             report.deferred += 1  # still pending: the job's follow-up sends it again
-            if op.operation == "create" and getattr(result, "status", None) == 200:
+            if getattr(result, "status", None) == 200:
                 # A fault inside a batch answer QBO keeps: re-sent under the same batch requestid
-                # the batch would get that answer again, for ever (ref §1). A new id for the create
-                # (still set, so it is looked up first) gives the next batch a new requestid.
-                op.link.pending_request_id = request_id_for(ctx.firm.id, op.link.record_type, op.link.record_id,
-                                                            "create", op.link.attempts)
+                # the batch would get that answer again, for ever (ref §1). The item's next try
+                # gets a new requestid, and so its batch: a create a new id (still set, so it is
+                # looked up first), an update or a delete one more attempt, which is part of its
+                # id. An unknown outcome (no readable answer) keeps its id: exactly once holds.
+                if op.operation == "create":
+                    op.link.pending_request_id = request_id_for(ctx.firm.id, op.link.record_type,
+                                                                op.link.record_id, "create", op.link.attempts)
+                else:
+                    op.link.attempts += 1
         _release(op.link)
     db.session.commit()
 
@@ -304,7 +347,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             db.session.delete(link)
             return None
         return Op(link, record, "delete", {}, request_id_for(firm.id, link.record_type, link.record_id, "delete",
-                                                          link.sync_token), str(link.id))
+                                                          link.sync_token, link.attempts), str(link.id))
     record_date = getattr(record, "date", None)
     if firm.sync_start_date and record_date and record_date < firm.sync_start_date and not link.qbo_id:
         link.status, link.reason = "not_synced", f"Dated before the sync start date ({firm.sync_start_date})"
@@ -337,10 +380,11 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             return None
         # The version updated from is part of the requestid: the same payload sent again after
         # QBO moved on (a reactivation, someone's edit) is a new write, not a replay of the old
-        # answer, whose SyncToken would then pass for ours (ref §1).
+        # answer, whose SyncToken would then pass for ours (ref §1). So is the attempt: it grows
+        # when QBO answered the last try with a transient fault it keeps (see _apply_results).
         return Op(link, record, "update", payload,
-                   request_id_for(firm.id, link.record_type, link.record_id, "update", digest, link.sync_token),
-                   str(link.id))
+                   request_id_for(firm.id, link.record_type, link.record_id, "update", digest, link.sync_token,
+                                  link.attempts), str(link.id))
     if module.NAME_LIST or link.pending_request_id:
         try:
             existing = module.find_existing(record, payload, ctx)
@@ -352,7 +396,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             link_result(link, existing, None if module.NAME_LIST else digest, ctx)
             report.linked += 1
             if not module.NAME_LIST:
-                _tie_out(link, record, payload, existing, "create", report)
+                _tie_out(link, record, payload, existing, "create", report, ctx)
             return None
     if module.RECORD_TYPE == "account" and not firm.create_customers_automatically:
         _fail(link, catalogue_case="account-no-match", report=report, ctx=ctx,
@@ -528,19 +572,26 @@ def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
     else:
         report.updated += 1
     report.by_type[module.RECORD_TYPE] = report.by_type.get(module.RECORD_TYPE, 0) + 1
-    _tie_out(link, op.record, op.payload, result, op.operation, report)
+    _tie_out(link, op.record, op.payload, result, op.operation, report, ctx)
 
 
-def _tie_out(link: QboLink, record, payload: dict, entity: dict, operation: str, report: SyncReport) -> None:
-    """QuickBooks' answer to the write against the ledger (error case `amount-mismatch`)."""
+def _tie_out(link: QboLink, record, payload: dict, entity: dict, operation: str, report: SyncReport,
+             ctx: SyncContext | None = None) -> None:
+    """QuickBooks' answer to the write against the ledger (error case `amount-mismatch`); when the
+    total of an invoice or credit memo differs because of the tax, the text names the cause."""
     found = tieout.differences(link.record_type, record, payload, entity, operation)
     if not found:
         return
     facts = [d.facts() for d in found]
+    cause = None
+    if ctx is not None and link.record_type in tax.SALES_DOCS and any(d.field == "TotalAmt" for d in found):
+        cause = tax.mismatch_cause(record, entity, ctx.company, ctx.firm.us_sales_tax)
+    message = catalogue.mismatch_text(facts, cause=cause)
+    detail = "; ".join([d.detail() for d in found] + ([f"{catalogue.MISMATCH_CAUSE}{cause}"] if cause else []))
     problems.record(link.firm_id, link.record_type, link.record_id, "amount-mismatch",
-                    message=catalogue.mismatch_text(facts), detail="; ".join(d.detail() for d in found)[:2000],
+                    message=message, detail=detail[:2000],
                     element=", ".join(dict.fromkeys(d.field for d in found))[:200])
     link.status = "error"
-    link.reason = catalogue.mismatch_text(facts).split(". ")[0][:300]
+    link.reason = (cause or message.split(". ")[0])[:300]
     link.pushed_hash = None  # the next push writes it again and checks once more
     report.failed += 1

@@ -106,3 +106,48 @@ def test_it_answers_400_to_a_signed_body_that_is_not_json(client):
     response = client.post("/webhooks/intuit", data=body,
                            headers={"intuit-signature": webhooks.signature_for(body, VERIFIER)})
     assert response.status_code == 400
+
+
+
+def _idle_hour(firm_id, start, poll=True):
+    """The worker's schedule every 15 s (DRIFT_SCHEDULE_SECONDS) through an hour in which nothing
+    changes: (polls due, metered reads the polls made)."""
+    import datetime as dt
+
+    from qbo.quickbooks.connection import get_connection, reads_this_month
+
+    before, polls = reads_this_month(get_connection(firm_id)), 0
+    for tick in range(0, 3600, 15):
+        now = start + dt.timedelta(seconds=tick)
+        if firm_id in quickbooks_jobs.due_firms(now):
+            polls += 1
+            if poll:
+                quickbooks_jobs.poll_changes_job(firm_id)
+            get_connection(firm_id).cdc_checked_at = now  # as if the poll had run at that moment
+            db.session.commit()
+    return polls, reads_this_month(get_connection(firm_id)) - before
+
+
+def test_it_polls_four_times_an_idle_hour_with_webhooks_and_at_once_on_a_webhook(connected, client, drain,
+                                                                                  qbo_emulator):
+    """qbo-2025-2026: polls are metered reads (500,000 a month on the Builder tier); with webhooks
+    on, the scheduled poll is a catch-up every 15 minutes, and a webhook polls at once (ref §8)."""
+    from qbo.core.models import utcnow
+    from qbo.quickbooks.connection import get_connection, reads_this_month
+
+    import datetime as dt
+
+    start = utcnow()
+    assert _idle_hour(connected.firm_id, start, poll=False)[0] == 60  # no webhooks: a poll a minute
+    client.application.config["QBO_WEBHOOK_VERIFIER"] = VERIFIER
+    polls, reads = _idle_hour(connected.firm_id, start + dt.timedelta(hours=1))
+    assert polls == 4 and 0 < reads <= 4
+    get_connection(connected.firm_id).cdc_checked_at = utcnow()
+    db.session.commit()
+    before = reads_this_month(get_connection(connected.firm_id))
+    body = _legacy(qbo_emulator.realm_id)
+    response = client.post("/webhooks/intuit", data=body,
+                           headers={"intuit-signature": webhooks.signature_for(body, VERIFIER)})
+    assert response.json == {"queued": 1}
+    drain()
+    assert reads_this_month(get_connection(connected.firm_id)) == before + 1

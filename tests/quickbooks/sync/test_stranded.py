@@ -2,6 +2,8 @@
 job is working on, and a sync that ends on transient faults schedules its own follow-up."""
 import datetime as dt
 
+import pytest
+
 from rq.job import Job
 from sqlalchemy import select
 
@@ -100,3 +102,46 @@ def test_it_follows_up_a_sync_that_stalled_and_links_what_landed_late(connected,
     assert _run_scheduled() == [f"sync-firm-{connected.firm_id}"]
     drain()
     assert {l.status for l in db.session.scalars(select(QboLink))} == {"synced"} and len(qbo_records("Customer")) == 2
+
+
+def test_it_sends_an_update_again_under_a_new_requestid_after_a_fault_inside_a_batch(connected, qbo_emulator,
+                                                                                    qbo_records):
+    """ref §1: QBO replays a repeated batch requestid's stored answer, faults inside it included."""
+    from qbo.ledger import records as ledger
+    from qbo.quickbooks.connection import client_for_firm
+    from qbo.quickbooks.sync.engine import sync_firm
+
+    accounts = [make_account(connected.firm, name=f"Batch Fault {n} Ltd") for n in (1, 2)]
+    sync_firm(connected.firm_id)
+    for account in accounts:
+        ledger.save(ledger.KINDS["accounts"], connected.firm, {"name": f"{account.name} (renamed)"}, record=account)
+    qbo_emulator.control("POST", "/faults", json={"match": {"entity": "customer", "operation": "update"},
+                                                  "times": 2, "code": "10000"}).raise_for_status()
+    assert sync_firm(connected.firm_id, client=client_for_firm(connected.firm_id, max_retries=0)).deferred == 2
+    assert sync_firm(connected.firm_id).updated == 2  # the fault has cleared: a follow-up writes them
+    customers = sorted((c["DisplayName"], c["SyncToken"]) for c in qbo_records("Customer"))
+    assert customers == [("Batch Fault 1 Ltd (renamed)", "1"), ("Batch Fault 2 Ltd (renamed)", "1")]
+    assert {l.status for l in db.session.scalars(select(QboLink))} == {"synced"}
+
+
+@pytest.mark.parametrize("numbers", [True, False])  # by DocNumber, or by date and customer
+def test_it_looks_up_a_rounds_unknown_outcomes_in_one_query(connected, qbo_emulator, qbo_records, numbers):
+    """Each create's answer lost after QuickBooks wrote it: the next run finds all of them with one
+    query (`IN (...)`, ref §5) instead of one per record, and links them without a duplicate."""
+    from qbo.quickbooks.connection import client_for_firm
+    from qbo.quickbooks.sync.engine import sync_firm
+    from tests.factories import make, make_service
+
+    connected.firm.sync_invoice_numbers = numbers
+    account, service = make_account(connected.firm, name="Lost Answers Ltd"), make_service(connected.firm)
+    sync_firm(connected.firm_id)
+    for day in ("2026-11-02", "2026-11-02", "2026-11-03"):
+        make("invoices", connected.firm, account_id=account.id, date=day,
+             lines=[{"service_id": service.id, "quantity": "1", "rate": "10.00"}])
+    qbo_emulator.control("POST", "/faults", json={"match": {"entity": "batch"}, "times": 1,
+                                                  "drop_after_commit": True}).raise_for_status()
+    sync_firm(connected.firm_id, client=client_for_firm(connected.firm_id, max_retries=0))
+    before = max(r["seq"] for r in qbo_emulator.control("GET", "/requests").json())
+    assert sync_firm(connected.firm_id).linked == 3
+    sent = qbo_emulator.control("GET", f"/requests?since={before}").json()
+    assert [r["path"].rsplit("/", 1)[-1] for r in sent] == ["query"] and len(qbo_records("Invoice")) == 3

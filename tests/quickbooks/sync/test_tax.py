@@ -126,3 +126,23 @@ def test_it_names_the_cause_of_a_tax_difference_for_the_tie_out(connect_company,
     assert tax.mismatch_cause(invoice, qbo, company.get(owner.firm_id)) is None
     qbo["TxnTaxDetail"]["TotalTax"] = 30.0  # as if a line's code had been changed in QuickBooks
     assert "check the Tax screen's mapping" in tax.mismatch_cause(invoice, qbo, company.get(owner.firm_id))
+
+
+def test_it_names_the_tax_as_the_cause_of_an_amount_mismatch(connect_company, qbo_emulator, qbo_records):
+    """A us-ast company where QuickBooks calculates: the invoice's create answer is lost, the next
+    run links the copy QuickBooks taxed at New York's 8.875% against the ledger's own 8%."""
+    from qbo.quickbooks.connection import client_for_firm
+    from qbo.quickbooks.problems.catalogue import explain_error
+    from qbo.quickbooks.sync.engine import sync_firm
+
+    owner = connect_company("us-ast", address=NYC)
+    _, invoice = _invoice(owner.firm, "8", name="Old state rate")
+    qbo_emulator.control("POST", "/faults", json={"match": {"entity": "invoice", "method": "POST"}, "times": 1,
+                                                  "drop_after_commit": True}).raise_for_status()
+    sync_firm(owner.firm_id, client=client_for_firm(owner.firm_id, max_retries=0))
+    assert sync_firm(owner.firm_id).linked == 1
+    qbo = _qbo_invoice(qbo_records, owner.realm_id)
+    error = db.session.scalar(select(SyncError).where(SyncError.record_type == "invoice"))
+    assert error.case == "amount-mismatch" and f"automated sales tax came to {qbo['TxnTaxDetail']['TotalTax']}" \
+        in error.message and f"the ledger's own tax is {invoice.tax}" in error.message
+    assert "Resync adopts it" in explain_error(error) and "Resync adopts it" in explain_error(error, "ro")
