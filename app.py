@@ -1,6 +1,7 @@
 """Application factory: configuration, extensions, blueprints and CLI groups."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -40,6 +41,25 @@ def _fernet_key() -> str:
     from cryptography.fernet import Fernet
 
     return Fernet.generate_key().decode()
+
+
+DEV_ENV_FILE = "dev-env.json"  # written by `make run` (scripts/devserver.py) while it runs
+
+
+def _adopt_running_devserver(app: Flask, instance: Path) -> None:
+    """A `flask` command in a second terminal next to a running `make run` talks to the same Redis
+    and emulator: the dev server writes their addresses to instance/dev-env.json while it runs.
+    Only what the environment and the config leave unset is taken; never in production."""
+    path = instance / DEV_ENV_FILE
+    if app.config["REDIS_URL"] or not path.exists():
+        return
+    try:
+        running = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    for key in ("REDIS_URL", "QBO_BASE_URL", "QBO_WEBHOOK_VERIFIER"):
+        if running.get(key) and not os.environ.get(key):
+            app.config[key] = running[key]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -102,6 +122,8 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.config["SECRET_KEY"] = _instance_secret(instance, "secret_key", lambda: secrets.token_hex(32))
         if not app.config["TOKEN_ENCRYPTION_KEY"]:
             app.config["TOKEN_ENCRYPTION_KEY"] = _instance_secret(instance, "token_key", _fernet_key)
+    if not production:
+        _adopt_running_devserver(app, instance)
     if not app.config["REDIS_URL"]:
         raise RuntimeError("REDIS_URL is not set: `make run` starts a Redis and sets it for you")
 

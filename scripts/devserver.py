@@ -6,6 +6,7 @@ web server on 127.0.0.1:5000; Ctrl-C stops everything it started.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -127,6 +128,16 @@ def _point_emulator_webhooks(env: dict, app_port: int) -> None:
         print(f"Could not turn on the emulator's webhooks ({type(exc).__name__}); changes arrive by polling.")
 
 
+DEV_ENV = ROOT / "instance" / "dev-env.json"
+
+
+def _write_dev_env(env: dict) -> None:
+    """Where this run's Redis and emulator are, for `flask` commands in another terminal (app.py
+    reads it when REDIS_URL is unset); removed when the run stops."""
+    DEV_ENV.write_text(json.dumps({k: env.get(k) for k in ("REDIS_URL", "QBO_BASE_URL", "QBO_WEBHOOK_VERIFIER")}))
+    DEV_ENV.chmod(0o600)
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # `kill`, or a supervisor, stops it all too
     host, port = "127.0.0.1", int(os.environ.get("PORT", "5000"))
@@ -147,6 +158,7 @@ def main() -> int:
                 cwd=ROOT, env=env))
             wait_for_port(port, 30)
             _point_emulator_webhooks(env, port)
+            _write_dev_env(env)
             print(f"\nThe sync desk is running: open http://{host}:{port}/sign-in\nDemo logins:")
             _flask(env, "demo", "logins")
             print("Press Ctrl-C to stop everything.\n")
@@ -156,6 +168,7 @@ def main() -> int:
         except KeyboardInterrupt:
             return 0
         finally:
+            DEV_ENV.unlink(missing_ok=True)
             for p in procs:
                 if p.poll() is None:
                     p.send_signal(signal.SIGINT)

@@ -47,3 +47,17 @@ def test_it_keeps_a_generated_secret_across_restarts(app_config, tmp_path, monke
     config = {**app_config, "SECRET_KEY": "", "INSTANCE_PATH": str(tmp_path)}
     first = create_app(config).config["SECRET_KEY"]
     assert len(first) >= 32 and create_app(config).config["SECRET_KEY"] == first
+
+
+def test_it_finds_a_running_make_run_from_a_second_terminal(app_config, tmp_path, monkeypatch):
+    from app import create_app
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("QBO_BASE_URL", raising=False)
+    (tmp_path / "dev-env.json").write_text(
+        '{"REDIS_URL": "redis://127.0.0.1:6401/0", "QBO_BASE_URL": "http://127.0.0.1:6402"}')
+    config = {k: v for k, v in app_config.items() if k not in ("REDIS_URL", "QBO_BASE_URL")}
+    app = create_app({**config, "INSTANCE_PATH": str(tmp_path)})
+    assert (app.config["REDIS_URL"], app.config["QBO_BASE_URL"]) == ("redis://127.0.0.1:6401/0", "http://127.0.0.1:6402")
+    given = create_app({**config, "INSTANCE_PATH": str(tmp_path), "REDIS_URL": app_config["REDIS_URL"]})
+    assert given.config["REDIS_URL"] == app_config["REDIS_URL"]  # what is configured wins
