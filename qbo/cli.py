@@ -1,6 +1,7 @@
 """`flask demo ...`, `flask users ...` and `flask jobs ...` (run as `flask --app app ...`)."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -19,7 +20,10 @@ jobs_cli = AppGroup("jobs", help="Background jobs.")
 
 
 def _logins_file() -> Path:
-    return Path(current_app.instance_path) / "demo-logins.json"
+    """The demo logins of this database: named after its URL, so another database (a fresh
+    PostgreSQL, say) never prints logins that don't sign in there."""
+    database = hashlib.sha256(current_app.config["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
+    return Path(current_app.instance_path) / f"demo-logins-{database}.json"
 
 
 @demo_cli.command("seed")
@@ -42,9 +46,29 @@ def demo_seed(if_empty: bool) -> None:
     click.echo("Demo firm created. Sign in with:")
     for email, password in logins.items():
         click.echo(f"  {email:28} {password}")
-    _connect_demo(quiet_failure=True)
+    _connect_demo(quiet_failure=True, realm_id=_fresh_emulator_company())
     if current_app.config["QBO_ENVIRONMENT"] == "emulator":
         _seed_vat_demo(path, logins)
+
+
+def _fresh_emulator_company() -> str | None:
+    """A new database seeds a new demo: when the emulator's default company already holds a
+    demo's records (its state outlived the database), the demo gets a company of its own, since
+    replaying the history against the old one collides with what it holds. None: use the default."""
+    import requests
+
+    if current_app.config["QBO_ENVIRONMENT"] != "emulator":
+        return None
+    control = current_app.config["QBO_BASE_URL"].rstrip("/") + "/__emulator__/companies"
+    try:
+        default = next(c for c in requests.get(control, timeout=10).json() if c.get("default"))
+        if not requests.get(f"{control}/{default['realm_id']}/Customer", timeout=10).json():
+            return None
+        answer = requests.post(control, json={"name": default["name"]}, timeout=10)
+        answer.raise_for_status()
+        return answer.json()["realm_id"]
+    except (requests.RequestException, StopIteration, KeyError, ValueError):
+        return None  # the connect below says what is wrong
 
 
 def _seed_vat_demo(path, logins: dict) -> None:
@@ -64,13 +88,13 @@ def _seed_vat_demo(path, logins: dict) -> None:
         click.echo(f"  {email:28} {password}")
 
 
-def _connect_demo(*, quiet_failure: bool) -> None:
+def _connect_demo(*, quiet_failure: bool, realm_id: str | None = None) -> None:
     from qbo.demo import DEMO_FIRM, connect_demo_firm
 
     firm = db.session.scalar(select(Firm).where(Firm.name == DEMO_FIRM))
     owner = db.session.scalar(select(User).where(User.firm_id == firm.id, User.role == "owner"))
     try:
-        name = connect_demo_firm(firm.id, owner.id)
+        name = connect_demo_firm(firm.id, owner.id, realm_id=realm_id)
     except Exception as exc:  # the ledger is seeded either way; connecting can be retried
         db.session.rollback()
         message = (f"Could not connect the demo firm to QuickBooks at {current_app.config['QBO_BASE_URL']} "

@@ -25,6 +25,13 @@ def test_it_prints_demo_logins_that_work(runner, app, client):
     assert client.post("/sign-in", data={"email": email, "password": password}).status_code == 302
 
 
+def test_it_keeps_the_demo_logins_with_the_database_they_belong_to(runner, app):
+    runner.invoke(args=["demo", "seed"])
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://elsewhere/another"  # only the name is read
+    result = runner.invoke(args=["demo", "logins"])
+    assert result.exit_code != 0 and "No demo logins" in result.output
+
+
 def test_it_refuses_to_seed_twice_unless_asked_to_skip(runner, app):
     runner.invoke(args=["demo", "seed"])
     assert runner.invoke(args=["demo", "seed"]).exit_code != 0

@@ -15,3 +15,21 @@ def test_it_seeds_a_connected_demo_with_errors_in_every_category(runner, app, qb
     firm_id = db.session.scalar(select(Firm.id))
     counts = error_counts(firm_id)
     assert all(counts[c] > 0 for c in counts), counts
+
+
+def test_it_seeds_a_fresh_database_against_an_emulator_that_kept_an_old_demo(runner, app, qbo_emulator):
+    from sqlalchemy import select
+
+    from qbo.accounts.models import Firm
+    from qbo.core.db import db
+    from qbo.quickbooks.models import QboConnection
+    from tests.conftest import _wipe
+
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    first_realm = db.session.scalar(select(QboConnection.realm_id))
+    _wipe(db)  # a new database; the emulator keeps the first demo's company
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0 and "Demo firm connected" in result.output, result.output
+    firm = db.session.scalar(select(Firm).where(Firm.name.like("Northwind%")))
+    assert db.session.scalar(select(QboConnection.realm_id).where(QboConnection.firm_id == firm.id)) != first_realm
+    assert all(n > 0 for n in error_counts(firm.id).values())
