@@ -23,6 +23,10 @@ MAX_BID = 10
 MAX_BATCH_ITEMS = 30
 CDC_WINDOW = 30 * 86400
 CDC_CAP = 1000
+# CorePlus calls, metered per realm and month (qbo-2025-2026.md §1.1): reads, queries, CDC (and
+# CompanyInfo/Preferences, which are GETs). Writes are Core: free. Queries inside a batch are
+# metered one by one in _batch_item.
+METERED = ("read", "query", "cdc")
 REQUESTIDS_KEPT = 5000  # how long QBO keeps them is not documented (ref "Could not confirm" 3)
 
 
@@ -141,6 +145,8 @@ def dispatch(realm, rest):
         if broken:
             entry["throttled_by"] = broken
             raise F.throttled(fmt_time(store.now(realm), ms=True))
+        if call.operation in METERED and not store.spend_read(realm):
+            raise F.read_quota_exhausted()
         response = _handle(emu, call)
     except F.GatewayFault as fault:
         response = gateway_response(fault)
@@ -423,6 +429,8 @@ def _batch_item(emu, call, company, now, item, hidden, events):
     if request.args.get("requestid") is not None and len(str(bid)) > MAX_BID:
         raise F.string_length("bId", MAX_BID, len(str(bid)))
     if "Query" in item:
+        if not store.spend_read(call.realm):
+            raise F.read_quota_exhausted()
         for rule in _matching_faults(emu, call, "query", "query"):
             raise F.for_code(rule["code"], fmt_time(now, ms=True))
         return {"QueryResponse": Q.run(store, company, item["Query"])}

@@ -311,6 +311,41 @@ def set_limits():
     return jsonify(emu.store.state["limits"])
 
 
+@bp.get("/read-quota")
+def show_read_quota():
+    store = emulator().store
+    with store.lock:
+        return jsonify({**store.state.setdefault("read_quota", {"per_month": None, "realms": {}}),
+                        "used": store.state.setdefault("reads_used", {})})
+
+
+@bp.put("/read-quota")
+def set_read_quota():
+    """{"per_month": N or null, "realm_id"?}: the monthly CorePlus allowance, for every realm or
+    one (null: unlimited, the default)."""
+    store = emulator().store
+    body = _json()
+    unknown = set(body) - {"per_month", "realm_id"}
+    if unknown:
+        return _error(f"unknown keys: {sorted(unknown)}")
+    limit = body.get("per_month")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        return _error("per_month must be a whole number >= 0 or null")
+    realm = body.get("realm_id")
+    if realm is not None and store.company(str(realm)) is None:
+        return _error(f"no company {realm}", 404)
+    with store.lock:
+        quota = store.state.setdefault("read_quota", {"per_month": None, "realms": {}})
+        if realm is None:
+            quota["per_month"] = limit
+        elif limit is None:
+            quota["realms"].pop(str(realm), None)
+        else:
+            quota["realms"][str(realm)] = limit
+        store.save()
+    return show_read_quota()
+
+
 @bp.get("/oauth")
 def show_oauth():
     """Extension: how the token endpoint behaves."""

@@ -262,6 +262,17 @@ def throttled(now_text):
     return GatewayFault(429, body, "application/xml")
 
 
+def read_quota_exhausted():
+    """The monthly CorePlus allowance ran out (qbo-2025-2026.md §1.1: "throttled and an HTTP 429
+    error will be returned", "blocked until the following month"). No published body was found:
+    this is the product's reconstruction (tests/quickbooks/api/test_fault_contract.py "quota-429"),
+    a 3001 whose words name the monthly CorePlus quota, which is how a client tells it from the
+    per-minute throttle."""
+    return QboFault("3001", "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+                    "Your app has used its monthly CorePlus API quota for this workspace; calls are "
+                    "blocked until the following month.", None, status=429, type_="SERVICE")
+
+
 def for_code(code, now_text):
     """A realistic fault for an injected `code` (control API)."""
     code = str(code)

@@ -98,6 +98,7 @@ class Store:
             "requestids": {}, "faults": [], "fault_seq": 0, "webhooks": None,
             "limits": dict(self.initial_limits),
             "oauth_settings": dict(self.initial_oauth_settings),
+            "read_quota": {"per_month": None, "realms": {}}, "reads_used": {},
         }
         self.state = state
         self.create_company(realm_id, self.default_company_name, self.default_custom_txn_numbers,
@@ -119,6 +120,21 @@ class Store:
             with os.fdopen(fd, "w") as f:
                 json.dump(self.state, f)
             os.replace(tmp, self.data_path)
+
+    # -- the monthly read quota (qbo-2025-2026.md §1.1) ------------------------------------------
+
+    def spend_read(self, realm):
+        """Count one CorePlus call for `realm` in the company's current calendar month; False when
+        the month's allowance is already spent (the call is refused and not counted)."""
+        with self.lock:
+            quota = self.state.setdefault("read_quota", {"per_month": None, "realms": {}})
+            limit = quota["realms"].get(realm, quota.get("per_month"))
+            month = company_date(self.now(realm))[:7]
+            used = self.state.setdefault("reads_used", {}).setdefault(realm, {})
+            if limit is not None and used.get(month, 0) >= int(limit):
+                return False
+            used[month] = used.get(month, 0) + 1
+            return True
 
     # -- clock -----------------------------------------------------------------------------
 

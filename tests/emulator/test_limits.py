@@ -3,7 +3,7 @@
 import threading
 import time
 
-from emulator.testing import live_emulator
+from emulator.testing import QboHttp, fault_of, live_emulator
 
 
 def _limits(emu, **settings):
@@ -111,3 +111,29 @@ def test_it_counts_a_request_when_it_arrives_not_after_a_slow_write(emu, qbo_htt
         counted = len(limiter.hits[emu.realm_id]) - before
     waiting.join()
     assert counted == 1
+
+
+def test_it_meters_reads_per_month_and_keeps_writes_free(emu, qbo_http):
+    """qbo-2025-2026 §1.1: CorePlus calls (reads) metered per realm and month, 429 once spent
+    ("blocked until the following month"); writes are free."""
+    emu.control("PUT", "/read-quota", json={"per_month": 2}).raise_for_status()
+    customer = qbo_http.customer("Metered Ltd")
+    assert qbo_http.get(f"/customer/{customer['Id']}").status_code == 200
+    assert qbo_http.query("select * from Customer").status_code == 200
+    refused = qbo_http.get(f"/companyinfo/{qbo_http.realm_id}")
+    error = fault_of(refused)
+    assert refused.status_code == 429 and error["code"] == "3001" and "monthly CorePlus API quota" in error["Detail"]
+    qbo_http.invoice(customer["Id"], 40)  # a write still goes through
+    batch = qbo_http.post("/batch", {"BatchItemRequest": [{"bId": "1", "Query": "select * from Item"}]})
+    assert batch.json()["BatchItemResponse"][0]["Fault"]["Error"][0]["code"] == "3001"
+    assert list(emu.control("GET", "/read-quota").json()["used"][qbo_http.realm_id].values()) == [2]
+    emu.control("POST", "/clock", json={"advance_seconds": 32 * 86400}).raise_for_status()
+    assert QboHttp(emu).query("select * from Customer").status_code == 200  # the next month
+
+
+def test_it_sets_a_read_quota_for_one_realm_only(emu):
+    realm = emu.control("POST", "/companies", json={}).json()["realm_id"]
+    emu.control("PUT", "/read-quota", json={"per_month": 0, "realm_id": realm}).raise_for_status()
+    assert QboHttp(emu, realm).query("select * from Item").status_code == 429
+    assert QboHttp(emu).query("select * from Item").status_code == 200
+    assert emu.control("PUT", "/read-quota", json={"per_month": -1}).status_code == 400
