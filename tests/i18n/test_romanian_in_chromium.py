@@ -74,3 +74,7 @@ def test_it_shows_no_english_sentence_of_the_catalogue_to_a_romanian_user(page, 
         if english:
             found[path] = english
     assert found == {}
+
+    page.goto(f"{live_server}/settings/integrations/quickbooks/tieout")  # desk rows named in Romanian
+    expect(page.locator("#main")).to_contain_text("Rândul din birou: Număr")
+    expect(page.locator("#main")).not_to_contain_text("Waiting for its")
