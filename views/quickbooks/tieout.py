@@ -4,12 +4,13 @@ a job (qbo.quickbooks.jobs.run_tieout); the request never calls QuickBooks."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 
 from qbo.accounts.permissions import ACT_ON_ERRORS, VIEW_ERRORS
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks.connection import get_connection
+from qbo.quickbooks.problems.catalogue import CASES, localised
 from qbo.quickbooks.tieout import item_label, reason_text, type_label
 from views._context import money, require
 from views._htmx import is_htmx, vary_on_htmx
@@ -21,6 +22,15 @@ def desk_url(desk: dict | None) -> str | None:
     if not desk:
         return None
     return url_for("quickbooks.show", tab=desk["category"], case=desk["case"]) + f"#sync-error-{desk['error_id']}"
+
+
+def desk_message(desk: dict, record_type: str | None) -> str:
+    """What the desk row says, for the link's words: its stored message (English, as the sync wrote
+    it) for an English reader, else the case's title in the reader's language."""
+    language = str(get_locale() or "en")
+    if language == "en" or desk.get("case") not in CASES:
+        return desk.get("message") or ""
+    return localised(desk["case"], language, record_type).title
 
 
 def present(result: dict | None) -> dict | None:
@@ -35,7 +45,8 @@ def present(result: dict | None) -> dict | None:
         entry = dict(entry, reason_text=reason_text(entry["reason"], facts),
                      label_text=item_label(entry) if "record_type" in entry else entry.get("label"))
         if entry.get("desk"):
-            entry["desk"] = dict(entry["desk"], url=desk_url(entry["desk"]))
+            entry["desk"] = dict(entry["desk"], url=desk_url(entry["desk"]),
+                                 message=desk_message(entry["desk"], entry.get("record_type")))
         if "records" in entry:
             entry["records"] = [item(r) for r in entry["records"]]
         return entry

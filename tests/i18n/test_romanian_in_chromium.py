@@ -1,0 +1,80 @@
+"""In Chromium, the demo firm's pages as a Romanian user reads them: no English sentence of the
+product's own catalogue (translations/messages.pot) may show. The list is every msgid of three words
+or more (each piece between placeholders, tags stripped) whose Romanian translation says otherwise."""
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from qbo.accounts.models import User
+from qbo.core.db import db
+from qbo.ledger.models import Invoice
+from qbo.quickbooks import jobs as quickbooks_jobs
+from tests.factories import PASSWORD, make_user
+
+pytestmark = pytest.mark.browser
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdf]|%[sd]|\{\w*\}|<[^>]+>")
+
+
+def english_phrases() -> set[str]:
+    """The catalogue's English pieces of >= 3 words that Romanian pages must not show."""
+    with (TRANSLATIONS / "messages.pot").open("rb") as f:
+        msgids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+    with (TRANSLATIONS / "ro" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        romanian = {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in read_po(f) if m.id}
+    phrases = set()
+    for msgid in msgids:
+        msgstr = romanian.get(msgid)
+        msgstr = " ".join(msgstr) if isinstance(msgstr, tuple) else (msgstr or "")
+        if not msgstr or msgstr == msgid:
+            continue
+        for piece in PLACEHOLDER.split(msgid):
+            piece = " ".join(piece.split()).strip(" .,:;·—-()\"'")
+            if len(piece.split()) >= 3 and piece not in msgstr:
+                phrases.add(piece)
+    return phrases
+
+
+PAGES = [
+    *(f"/settings/integrations/quickbooks?tab={tab}"
+      for tab in ("accounts", "invoices", "payments", "refunds", "expenses", "services")),
+    "/settings/integrations/quickbooks/connection", "/settings/integrations/quickbooks/sync-settings",
+    "/settings/integrations/quickbooks/tax", "/settings/integrations/quickbooks/tieout",
+    "/quickbooks/history", "/quickbooks/jobs", "/invoices/", "INVOICE", "/profile/",
+]
+
+
+def test_it_shows_no_english_sentence_of_the_catalogue_to_a_romanian_user(page, live_server, runner,
+                                                                            qbo_emulator, drain):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    owner = db.session.scalar(select(User).where(User.email == "owner@northwind.test"))
+    reader = make_user(owner.firm, role="owner", language="ro")
+    quickbooks_jobs.request_tieout(owner.firm_id, owner.id)
+    drain()
+    invoice = db.session.scalar(select(Invoice).where(Invoice.firm_id == owner.firm_id,
+                                                      Invoice.number == "INV-0007"))
+    phrases = english_phrases()
+    assert len(phrases) > 200  # the list is the catalogue's, not a handful
+    page.goto(f"{live_server}/sign-in")
+    page.locator("input[name=email]").fill(reader.email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form button[type=submit]").click()
+    expect(page.get_by_role("heading", name="Facturi")).to_be_visible()
+    found = {}
+    for path in PAGES:
+        path = f"/invoices/{invoice.id}" if path == "INVOICE" else path
+        assert page.goto(f"{live_server}{path}").ok, path
+        page.wait_for_load_state("networkidle")
+        text = " ".join(page.inner_text("body").split())
+        english = sorted(p for p in phrases if p in text)
+        if english:
+            found[path] = english
+    assert found == {}
+
+    page.goto(f"{live_server}/settings/integrations/quickbooks/tieout")  # desk rows named in Romanian
+    expect(page.locator("#main")).to_contain_text("Rândul din birou: Număr")
+    expect(page.locator("#main")).not_to_contain_text("Waiting for its")
