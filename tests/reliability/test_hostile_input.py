@@ -182,6 +182,14 @@ def test_it_refuses_a_lone_surrogate_in_a_json_text_field_naming_it(app, client)
     assert response.status_code == 422 and list(response.get_json()["errors"]) == ["lines[0].description"]
 
 
+@pytest.mark.parametrize("case", [["account-no-match"], {"a": 1}, 7, True])
+def test_it_refuses_a_bulk_action_case_that_is_not_text_naming_it(app, client, case):
+    headers = make_api_key(make_user(role="owner"))  # found by FUZZ_BUDGET=10: a list case gave a 500
+    for action in ("resync_case", "create_missing_customers"):
+        response = client.post("/api/v1/sync/bulk", json={"action": action, "case": case}, headers=headers)
+        assert response.status_code == 422 and response.get_json()["errors"] == {"case": ["must be text"]}
+
+
 @pytest.mark.parametrize("amount", ["1E+999999999", "1e-999999999", "9" * 100, "1E+31"])
 def test_it_refuses_an_amount_with_a_huge_exponent_or_too_many_digits(app, client, amount):
     owner = make_user(role="owner")
