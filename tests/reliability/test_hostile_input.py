@@ -190,6 +190,15 @@ def test_it_refuses_a_bulk_action_case_that_is_not_text_naming_it(app, client, c
         assert response.status_code == 422 and response.get_json()["errors"] == {"case": ["must be text"]}
 
 
+def test_it_refuses_a_tax_rate_name_already_used_whatever_its_letters(app, client):
+    headers = make_api_key(make_user(role="owner"))  # found by FUZZ_BUDGET=10: SQLite's lower() skips "Ï"
+    for name in ("Ïle TVA", "TVA 𰪏"):
+        assert client.post("/api/v1/tax-rates", json={"name": name, "percent": "4"}, headers=headers).status_code == 201
+        again = client.post("/api/v1/tax-rates", json={"name": name, "percent": "5"}, headers=headers)
+        assert again.status_code == 422 and again.get_json()["errors"] == {"name": ["is already used by another tax rate"]}
+    assert len(client.get("/api/v1/tax-rates", headers=headers).get_json()["data"]) == 2
+
+
 @pytest.mark.parametrize("amount", ["1E+999999999", "1e-999999999", "9" * 100, "1E+31"])
 def test_it_refuses_an_amount_with_a_huge_exponent_or_too_many_digits(app, client, amount):
     owner = make_user(role="owner")
