@@ -246,6 +246,8 @@ def sync_bulk():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("action"), str):
         return jsonify(errors={"action": [_("is required")]}), 422
+    if body.get("case") is not None and not isinstance(body["case"], str):
+        return jsonify(errors={"case": [_("must be text")]}), 422
     try:
         run = desk_jobs.request_bulk(g.api_user, body["action"], body.get("case"))
     except PermissionError:

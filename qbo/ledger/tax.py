@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from qbo.accounts.models import Firm
 from qbo.core.audit import audit
@@ -111,7 +112,16 @@ def save_rate(firm: Firm, data: dict, *, record: TaxRate | None = None, user_id=
         record = TaxRate(firm_id=firm.id, active=True)
         db.session.add(record)
     record.name, record.percent = name, percent
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # The unique (firm_id, name) index refused it: a writer that checked at the same moment, or a
+        # name the lower() check missed (SQLite's lower() folds ASCII only). The same 422 as the check.
+        db.session.rollback()
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        if constraint != "uq_tax_rates_firm_id" and "tax_rates.firm_id, tax_rates.name" not in str(exc.orig):
+            raise
+        raise TaxRateInvalid({"name": [_("is already used by another tax rate")]}) from exc
     audit(firm.id, user_id, "tax_rate.saved", None, tax_rate_id=record.id, name=name, percent=str(percent))
     return record
 

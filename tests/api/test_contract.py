@@ -2,6 +2,7 @@
 of the `api` blueprint, and the API holds to it under Schemathesis's generated requests (valid and
 invalid ones) on whichever database the run uses (`make test` runs this file on both): never a 500,
 only documented status codes, content types and bodies."""
+import os
 import re
 import time
 
@@ -25,8 +26,10 @@ from tests.factories import make, make_api_key, make_invoice, make_payment, make
 from views.openapi import contract
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-STATEFUL_EXAMPLES = 15  # scenarios of up to 6 calls each
-EXAMPLES = 8  # per operation and mode: about 35 s for the whole API (43 operations) on one database
+# FUZZ_BUDGET=10 (README "Security") multiplies every example count for a longer run; 1 is `make test`.
+BUDGET = int(os.environ.get("FUZZ_BUDGET", "1"))
+STATEFUL_EXAMPLES = 15 * BUDGET  # scenarios of up to 6 calls each
+EXAMPLES = 8 * BUDGET  # per operation and mode: about 35 s for the whole API (43 operations) on one database
 
 
 def _documented(spec) -> set[tuple[str, str]]:
@@ -71,7 +74,7 @@ def seeded(app):
 def test_it_holds_to_its_contract_under_generated_requests(app, seeded):
     headers, ids = seeded
     schema = schemathesis.openapi.from_dict(contract())
-    started, ran, timings = time.perf_counter(), 0, []
+    started, ran, timings, calls, statuses = time.perf_counter(), 0, [], 0, {}
     for result in schema.get_all_operations():
         operation = result.ok()
         op_started = time.perf_counter()
@@ -86,8 +89,11 @@ def test_it_holds_to_its_contract_under_generated_requests(app, seeded):
             @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             @given(case=strategy)
             def run(case):
+                nonlocal calls
                 response = case.call(app=app)
                 db.session.rollback()
+                calls += 1
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
                 case.validate_response(response, checks=CHECKS)
 
             try:
@@ -98,13 +104,15 @@ def test_it_holds_to_its_contract_under_generated_requests(app, seeded):
         timings.append((round(time.perf_counter() - op_started, 1), operation.label))
     print(sorted(timings, reverse=True)[:8])
     assert ran >= 2 * 25
-    print(f"schemathesis: {ran} operation-modes in {time.perf_counter() - started:.1f} s")
+    print(f"schemathesis: {ran} operation-modes, {calls} requests in {time.perf_counter() - started:.1f} s"
+          f" (FUZZ_BUDGET={BUDGET})", sorted(statuses.items()))
 
 
 def test_it_holds_to_its_contract_across_sequences_of_calls(app, seeded):
     """Stateful: create a record, then show, change, exclude or delete it (the contract's links)."""
     headers, _ = seeded
     seen: set[tuple[str, int]] = set()
+    calls = 0
     machine = schemathesis.openapi.from_dict(contract()).as_state_machine()
     # Each scenario starts from the seeded firm: Hypothesis replays scenarios, and a name created by
     # an earlier one (unique per firm) would turn a replayed 201 into a 422 and the replay flaky.
@@ -121,6 +129,8 @@ def test_it_holds_to_its_contract_across_sequences_of_calls(app, seeded):
             return {"app": app, "headers": headers}
 
         def after_call(self, response, case):
+            nonlocal calls
+            calls += 1
             db.session.rollback()
             seen.add((case.operation.path, response.status_code))
             super().after_call(response, case)
@@ -133,6 +143,7 @@ def test_it_holds_to_its_contract_across_sequences_of_calls(app, seeded):
     AgainstTheApp.run(settings=settings(max_examples=STATEFUL_EXAMPLES, stateful_step_count=6, deadline=None,
                                         derandomize=True, database=None,
                                         suppress_health_check=list(HealthCheck)))
-    print(f"schemathesis stateful: {time.perf_counter() - started:.1f} s", sorted(seen))
+    print(f"schemathesis stateful: {calls} requests in {time.perf_counter() - started:.1f} s"
+          f" (FUZZ_BUDGET={BUDGET})", sorted(seen))
     # Links were followed: a record created in a scenario was then found by its new id.
     assert any("{record_id}" in path and status in (200, 204) for path, status in seen)

@@ -3,7 +3,9 @@ input class that once gave a 500 (issue 15): ids beyond the id column, pages bey
 NUL bytes, lone surrogates, huge exponents, deeply nested JSON, non-ASCII digits in row keys."""
 import io
 import logging
+import os
 import re
+import time
 from urllib.parse import quote
 
 import pytest
@@ -25,7 +27,9 @@ HOSTILE = ["\x00", "a\x00b", "\ud800", "x\udfffy", "1E+999999999", "1e-999999999
 hostile_ints = st.sampled_from([0, -1, 1, 2**31 - 1, -2**31, *BIG_IDS, -2**63 - 1]) | st.integers()
 hostile_text = st.sampled_from(HOSTILE) | st.text(max_size=12)
 hostile_value = hostile_ints.map(str) | hostile_text
-EXAMPLES = 15  # per route and method: about 12 s (SQLite) to 25 s (PostgreSQL) for every page and fragment
+# FUZZ_BUDGET=10 (README "Security") multiplies the example count for a longer run; 1 is `make test`.
+BUDGET = int(os.environ.get("FUZZ_BUDGET", "1"))
+EXAMPLES = 15 * BUDGET  # per route and method: about 12 s (SQLite) to 25 s (PostgreSQL) for every page and fragment
 PARAMS = ["page", "per_page", "user", "index", "tab", "case", "status", "jobs", "field", "q", "group", "action",
           "record_type", "next", "payment_id", "state", "code", "realmId", "error"]
 FORM_KEYS = ["action", "case", "tab", "language", "email", "password", "name", "amount", "date", "account_id",
@@ -92,9 +96,11 @@ def test_it_answers_every_page_and_htmx_route_without_a_500(app, owner_client):
         seen[response.status_code] = seen.get(response.status_code, 0) + 1
 
     seen: dict[int, int] = {}
+    started = time.perf_counter()
     for rule, method in routes:
         run(rule, method)
-    print(len(routes), "routes", sorted(seen.items()))
+    print(f"{len(routes)} routes, {sum(seen.values())} requests in {time.perf_counter() - started:.1f} s"
+          f" (FUZZ_BUDGET={BUDGET})", sorted(seen.items()))
     assert {200, 404, 422} <= set(seen)  # pages answered, and refused ids and fields, were both reached
 
 
@@ -174,6 +180,23 @@ def test_it_refuses_a_lone_surrogate_in_a_json_text_field_naming_it(app, client)
     assert response.status_code == 422 and list(response.get_json()["errors"]) == ["name"]
     response = client.post("/api/v1/invoices", data=b'{"lines": [{"description": "\\udfff"}]}', headers=headers)
     assert response.status_code == 422 and list(response.get_json()["errors"]) == ["lines[0].description"]
+
+
+@pytest.mark.parametrize("case", [["account-no-match"], {"a": 1}, 7, True])
+def test_it_refuses_a_bulk_action_case_that_is_not_text_naming_it(app, client, case):
+    headers = make_api_key(make_user(role="owner"))  # found by FUZZ_BUDGET=10: a list case gave a 500
+    for action in ("resync_case", "create_missing_customers"):
+        response = client.post("/api/v1/sync/bulk", json={"action": action, "case": case}, headers=headers)
+        assert response.status_code == 422 and response.get_json()["errors"] == {"case": ["must be text"]}
+
+
+def test_it_refuses_a_tax_rate_name_already_used_whatever_its_letters(app, client):
+    headers = make_api_key(make_user(role="owner"))  # found by FUZZ_BUDGET=10: SQLite's lower() skips "Ï"
+    for name in ("Ïle TVA", "TVA 𰪏"):
+        assert client.post("/api/v1/tax-rates", json={"name": name, "percent": "4"}, headers=headers).status_code == 201
+        again = client.post("/api/v1/tax-rates", json={"name": name, "percent": "5"}, headers=headers)
+        assert again.status_code == 422 and again.get_json()["errors"] == {"name": ["is already used by another tax rate"]}
+    assert len(client.get("/api/v1/tax-rates", headers=headers).get_json()["data"]) == 2
 
 
 @pytest.mark.parametrize("amount", ["1E+999999999", "1e-999999999", "9" * 100, "1E+31"])
