@@ -28,7 +28,7 @@ from views.openapi import contract
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # FUZZ_BUDGET=10 (README "Security") multiplies every example count for a longer run; 1 is `make test`.
 BUDGET = int(os.environ.get("FUZZ_BUDGET", "1"))
-STATEFUL_EXAMPLES = 15 * BUDGET  # scenarios of up to 6 calls each
+STATEFUL_EXAMPLES = 30 * BUDGET  # scenarios of up to 6 calls each
 EXAMPLES = 8 * BUDGET  # per operation and mode: about 35 s for the whole API (43 operations) on one database
 
 
@@ -145,5 +145,7 @@ def test_it_holds_to_its_contract_across_sequences_of_calls(app, seeded):
                                         suppress_health_check=list(HealthCheck)))
     print(f"schemathesis stateful: {calls} requests in {time.perf_counter() - started:.1f} s"
           f" (FUZZ_BUDGET={BUDGET})", sorted(seen))
-    # Links were followed: a record created in a scenario was then found by its new id.
-    assert any("{record_id}" in path and status in (200, 204) for path, status in seen)
+    # Links were followed: a record created in a scenario was then found by its new id (the creates
+    # are generated data, so a run may create nothing valid; then there is nothing to follow).
+    created = any(status == 201 for _, status in seen)
+    assert not created or any("{record_id}" in path and status in (200, 204) for path, status in seen), sorted(seen)
