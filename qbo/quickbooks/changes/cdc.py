@@ -272,7 +272,7 @@ def _mark_unsynced(firm: Firm, link: QboLink, entity: str, obj: dict, report: Dr
                     message=catalogue.explain(case, dependency="itself"), detail=detail)
     report.unsynced += 1
     report.records.append((case, link.record_type, link.record_id))
-    for dep_type, dep_id in _dependents(firm.id, link.record_type, link.record_id):
+    for dep_type, dep_id in dependents_of(firm.id, link.record_type, link.record_id):
         dep_link = db.session.scalar(select(QboLink).where(
             QboLink.firm_id == firm.id, QboLink.record_type == dep_type, QboLink.record_id == dep_id))
         if dep_link is None or dep_link.excluded or not dep_link.qbo_id:
@@ -288,9 +288,6 @@ def _mark_unsynced(firm: Firm, link: QboLink, entity: str, obj: dict, report: Dr
 _ELEMENTS = {"account": "CustomerRef", "service": "Line.SalesItemLineDetail.ItemRef",
              "invoice": "Line.LinkedTxn", "credit_note": "Line.LinkedTxn"}
 
-
-# The inverse of qbo/quickbooks/sync's dependencies(), shared with the engine (sync/dependents.py).
-_dependents = dependents_of
 
 
 def _mark_modified(firm: Firm, link: QboLink, entity: str, obj: dict, report: DriftReport) -> None:
