@@ -115,6 +115,10 @@ class SyncError(db.Model):
     # Case `waiting-for-dependency`: the record this one waits for (it closes when that one syncs).
     waiting_for_type: Mapped[str | None] = mapped_column(String(20))
     waiting_for_id: Mapped[int | None] = mapped_column(Integer)
+    # What the row's explanation is built from, in no language: a pre-flight problem's field, value
+    # and limit; a refused name's holder in QuickBooks; a payment's method. Words are made at
+    # display time, in the reader's language (qbo.quickbooks.problems.catalogue.explain_error).
+    facts: Mapped[dict | None] = mapped_column(JSON)
 
 
 class BulkRequest(db.Model):

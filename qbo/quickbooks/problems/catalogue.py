@@ -935,6 +935,14 @@ class Recognised:
     #: What the fault pins down, for `explain` (field, limit, holder, doc_number...).
     facts: dict = field(default_factory=dict, compare=False)
 
+    def stored_facts(self) -> dict | None:
+        """The facts the stored row can't re-derive from QuickBooks' words (those are kept as they
+        came: message, detail, element): what the payload or a lookup added."""
+        derived = facts_from_fault(self.code, self.message, self.detail, self.element)
+        extra = {k: v for k, v in self.facts.items() if k not in ("message", "detail") and derived.get(k) != v
+                 and k != "field"}
+        return extra or None
+
 
 _MAX = re.compile(r"Max:\s*([\d,]+)", re.I)
 _SUPPLIED = re.compile(r"Supplied length:\s*([\d,]+)", re.I)
@@ -1124,7 +1132,8 @@ def explain_error(error, language: str = "en", **facts) -> str:
     if error.case == "stuck-pending":
         return explain(error.case, language, error.record_type, since=error.detail, **facts)
     if error.qbo_code is not None:
-        facts = facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type)
+        facts = {**facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type),
+                 **(error.facts or {}), **facts}
         return explain(error.case, language, error.record_type, **facts)
     facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
     if error.case == "amount-mismatch" and _mismatch_facts(error):

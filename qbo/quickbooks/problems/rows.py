@@ -61,9 +61,11 @@ def _bump(conditions, values) -> SyncError | None:
 
 def record(firm_id: int, record_type: str, record_id: int, case: str, *, category: str | None = None,
            code: str | None = None, message: str = "", detail: str | None = None,
-           element: str | None = None, waiting_for: tuple[str, int] | None = None) -> SyncError:
+           element: str | None = None, waiting_for: tuple[str, int] | None = None,
+           facts: dict | None = None) -> SyncError:
     """Open the SyncError for this record and case, or bump the open (or still-skipped) one.
-    `waiting_for` (record type, id) names the record a `waiting-for-dependency` row waits for."""
+    `waiting_for` (record type, id) names the record a `waiting-for-dependency` row waits for;
+    `facts` (JSON-safe, no words) are what its explanation is built from, the latest sighting's."""
     if case not in CASES:
         raise ValueError(f"unknown case {case!r}")
     category = category or category_for(record_type)
@@ -72,6 +74,8 @@ def record(firm_id: int, record_type: str, record_id: int, case: str, *, categor
            "detail": detail, "element": element[:200] if element else None, "last_seen": now}
     if waiting_for is not None:
         raw["waiting_for_type"], raw["waiting_for_id"] = waiting_for
+    if facts:
+        raw["facts"] = facts
     same = _same(firm_id, record_type, record_id, case)
     held = _bump((*same, SyncError.status == "skipped", SyncError.resolution == SKIPPED), raw)
     if held is not None:
@@ -97,7 +101,7 @@ def record_fault(firm_id: int, record_type: str, record_id: int, recognised: Rec
     """Record a recognised QBO fault with QBO's own code, message, detail and element."""
     return record(firm_id, record_type, record_id, recognised.case, category=recognised.category,
                   code=recognised.code, message=recognised.message, detail=recognised.detail,
-                  element=recognised.element)
+                  element=recognised.element, facts=recognised.stored_facts())
 
 
 def record_problems(firm_id: int, record_type: str, record_id: int, problems) -> list[SyncError]:

@@ -522,9 +522,10 @@ def _still_deleted(firm_id: int, dependencies: list, back: QboLink) -> bool:
 
 def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError | None = None,
           message: str = "", element: str | None = None, report: SyncReport,
-          ctx: SyncContext | None = None) -> None:
+          ctx: SyncContext | None = None, payload: dict | None = None) -> None:
     if error is not None:
-        recognised = catalogue.recognise(error, record_type=link.record_type)
+        # The payload adds what QuickBooks' words don't say (the payment method of a refused name).
+        recognised = catalogue.recognise(error, record_type=link.record_type, payload=payload)
         problems.record_fault(link.firm_id, link.record_type, link.record_id, recognised)
         case = recognised.case
         link.reason = recognised.message[:300]
@@ -556,7 +557,7 @@ def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:
         if isinstance(result, ReadQuotaExhausted):
             link.reason = "Waiting for QuickBooks' monthly read allowance (it renews on the 1st)"
             return
-        _fail(link, error=result, report=report, ctx=ctx)
+        _fail(link, error=result, report=report, ctx=ctx, payload=op.payload)
         if op.operation == "create":
             link.pending_request_id = None  # refused: nothing was written
         return

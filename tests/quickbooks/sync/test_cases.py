@@ -347,3 +347,20 @@ def test_it_lets_staff_skip_a_likely_duplicate_in_quickbooks(connected, drain, c
     assert error.category == "payments" and error.record_id == payment.id
     _act(client, make_api_key(make_user(connected.firm, "staff")), error, "skip", drain)
     assert _open("duplicates-in-qbo") == []
+
+
+def test_it_names_the_payment_method_of_a_payment_refused_for_a_duplicate_name(connected, drain, qbo_emulator):
+    """error-cases duplicate-name (1): a payment's 6240 comes from its method marked as a credit card;
+    the method is stored with the row, since QuickBooks' words don't name it."""
+    from qbo.quickbooks.problems.catalogue import explain_error
+    from tests.factories import make_payment
+
+    make_payment(connected.firm)
+    qbo_emulator.control("POST", "/faults", json={"match": {"entity": "payment", "operation": "create"},
+                                                  "times": 5, "code": "6240"}).raise_for_status()
+    drain(connected.firm_id)
+    [error] = _open("duplicate-name")
+    assert error.record_type == "payment" and error.facts["payment_method"]
+    method = error.facts["payment_method"]
+    assert f'The payment method "{method}" is probably marked as a credit card' in explain_error(error, "en")
+    assert f"Metoda de plată „{method}” este probabil marcată drept card de credit" in explain_error(error, "ro")
