@@ -3,6 +3,7 @@ in Redis, so it holds across processes; known devices exempt), API key issue and
 safe `next` redirect."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -143,6 +144,9 @@ def create_api_key(user: User, label: str = "") -> str:
     return f"qsk_{prefix}_{secret}"
 
 
+LAST_USE_PRECISION = dt.timedelta(minutes=1)  # how exact an API key's "last used" is
+
+
 def user_for_api_key(raw: str | None) -> User | None:
     if not raw or not raw.startswith("qsk_") or raw.count("_") < 2:
         return None
@@ -154,5 +158,9 @@ def user_for_api_key(raw: str | None) -> User | None:
         return None
     if not key.user.active or key.user.firm_id != key.firm_id:
         return None
-    key.last_used_at = utcnow()
+    now = utcnow()
+    # Written at most once a minute: a write per request made every API call a writer, and on
+    # SQLite concurrent calls then queued behind each other's commit for a timestamp.
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USE_PRECISION:
+        key.last_used_at = now
     return key.user

@@ -165,3 +165,21 @@ def test_it_hashes_passwords_with_scrypt_unless_a_test_config_says_otherwise(app
         user = User(email="hash@example.test", role="owner")
         user.set_password("correct horse battery")
     assert user.password_hash.startswith("scrypt:") and user.check_password("correct horse battery")
+
+
+def test_it_notes_an_api_keys_use_at_most_once_a_minute(client, app, monkeypatch):
+    import datetime as dt
+
+    from tests.factories import make_api_key
+
+    headers = make_api_key(make_user(role="owner"))
+    start = dt.datetime(2026, 11, 30, 12, 0, 0)
+    monkeypatch.setattr(accounts_auth, "utcnow", lambda: start)
+    assert client.get("/api/v1/accounts", headers=headers).status_code == 200
+    key = db.session.scalar(db.select(accounts_models.ApiKey))
+    assert key.last_used_at == start
+    for seconds, noted in ((59, start), (60, start + dt.timedelta(seconds=60))):
+        monkeypatch.setattr(accounts_auth, "utcnow", lambda s=seconds: start + dt.timedelta(seconds=s))
+        assert client.get("/api/v1/accounts", headers=headers).status_code == 200
+        db.session.expire_all()
+        assert db.session.scalar(db.select(accounts_models.ApiKey)).last_used_at == noted

@@ -15,14 +15,19 @@ BUILDER_MONTHLY_READS = 500_000
 _KEEP_SECONDS = 62 * 24 * 3600  # a month's counter outlives the month, for the daily persist
 
 
+def utcnow() -> dt.datetime:
+    """Now, in UTC (aware): the month a read counts in. One function, so a test can move the clock."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def month_of(now: dt.datetime | None = None) -> str:
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     return now.strftime("%Y-%m")
 
 
 def next_month_start(now: dt.datetime | None = None) -> dt.datetime:
     """00:00 UTC on the 1st of the month after `now` (when Intuit's monthly allowance renews)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or utcnow()
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
     return dt.datetime(year, month, 1, tzinfo=dt.timezone.utc)
 
@@ -67,7 +72,7 @@ class ReadMeter:
         if not raw:
             return None
         until = dt.datetime.fromisoformat(raw.decode() if isinstance(raw, bytes) else raw)
-        return until if until > dt.datetime.now(dt.timezone.utc) else None
+        return until if until > utcnow() else None
 
     def unblock(self, realm_id: str) -> None:
         self.redis.delete(self._blocked_key(realm_id))

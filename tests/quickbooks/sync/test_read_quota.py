@@ -2,7 +2,6 @@
 sync: reads pause, free writes go on, the banner says so, and the sync resumes by itself once the
 month has turned (for the emulator and for the product)."""
 import datetime as dt
-import types
 
 from sqlalchemy import select
 
@@ -20,7 +19,7 @@ def _reads_used(emu):
 
 def _next_month(monkeypatch, qbo_emulator, days=32):
     """Turn both clocks a month on: the emulator's (POST /clock) and the product's (`utcnow` where
-    the quota pause is read, and the read meter's `dt.datetime.now`)."""
+    the quota pause is read, and the read meter's `utcnow`)."""
     from qbo.quickbooks import connection
     from qbo.quickbooks.api import meter
     from qbo.quickbooks.problems import counts
@@ -31,13 +30,7 @@ def _next_month(monkeypatch, qbo_emulator, days=32):
     for module in (connection, counts, engine, quickbooks_jobs):
         monkeypatch.setattr(module, "utcnow", lambda: utcnow() + shift)
 
-    class Later(dt.datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return dt.datetime.now(tz) + shift
-
-    monkeypatch.setattr(meter, "dt", types.SimpleNamespace(datetime=Later, timezone=dt.timezone,
-                                                            timedelta=dt.timedelta))
+    monkeypatch.setattr(meter, "utcnow", lambda: dt.datetime.now(dt.timezone.utc) + shift)
 
 
 def test_it_pauses_reads_keeps_free_writes_and_resumes_next_month(client, connected, drain, qbo_emulator,
