@@ -37,12 +37,17 @@ chromium:
 lint-imports: $(STAMP)
 	$(VENV)/bin/lint-imports
 
+# Four pytest workers (pytest-xdist): most of a test's time is spent waiting on the emulator, Redis,
+# the database or Chromium, so four share two cores well. Each worker has its own database, Redis
+# server and emulator (session fixtures in tests/conftest.py). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 4
+
 test: $(STAMP) chromium translations lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL: every suite that touches the database (not the emulator's, the HTTP client's or the browser's;"; \
 	  echo "   chaos-then-tie-out tests fault recovery, not the database, and runs on SQLite only) =="; \
-	  $(PY) -m pytest -m "not browser" --db=postgres tests/test_*.py tests/accounts tests/ledger tests/desk tests/views \
+	  $(PY) -m pytest -n $(TEST_WORKERS) -m "not browser" --db=postgres tests/test_*.py tests/accounts tests/ledger tests/desk tests/views \
 	    tests/quickbooks/sync tests/quickbooks/changes tests/quickbooks/problems tests/quickbooks/test_*.py tests/reliability tests/api \
 	    --deselect tests/reliability/test_chaos_tieout.py::test_it_ties_out_with_zero_differences_after_chaos_and_only_waiting; \
 	fi

@@ -101,7 +101,11 @@ def test_it_retries_until_the_app_answers_200(emu, qbo_http):
         qbo_http.customer("Retry Me")
         received = receiver.wait(3)
         assert len(received) == 3 and received[0][1] == received[2][1]
-        deliveries = emu.control("GET", "/webhooks").json()["deliveries"]
+        # The emulator notes a delivery once its answer is back: after the receiver saw it.
+        deadline = time.monotonic() + 5
+        while len(deliveries := emu.control("GET", "/webhooks").json()["deliveries"]) < 3 \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert [d["status"] for d in deliveries] == [500, 503, 200]
     finally:
         receiver.server.shutdown()
