@@ -1372,8 +1372,8 @@ def explain_error(error, language: str = "en", **facts) -> str:
         return explain(error.case, language, error.record_type, lines=_fallback_facts(error))
     text = explain(error.case, language, error.record_type, **facts)
     message = (error.message or "").strip().rstrip(".")
-    if not message or message in text:
-        return text
+    if not message or message in text or stored:
+        return text  # a row with facts is worded from them; its English message is for the API
     if CASES[error.case].explanation.rstrip(".") in message:
         # The engine stored a whole `explain(...)` text: keep it (its facts are not stored elsewhere).
         return error.message if language == "en" else text

@@ -6,7 +6,7 @@ import pytest
 from qbo.core.db import db
 from qbo.quickbooks.models import SyncError
 from qbo.quickbooks.problems import rows as problems
-from qbo.quickbooks.problems.catalogue import explain_error
+from qbo.quickbooks.problems.catalogue import detail_text, explain_error
 from qbo.quickbooks.sync.preflight import check, check_accounts
 from tests.factories import make_firm, make_invoice
 from tests.quickbooks.sync.test_preflight import ACCOUNTS, fee, invoice
@@ -106,3 +106,15 @@ def test_it_words_a_blocked_record_from_its_facts(case, facts, romanian):
                       message="Some English words of the engine.", element=None)
     text = explain_error(error, "ro")
     assert text.startswith(romanian) and "English" not in text
+
+
+def test_it_words_the_detail_of_a_record_deleted_in_quickbooks():
+    error = SyncError(case="unsynced", record_type="invoice", qbo_code=None, element="CustomerRef",
+                      message="The customer this record depends on was deleted in QuickBooks.",
+                      detail='Its customer "Acme" (Customer 5) was made inactive in QuickBooks.',
+                      facts={"dependency": "customer", "dependency_type": "account", "label": "Acme",
+                             "entity": "Customer", "qbo_id": "5", "how": "inactive"})
+    assert detail_text(error, "ro") == ("Înregistrarea de care depinde, clientul „Acme” (Customer 5), a fost "
+                                        "dezactivată în QuickBooks.")
+    assert detail_text(error) == 'Its customer "Acme" (Customer 5) was made inactive in QuickBooks.'
+    assert explain_error(error, "ro").startswith("Clientul de care depinde înregistrarea a fost șters în QuickBooks.")
