@@ -61,7 +61,7 @@ _TXN_LABELS = {"PrivateNote": "Internal note", "CustomerMemo": "Description (mem
 
 
 # Romanian: the same names, as the subject of a sentence ("Numele contului lipsește"). A line's
-# field is (without a line number, with one: "{n}" is the line's number).
+# field has two forms, without a line number and with one ("{n}"): Romanian puts it after the noun.
 _DOC_NAMES_RO = {"invoice": "Numărul facturii", "credit_note": "Numărul notei de credit",
                  "refund": "Numărul rambursării", "processor_fee": "Referința comisionului"}
 _LABELS_RO = {

@@ -118,3 +118,10 @@ def test_it_words_the_detail_of_a_record_deleted_in_quickbooks():
                                         "dezactivată în QuickBooks.")
     assert detail_text(error) == 'Its customer "Acme" (Customer 5) was made inactive in QuickBooks.'
     assert explain_error(error, "ro").startswith("Clientul de care depinde înregistrarea a fost șters în QuickBooks.")
+
+
+def test_it_shows_a_differences_detail_only_where_the_explanation_is_english():
+    error = SyncError(case="amount-mismatch", record_type="invoice", qbo_code=None, element="TotalAmt",
+                      message="", detail="QuickBooks 110.00, ledger 100.00, difference 10.00", facts=None)
+    assert detail_text(error, "ro") is None and explain_error(error, "ro").startswith("În QuickBooks totalul este 110.00")
+    assert detail_text(error) == "QuickBooks 110.00, ledger 100.00, difference 10.00"
