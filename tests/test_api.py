@@ -129,3 +129,32 @@ def test_it_lists_records_with_pagination(client, headers, owner):
         make_account(owner.firm, name=f"Client {i}")
     body = client.get("/api/v1/accounts?per_page=2&page=2", headers=headers).get_json()
     assert body["total"] == 3 and len(body["data"]) == 1 and body["page"] == 2
+
+
+def test_it_refuses_an_income_account_the_connected_company_lacks_with_the_other_reasons(client, connected):
+    from qbo.ledger.models import Service
+    from qbo.quickbooks import company_cache
+
+    company_cache.refresh(connected.firm_id)  # the chart of accounts, read from QuickBooks and kept
+    headers = make_api_key(connected)
+    response = client.post("/api/v1/services", json={"name": "Payroll", "income_account": "Servcies", "rate": "-1"},
+                           headers=headers)
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert errors["income_account"] == ["is not an Income account of the QuickBooks company; choose one from the list"]
+    assert set(errors) == {"income_account", "rate"}
+    assert db.session.scalar(select(func.count()).select_from(Service)) == 0
+    created = client.post("/api/v1/services", json={"name": "Payroll", "income_account": "services"}, headers=headers)
+    assert created.status_code == 201
+    patched = client.patch(f"/api/v1/services/{created.get_json()['id']}", json={"income_account": "Checking"},
+                           headers=headers)  # a Bank account: not an Income one
+    assert patched.status_code == 422 and list(patched.get_json()["errors"]) == ["income_account"]
+
+
+def test_it_accepts_any_income_account_while_the_company_is_unknown(client, headers, owner):
+    from qbo.quickbooks import company_cache
+
+    company_cache.store(owner.firm_id, {"accounts": [{"id": "1", "name": "Services", "type": "Income"}]})
+    response = client.post("/api/v1/services", json={"name": "Payroll", "income_account": "Servcies"}, headers=headers)
+    assert response.status_code == 201  # not connected: the list says nothing of the next company
+    assert response.get_json()["income_account"] == "Servcies"

@@ -18,6 +18,7 @@ from qbo.core.models import JobRun
 from qbo.desk import actions
 from qbo.desk import jobs as desk_jobs
 from qbo.ledger import records as ledger
+from qbo.quickbooks import company_cache
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks import record_status
 from views._context import role_label
@@ -96,8 +97,11 @@ def _save(kind, record=None):
         unknown = _unknown_fields(kind, data)
         if unknown:
             raise ledger.ValidationFailed(unknown)
-        saved = ledger.committed(
-            lambda: ledger.save(kind, g.api_user.firm, data, record=record, user_id=g.api_user.id))
+        # As on the service form: an income account the connected company lacks is refused (when its
+        # accounts are known), with the other fields' reasons, rather than failing at sync.
+        refused = company_cache.service_problems(g.api_user.firm_id, data) if kind.slug == "services" else {}
+        saved = ledger.committed(lambda: ledger.save(kind, g.api_user.firm, data, record=record,
+                                                     user_id=g.api_user.id, refused=refused))
     except ledger.ValidationFailed as failed:
         db.session.rollback()
         return jsonify(errors=failed.errors), 422

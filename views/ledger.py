@@ -101,16 +101,6 @@ def _company(firm_id: int) -> dict | None:
         return None
 
 
-def _income_account_problem(kind, data: dict) -> dict:
-    """A service's income account must be one of the company's Income accounts when those are known
-    (a typo is refused here, not reported after a sync attempt); {} when fine or unknown."""
-    name = (data.get("income_account") or "").strip() if kind.slug == "services" else ""
-    known = company_cache.income_accounts(_company(current_user.firm_id)) if name else []
-    if known and name.lower() not in {(a.get("name") or "").lower() for a in known}:
-        return {"income_account": [_("is not an Income account of the QuickBooks company; choose one from the list")]}
-    return {}
-
-
 @bp.get(f"/<{SLUGS}>/")
 @require(VIEW_LEDGER)
 def index(slug):
@@ -154,11 +144,12 @@ def _form(kind: ledger.RecordKind, record):
     if request.method == "POST":
         data = ledger.form_to_input(kind, request.form)
         status = 422
+        # A service's income account is one of the company's Income accounts once those are known:
+        # a typo is refused here, not reported after a sync attempt.
+        refused = company_cache.service_problems(current_user.firm_id, data) if kind.slug == "services" else {}
         try:
-            if problem := _income_account_problem(kind, data):
-                raise ledger.ValidationFailed(problem)
-            saved = ledger.committed(
-                lambda: ledger.save(kind, current_user.firm, data, record=record, user_id=current_user.id))
+            saved = ledger.committed(lambda: ledger.save(kind, current_user.firm, data, record=record,
+                                                         user_id=current_user.id, refused=refused))
         except ledger.ValidationFailed as failed:
             errors = failed.errors
             for reason in errors.get("record", ()):

@@ -49,7 +49,10 @@ FIELD_SCHEMAS = {
                  "last_name": NULLABLE(TEXT), "company_name": NULLABLE(TEXT),
                  "email": NULLABLE({"type": "string", "format": "email", "maxLength": 100}),
                  "phone": NULLABLE(TEXT), "external_id": NULLABLE(TEXT), "currency": NULLABLE(CURRENCY)},
-    "services": {"name": TEXT, "description": NULLABLE(TEXT), "rate": AMOUNT, "income_account": NULLABLE(TEXT),
+    "services": {"name": TEXT, "description": NULLABLE(TEXT), "rate": AMOUNT, "income_account": {
+                     **NULLABLE(TEXT), "description": "The name of a QuickBooks account (default from settings). "
+                     "While the firm is connected and its company's accounts are known, one of its Income "
+                     "accounts: any other name is refused (422)."},
                  "taxable": {"type": "boolean"}, "tax_rate_id": TAX_RATE_REF},
     "invoices": {"number": NULLABLE(TEXT), "account_id": ID, "date": DATE, "due_date": NULLABLE(DATE),
                  "description": NULLABLE(TEXT), "lines": _list(LINE), "exchange_rate": EXCHANGE_RATE},

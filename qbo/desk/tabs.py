@@ -115,6 +115,8 @@ class Row:
     proposed_number: str | None = None
     # `credit-exceeds-balance`: each document's payments or credits on both sides.
     sides: list[DocumentSides] = field(default_factory=list)
+    # The stored detail as the reader reads it (catalogue.detail_text); QuickBooks' words stay as they came.
+    detail: str | None = None
 
     @property
     def origin(self) -> str:
@@ -296,7 +298,7 @@ def _row(user: User, error: SyncError, records: dict, group: str | None, languag
                actions=actions.allowed_actions(user, error), case=case,
                explanation=_lead(catalogue.explain_error(error, language, **facts), case), group=group,
                awaited=awaited, proposed_number=proposed_number(user, error, record),
-               sides=document_sides(error, record))
+               sides=document_sides(error, record), detail=catalogue.detail_text(error, language))
 
 
 _NAMED_DOC = re.compile(r"(Invoice|CreditMemo) (\S+?)\.?$")

@@ -519,14 +519,19 @@ KINDS: dict[str, RecordKind] = {
 }
 
 
-def save(kind: RecordKind, firm: Firm, data: dict, *, record=None, user_id=None):
+def save(kind: RecordKind, firm: Firm, data: dict, *, record=None, user_id=None, refused: dict | None = None):
     """Validate everything under the locks its rules read, then create or update; raises
-    ValidationFailed with per-field errors. Run it through `committed` to retry a lost race."""
+    ValidationFailed with per-field errors. Run it through `committed` to retry a lost race.
+    `refused`: per-field reasons a caller found by rules the ledger can't see (the QuickBooks
+    company's accounts), reported together with the ledger's own, so nothing is stored."""
     _lock(kind, firm, data, record)
     if record is not None and record.deleted_at is not None:
         raise ValidationFailed({"record": [_("was deleted meanwhile; nothing was saved")]})
     merged = _merged(record, data, kind.to_input) if record is not None else data
     clean, errors = kind.validate(firm, merged, record)
+    for field, reasons in (refused or {}).items():
+        for reason in reasons:
+            errors.add(field, reason)
     if errors:
         raise ValidationFailed(dict(errors))
     created = record is None

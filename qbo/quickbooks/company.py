@@ -190,12 +190,15 @@ def announce(firm: Firm, changed: list[dict]) -> None:
             SyncError.firm_id == firm.id, SyncError.case == "multicurrency-off", SyncError.status == "open")).all()
         for record_type, record_id in held:
             mark_pending(firm.id, record_type, record_id)
-    words = []
+    words, facts = [], []  # English for the API; the facts word the row for each reader
     if "tax_mode" in settings:
+        facts.append({"setting": "tax_mode", "before": settings["tax_mode"]["before"],
+                      "after": settings["tax_mode"]["after"]})
         words.append(f"the sales tax setting changed from {settings['tax_mode']['before']} to "
                      f"{settings['tax_mode']['after']}: the tax codes were read again; check the mapping on the Tax "
                      "screen")
     if settings.get("custom_txn_numbers", {}).get("after") is True and not firm.sync_invoice_numbers:
+        facts.append({"setting": "custom_txn_numbers"})
         words.append("custom transaction numbers were turned on, so QuickBooks no longer numbers invoices itself: "
                      "turn on \"Sync invoice number with QuickBooks Online\" or the invoices arrive without a number")
     if not words:
@@ -205,7 +208,8 @@ def announce(firm: Firm, changed: list[dict]) -> None:
         QboLink.firm_id == firm.id, QboLink.record_type.in_(("invoice", "credit_note")),
         QboLink.status.in_(("pending", "error")), QboLink.excluded.is_(False))).all()
     for record_type, record_id in waiting:
-        problems.record(firm.id, record_type, record_id, "company-settings-changed", message=message)
+        problems.record(firm.id, record_type, record_id, "company-settings-changed", message=message,
+                        facts={"kind": "settings-changed", "changes": facts})
 
 
 def snapshot_json(snapshot: QboCompany | None) -> dict | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 
+from flask_babel import gettext as _
+
 from qbo.core.models import utcnow
 from qbo.core.redis import get_redis
 from qbo.quickbooks.api.errors import QboError, ReconnectNeeded, kind_of
-from qbo.quickbooks.connection import client_for_firm, note_fault
+from qbo.quickbooks.connection import client_for_firm, get_connection, note_fault
 
 TTL_SECONDS = 7 * 24 * 3600
 REFRESH_LOCK_SECONDS = 120
@@ -89,6 +91,31 @@ def income_accounts(facts: dict | None) -> list[dict]:
     """The company's Income accounts (what a service's income account may be), by name."""
     return sorted((a for a in (facts or {}).get("accounts", []) if a.get("type") in INCOME_ACCOUNT_TYPES),
                   key=lambda a: (a.get("name") or "").lower())
+
+
+def refuses_income_account(firm_id: int, name) -> bool:
+    """Whether a service's income account `name` is not one of the company's Income accounts, when
+    the firm is connected and those are known (cached); False when nothing is known (not connected,
+    never read, the cache down): the sync then reports a name QuickBooks lacks (income-account-missing)."""
+    name = name.strip().lower() if isinstance(name, str) else ""
+    if not name:
+        return False
+    connection = get_connection(firm_id)
+    if connection is None or connection.state == "disconnected":
+        return False  # the accounts of a company the firm left say nothing of its next one
+    try:
+        known = income_accounts(get(firm_id))
+    except Exception:  # noqa: BLE001 - a save must go on without the cache: nothing known then
+        return False
+    return bool(known) and name not in {(a.get("name") or "").lower() for a in known}
+
+
+def service_problems(firm_id: int, data: dict) -> dict:
+    """What the QuickBooks company refuses in a service's input, per field (ledger.save's
+    `refused`): an income account that is not one of its Income accounts. {} when fine or unknown."""
+    if "income_account" in data and refuses_income_account(firm_id, data["income_account"]):
+        return {"income_account": [_("is not an Income account of the QuickBooks company; choose one from the list")]}
+    return {}
 
 
 def used_numbers(facts: dict | None, prefix: str) -> dict:

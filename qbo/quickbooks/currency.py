@@ -47,11 +47,12 @@ def check_customer(account, ctx) -> str | None:
                       f"(home currency {home(ctx)}). Turn it on in QuickBooks (Settings > Account and settings > "
                       "Advanced > Currency > Multicurrency), then resync. Once on, it can't be turned off and "
                       "the home currency can't change.",
-                      field="currency", value=code)
+                      field="currency", value=code, kind="multicurrency-off", currency=code, home=home(ctx))
     if code not in _enabled(ctx):
         raise Blocked("currency-not-enabled",
                       f"{code} is not in the QuickBooks company's currency list. Add it in QuickBooks "
-                      "(Settings > Currencies > Add currency), then resync.", field="currency", value=code)
+                      "(Settings > Currencies > Add currency), then resync.", field="currency", value=code,
+                      kind="currency-not-enabled", currency=code)
     return code
 
 
@@ -66,7 +67,9 @@ def check_existing_customer(account, found: dict | None, ctx) -> None:
                       f"The QuickBooks customer \"{found.get('DisplayName')}\" is in {theirs}, the account bills in "
                       f"{wanted}, and a customer's currency can't change. Rename the account, for example "
                       f"\"{account.name} ({wanted})\", so a new customer is created in {wanted}, then resync.",
-                      field="currency", value=wanted, suggested_name=f"{account.name} ({wanted})")
+                      field="currency", value=wanted, suggested_name=f"{account.name} ({wanted})",
+                      kind="customer-currency-differs", customer=found.get("DisplayName"), theirs=theirs,
+                      wanted=wanted)
 
 
 def rate_for(record, ctx) -> Decimal:
@@ -106,4 +109,6 @@ def check_deposit_account(payload: dict, ctx) -> None:
         raise Blocked("payment-currency-mismatch",
                       f"The payment is in {code} but its deposit account \"{account.get('Name')}\" is in {theirs}: "
                       "QuickBooks allows one foreign currency per transaction. Choose a deposit account in "
-                      f"{home(ctx)} or {code} in the QuickBooks settings, then resync.", field="deposit_account")
+                      f"{home(ctx)} or {code} in the QuickBooks settings, then resync.", field="deposit_account",
+                      kind="payment-currency-mismatch", currency=code, account=account.get("Name"), theirs=theirs,
+                      home=home(ctx))

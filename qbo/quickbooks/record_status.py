@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -73,16 +74,32 @@ def _sentence(table: dict, dep: Dependency, fallback: str) -> str:
     return str(template) % {"name": dep.label} if template is not None else fallback
 
 
+def _reason(link: LinkState, open_cases) -> str | None:
+    """The link's reason in the reader's words. It is the engine's English (for the API and the
+    logs), so another reader gets the title of the record's open problem in their language, or
+    None (the status's own words)."""
+    language = str(get_locale() or "en")
+    if not link.reason or language == "en":
+        return link.reason
+    if link.status not in ("error", "skipped", "modified_in_qbo"):
+        return None
+    from qbo.quickbooks.problems.catalogue import CASES, localised
+
+    cases = sorted((c for c in open_cases if c in CASES), key=lambda c: (CASES[c].severity != "error", c))
+    return localised(cases[0], language).title if cases else None
+
+
 def derive(link: LinkState | None, open_cases, dependencies: list[Dependency]) -> Status:
     """The status of one record from its link, its open error cases and its dependencies' states."""
     if link is None:
         return Status("not_synced", _("Not in QuickBooks yet."))
+    reason = _reason(link, open_cases)
     if link.excluded:
-        return Status("not_synced", link.reason or _("Do not sync: kept out of QuickBooks."))
+        return Status("not_synced", reason or _("Do not sync: kept out of QuickBooks."))
     if link.status == "unsynced":
-        return Status("unsynced", link.reason or _("Its QuickBooks copy was deleted in QuickBooks."))
+        return Status("unsynced", reason or _("Its QuickBooks copy was deleted in QuickBooks."))
     if link.status == "not_synced":
-        return Status("not_synced", link.reason or _("Not in QuickBooks yet."))
+        return Status("not_synced", reason or _("Not in QuickBooks yet."))
     deleted = [d for d in dependencies if d.status == "unsynced"]
     if deleted:
         return Status("dependency_deleted", _sentence(_DELETED, deleted[0],
@@ -90,14 +107,14 @@ def derive(link: LinkState | None, open_cases, dependencies: list[Dependency]) -
     if set(open_cases) & set(_DEPENDENCY_DELETED_CASES):
         return Status("dependency_deleted", _("Something it depends on was deleted in QuickBooks."))
     if link.status in ("modified_in_qbo", "error", "skipped"):
-        return Status(link.status, link.reason or str(STATUS_LABELS[link.status]))
+        return Status(link.status, reason or str(STATUS_LABELS[link.status]))
     broken = [d for d in dependencies if d.status in ("error", "modified_in_qbo")]
     if broken:
         return Status("waiting", _sentence(_WAITING, broken[0], _("Waiting for something it depends on.")))
     if link.status == "pending" and (link.reason or "").startswith("Waiting for"):
-        return Status("waiting", link.reason)
+        return Status("waiting", reason or _("Waiting for something it depends on."))
     if link.status == "pending":
-        return Status("pending", link.reason or _("Waiting to be sent to QuickBooks."))
+        return Status("pending", reason or _("Waiting to be sent to QuickBooks."))
     return Status("synced", _("In QuickBooks and the same as the ledger."))
 
 

@@ -195,7 +195,10 @@ def _missing(rate: TaxRate | None, snapshot: QboCompany, mapped_inactive: bool) 
                    f"No QuickBooks tax code for {what}.{why} QuickBooks has: {codes}. Choose one in "
                    "Settings > Integrations > QuickBooks > Tax, or create a tax code with that rate in "
                    "QuickBooks, then resync.",
-                   field="tax_rate_id", value=rate.name if rate is not None else None)
+                   field="tax_rate_id", value=rate.name if rate is not None else None, kind="no-tax-code",
+                   rate=rate.name if rate is not None else None,
+                   percent=f"{rate.percent.normalize():f}" if rate is not None else None,
+                   codes=[_describe(c) for c in sales_codes(snapshot)], inactive=mapped_inactive)
 
 
 def _code_or_reread(ctx, firm_id: int, rate, snapshot: QboCompany, mappings) -> dict | None:

@@ -119,3 +119,21 @@ def test_it_shows_a_payment_waiting_for_an_invoice_set_to_do_not_sync(connected,
     [waiting] = _open()
     assert (waiting.case, waiting.record_id, waiting.detail) == ("waiting-for-dependency", payment.id, "excluded")
     assert waiting.message == "Waiting for its invoice INV-0001, which is set to \"Do not sync\"."
+
+
+def test_it_words_a_waiting_row_and_its_cause_for_a_romanian_reader(connected, client, drain):
+    from qbo.quickbooks.problems.catalogue import explain_error
+    from tests.factories import make_account, make_user
+
+    account = make_account(connected.firm, name="Smith: John")  # QuickBooks refuses ':' in a name
+    make_invoice(connected.firm, account=account)
+    drain(connected.firm_id)
+    [waiting] = _open("waiting-for-dependency")
+    assert explain_error(waiting, "ro").startswith("Așteaptă clientul Smith: John; acea înregistrare are o eroare QuickBooks.")
+    assert explain_error(waiting).startswith("Waiting for customer Smith: John, which has a QuickBooks error.")
+    sign_in(client, make_user(connected.firm, role="owner", language="ro"))
+    page = lambda tab: " ".join(client.get(f"/settings/integrations/quickbooks?tab={tab}").get_data(as_text=True).split())  # noqa: E731
+    accounts, invoices = page("accounts"), page("invoices")
+    assert "Numele contului (DisplayName) „Smith: John” conține două puncte (:)" in accounts
+    assert "Așteaptă clientul Smith: John" in invoices
+    assert "contains a colon" not in accounts and "Waiting for" not in invoices

@@ -105,6 +105,20 @@ def test_it_says_an_invoice_waits_for_a_customer_in_error():
     assert derive(LinkState("error", "Refused"), {"qbo-fault"}, []).status == "error"
 
 
+def test_it_words_the_engines_english_reason_for_a_romanian_reader(app):
+    from flask_babel import force_locale
+
+    from qbo.quickbooks.record_status import LinkState, derive
+
+    refused = LinkState("error", 'Account name (DisplayName) "Smith: John" contains a colon')
+    waiting = LinkState("pending", "Waiting for its customer \"Acme\", which was skipped")
+    with force_locale("ro"):
+        assert derive(refused, {"string-length"}, []).text == "O valoare depășește limitele QuickBooks"
+        assert (derive(waiting, {"waiting-for-dependency"}, []).status, derive(waiting, set(), []).text) == (
+            "waiting", "Așteaptă ceva de care depinde.")
+    assert derive(refused, {"string-length"}, []).text == refused.reason  # English: the engine's own words
+
+
 def test_it_shows_the_same_status_on_the_list_the_page_and_the_panel(connected, drain, qbo_emulator, client):
     from tests.factories import sign_in
 

@@ -111,9 +111,12 @@ def test_it_offers_the_companys_income_accounts_on_the_service_form(client, app)
 def test_it_refuses_an_income_account_the_company_does_not_have(client, app):
     from qbo.ledger.models import Service
     from qbo.quickbooks import company_cache
+    from qbo.quickbooks.models import QboConnection
     from sqlalchemy import select
 
     user = _signed_in(client)
+    db.session.add(QboConnection(firm_id=user.firm_id, state="connected", realm_id="9130"))
+    db.session.commit()
     company_cache.store(user.firm_id, INCOME)
     response = client.post("/services/new", data={"name": "Payroll", "income_account": "Servcies"})
     assert response.status_code == 422 and "is not an Income account of the QuickBooks company" in response.get_data(as_text=True)

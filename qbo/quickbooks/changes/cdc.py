@@ -268,8 +268,11 @@ def _mark_unsynced(firm: Firm, link: QboLink, entity: str, obj: dict, report: Dr
     link.reason = f"Its QuickBooks copy ({what}, {entity} {obj['Id']}) was {how} in QuickBooks"[:300]
     case = SELF_DELETED_CASE.get(link.record_type, "unsynced")
     detail = f"QuickBooks {entity} {obj['Id']} was {how} in QuickBooks."
+    # The facts word the row and its detail for each reader (catalogue.explain_error, detail_text).
+    facts = {"entity": entity, "qbo_id": str(obj["Id"]), "how": "inactive" if entity in NAME_LISTS else "deleted"}
     problems.record(firm.id, link.record_type, link.record_id, case,
-                    message=catalogue.explain(case, dependency="itself"), detail=detail)
+                    message=catalogue.explain(case, dependency="itself"), detail=detail,
+                    facts={"dependency": "itself", **facts})
     report.unsynced += 1
     report.records.append((case, link.record_type, link.record_id))
     for dep_type, dep_id in dependents_of(firm.id, link.record_type, link.record_id):
@@ -281,7 +284,9 @@ def _mark_unsynced(firm: Firm, link: QboLink, entity: str, obj: dict, report: Dr
         problems.record(firm.id, dep_type, dep_id, "unsynced",
                         message=catalogue.explain("unsynced", dependency=word),
                         detail=f"Its {what} ({entity} {obj['Id']}) was {how} in QuickBooks.",
-                        element=_ELEMENTS.get(link.record_type))
+                        element=_ELEMENTS.get(link.record_type),
+                        facts={"dependency": word, "dependency_type": link.record_type,
+                               "label": record.label if record is not None else None, **facts})
         report.records.append(("unsynced", dep_type, dep_id))
 
 

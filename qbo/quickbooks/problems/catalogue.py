@@ -649,17 +649,36 @@ def _unsynced_sentence(f, language):
     return f"The {dep.replace('_', ' ')} this record depends on was deleted in QuickBooks."
 
 
-_REASONS = {"en": {"email": "is not a valid email address",
-                   "characters": "contains a character QuickBooks refuses (a colon, a tab or a line break)"},
-            "ro": {"email": "nu este o adresă de e-mail validă",
-                   "characters": "conține un caracter refuzat de QuickBooks (două puncte, tab sau rând nou)"}}
+_REASONS = {"en": {"email": "is not a valid email address; QuickBooks needs an '@' and a '.'",
+                   "characters": "contains a character QuickBooks refuses (a colon, a tab or a line break)",
+                   "not-a-number": "is not a number"},
+            "ro": {"email": "nu este o adresă de e-mail validă; QuickBooks cere „@” și „.”",
+                   "characters": "conține un caracter refuzat de QuickBooks (două puncte, tab sau rând nou)",
+                   "not-a-number": "nu este un număr"}}
+_CHARS = {"en": {"colon": "a colon", "tab": "a tab", "line-break": "a line break"},
+          "ro": {"colon": "două puncte (:)", "tab": "un tab", "line-break": "un rând nou"}}
+
+
+def _field_name(f, language):
+    """The field in the reader's words: from its QBO `path` (and `record` type, `line`) when the
+    facts name it, else the `field` label as given."""
+    if f.get("path"):
+        return field_label(f.get("record"), f["path"], f.get("line"), language)
+    return f.get("field")
 
 
 def _field_sentence(f, language):
-    name = f.get("field")
+    name = _field_name(f, language)
     if not name:
         return None
     value = _quoted(f["value"], language) if f.get("value") not in (None, "") else ""
+    reason = f.get("reason")
+    if reason == "amount-digits":
+        whole, decimals = f.get("integer_digits", 10), f.get("decimals", 5)
+        if language == "ro":
+            return (f"{name}{value} nu încape în sumele QuickBooks: cel mult {_ro_count(whole, 'cifre')} "
+                    f"înainte de separatorul zecimal și {decimals} după.")
+        return f"{name}{value} doesn't fit QuickBooks' amounts: at most {whole} digits before the point and {decimals} after."
     if f.get("limit") is not None:
         length = f.get("length")
         if length is None and f.get("value") is not None:
@@ -669,25 +688,64 @@ def _field_sentence(f, language):
             return f"{name}{value}{size} QuickBooks permite cel mult {f['limit']}."
         size = f" is {length} characters;" if length is not None else " is too long;"
         return f"{name}{value}{size} QuickBooks allows at most {f['limit']}."
-    if f.get("reason") in _REASONS[language]:
-        return f"{name}{value} {_REASONS[language][f['reason']]}."
+    if reason == "characters" and f.get("char") in _CHARS[language]:
+        char = _CHARS[language][f["char"]]
+        if language == "ro":
+            return f"{name}{value} conține {char}; QuickBooks nu permite „:”, tab sau rând nou în nume."
+        return f"{name}{value} contains {char}; QuickBooks doesn't allow ':', tabs or line breaks in names."
+    if reason in _REASONS[language]:
+        return f"{name}{value} {_REASONS[language][reason]}."
     if language == "ro":
         return f"QuickBooks a refuzat valoarea din {name}{value}."
     return f"QuickBooks refused the value of {name}{value}."
 
 
+_ALSO = {"en": {"name": " (or a first or last name)", "line": " (at least one line)"},
+         "ro": {"name": " (sau un prenume ori un nume de familie)", "line": " (cel puțin o linie)"}}
+
+
 def _missing_sentence(f, language):
-    if not f.get("field"):
+    name = _field_name(f, language)
+    if not name:
         return None
-    return f"{f['field']} lipsește." if language == "ro" else f"{f['field']} is missing."
+    if f.get("reason") == "required":  # found before sending: QuickBooks would refuse the record
+        also = _ALSO[language].get(f.get("also"), "")
+        if language == "ro":
+            return f"{name} lipsește, iar QuickBooks cere această valoare{also}."
+        return f"{name} is required by QuickBooks{also}."
+    return f"{name} lipsește." if language == "ro" else f"{name} is missing."
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _account_sentence(f, language):
-    if not f.get("field"):
+    name = _field_name(f, language)
+    if not name:
         return None
+    account = _quoted(f["value"], language) if f.get("value") else ""
+    reason, kind = f.get("reason"), f.get("account_type") or "unknown"
+    if reason == "inactive":
+        if language == "ro":
+            return f"{name}{account} nu este un cont activ în QuickBooks (a fost șters sau dezactivat acolo)."
+        return f"{name}{account} is not an active account in QuickBooks (deleted or made inactive there)."
+    if reason == "account-type" and f.get("wanted"):
+        if language == "ro":
+            wanted = " sau ".join(f["wanted"])
+            return f"{name}{account} este un cont de tip {kind}; QuickBooks cere aici un cont de tip {wanted}."
+        wanted = " or ".join(f["wanted"])
+        return (f"{name}{account} is {_article(kind)} {kind} account; QuickBooks needs "
+                f"{_article(wanted)} {wanted} account here.")
+    if reason == "receivable-or-payable":
+        if language == "ro":
+            return (f"{name}{account} este un cont de tip {kind}; QuickBooks nu lasă un produs sau serviciu "
+                    "să folosească un cont Accounts Receivable sau Accounts Payable.")
+        return (f"{name}{account} is {_article(kind)} {kind} account; QuickBooks doesn't let a product or "
+                "service use Accounts Receivable or Accounts Payable accounts.")
     if language == "ro":
-        return f"QuickBooks a refuzat contul din {f['field']}."
-    return f"QuickBooks refused the account in {f['field']}."
+        return f"QuickBooks a refuzat contul din {name}."
+    return f"QuickBooks refused the account in {name}."
 
 
 _TXN_WORDS = {"en": {"Invoice": "an invoice", "CreditMemo": "a credit memo", "RefundReceipt": "a refund receipt"},
@@ -843,6 +901,165 @@ def mismatch_text(facts: list[dict], language: str = "en", cause: str | None = N
     return f"{lead} {explanation}" if lead else explanation
 
 
+# -- problems found before sending (no QuickBooks words): their facts, worded for each reader ------
+# A `Blocked` record (qbo.quickbooks.sync.context) stores its facts with a `kind`; each kind has a
+# sentence per language here. The stored message stays English for the API and the logs.
+
+
+def _q(value, language) -> str:
+    return _quoted(value, language).strip()
+
+
+def _no_tax_code(f, language):
+    codes = ", ".join(f.get("codes") or [])
+    if language == "ro":
+        what = f"cota {_q(f['rate'], language)} ({f.get('percent')}%)" if f.get("rate") else "liniile fără cotă de taxă"
+        why = " Codul ales este inactiv în QuickBooks sau nu mai există." if f.get("inactive") else ""
+        return f"Niciun cod de taxă QuickBooks pentru {what}.{why} QuickBooks are: {codes or 'niciunul'}."
+    what = f"the rate {_q(f['rate'], language)} ({f.get('percent')}%)" if f.get("rate") else "lines without a tax rate"
+    why = " The code chosen for it is inactive in QuickBooks or no longer exists." if f.get("inactive") else ""
+    return f"No QuickBooks tax code for {what}.{why} QuickBooks has: {codes or 'none'}."
+
+
+def _multicurrency_off(f, language):
+    if language == "ro":
+        return (f"Contul este facturat în {f.get('currency')}, dar multimoneda este oprită în compania QuickBooks "
+                f"(moneda de bază {f.get('home')}).")
+    return (f"The account is billed in {f.get('currency')}, but multicurrency is off in the QuickBooks company "
+            f"(home currency {f.get('home')}).")
+
+
+def _currency_not_enabled(f, language):
+    if language == "ro":
+        return f"{f.get('currency')} nu se află în lista de monede a companiei QuickBooks."
+    return f"{f.get('currency')} is not in the QuickBooks company's currency list."
+
+
+def _customer_currency(f, language):
+    customer, suggested = _q(f.get("customer") or "", language), _q(f.get("suggested_name") or "", language)
+    theirs, wanted = f.get("theirs"), f.get("wanted")
+    if language == "ro":
+        return (f"Clientul QuickBooks {customer} este în {theirs}, contul facturează în {wanted}, iar moneda unui "
+                f"client nu se poate schimba. Redenumiți contul, de exemplu {suggested}, ca să fie creat un client "
+                f"nou în {wanted}.")
+    return (f"The QuickBooks customer {customer} is in {theirs}, the account bills in {wanted}, and a customer's "
+            f"currency can't change. Rename the account, for example {suggested}, so a new customer is created "
+            f"in {wanted}.")
+
+
+def _payment_currency(f, language):
+    account = _q(f.get("account") or "", language)
+    code, theirs, home = f.get("currency"), f.get("theirs"), f.get("home")
+    if language == "ro":
+        return (f"Plata este în {code}, dar contul ei de depunere {account} este în {theirs}: QuickBooks permite o "
+                f"singură monedă străină pe tranzacție. Alegeți un cont de depunere în {home} sau {code}.")
+    return (f"The payment is in {code} but its deposit account {account} is in {theirs}: QuickBooks allows one "
+            f"foreign currency per transaction. Choose a deposit account in {home} or {code}.")
+
+
+def _income_account_missing(f, language):
+    name = _q(f.get("value") or "", language)
+    if language == "ro":
+        return f"Contul de venituri {name} nu există în QuickBooks."
+    return f"The income account {name} does not exist in QuickBooks."
+
+
+def _fallback_item(f, language):
+    name = _q(f.get("value") or "", language)
+    if f.get("kind") == "fallback-item-category":
+        if language == "ro":
+            return (f"{name} este o categorie în QuickBooks, iar o linie nu poate fi înregistrată pe o categorie. "
+                    "Alegeți un articol de tip serviciu în Setări › Integrări › QuickBooks.")
+        return (f"{name} is a category in QuickBooks, and a line can't be booked on a category. Choose a service "
+                "item in Settings > Integrations > QuickBooks.")
+    if language == "ro":
+        return (f"Articolul {name}, pe care sunt înregistrate liniile fără serviciu, este inactiv în QuickBooks. "
+                "Activați-l acolo sau alegeți alt articol în Setări › Integrări › QuickBooks.")
+    return (f"The item {name} that lines without a service are booked on is inactive in QuickBooks. Make it "
+            "active there, or choose another item in Settings > Integrations > QuickBooks.")
+
+
+def _no_customer_named(f, language):
+    name = _q(f.get("name") or "", language)
+    if language == "ro":
+        return f"Niciun client QuickBooks nu se numește exact {name}."
+    return f"No QuickBooks customer is named exactly {name}."
+
+
+_SETTINGS_WORDS = {
+    "en": {"tax_mode": "the sales tax setting changed from {before} to {after}: the tax codes were read again; "
+                       "check the mapping on the Tax screen",
+           "custom_txn_numbers": "custom transaction numbers were turned on, so QuickBooks no longer numbers "
+                                 "invoices itself: turn on \"Sync invoice number with QuickBooks Online\" or the "
+                                 "invoices arrive without a number"},
+    "ro": {"tax_mode": "setarea taxei pe vânzări s-a schimbat din {before} în {after}: codurile de taxă au fost "
+                       "citite din nou; verificați corespondența în ecranul Taxe",
+           "custom_txn_numbers": "numerele de tranzacție personalizate au fost activate, deci QuickBooks nu mai "
+                                 "numerotează singur facturile: activați „Sync invoice number with QuickBooks "
+                                 "Online”, altfel facturile ajung fără număr"}}
+
+
+def _settings_changed(f, language):
+    words = [_SETTINGS_WORDS[language][c["setting"]].format(before=c.get("before"), after=c.get("after"))
+             for c in f.get("changes") or [] if c.get("setting") in _SETTINGS_WORDS[language]]
+    if not words:
+        return None
+    return ("În QuickBooks, " if language == "ro" else "In QuickBooks, ") + "; ".join(words) + "."
+
+
+_FIXED_SENTENCES = {
+    "card-account-gone": {
+        "en": "The card account chosen for processing fees no longer exists in QuickBooks.",
+        "ro": "Contul de card ales pentru comisioanele de procesare nu mai există în QuickBooks."},
+    "no-card-account": {
+        "en": "QuickBooks has no Credit Card account for processing fees. Create one in QuickBooks or choose one "
+              "in the QuickBooks settings.",
+        "ro": "QuickBooks nu are niciun cont de tip Credit Card pentru comisioanele de procesare. Creați unul în "
+              "QuickBooks sau alegeți unul în setările QuickBooks."},
+    "no-fee-expense-account": {
+        "en": "Choose the expense account for processing fees in the QuickBooks settings.",
+        "ro": "Alegeți contul de cheltuieli pentru comisioanele de procesare în setările QuickBooks."},
+    "deposit-account-gone": {
+        "en": "The deposit account chosen in the QuickBooks settings no longer exists in QuickBooks. Choose "
+              "another one.",
+        "ro": "Contul de depunere ales în setările QuickBooks nu mai există în QuickBooks. Alegeți altul."},
+    "no-bank-account": {
+        "en": "QuickBooks has no Bank account to pay refunds from. Add one in QuickBooks.",
+        "ro": "QuickBooks nu are niciun cont de tip Bank din care să plătească rambursările. Adăugați unul în "
+              "QuickBooks."},
+    "no-income-account": {
+        "en": "QuickBooks has no Income account to book lines without a service on. Add one in QuickBooks.",
+        "ro": "QuickBooks nu are niciun cont de tip Income pe care să înregistreze liniile fără serviciu. "
+              "Adăugați unul în QuickBooks."},
+}
+
+#: kind -> sentence(facts, language), for rows stored with facts {"kind": ...} (found without QuickBooks).
+_FOUND_BEFORE_SENDING = {
+    "no-tax-code": _no_tax_code, "multicurrency-off": _multicurrency_off,
+    "currency-not-enabled": _currency_not_enabled, "customer-currency-differs": _customer_currency,
+    "payment-currency-mismatch": _payment_currency, "income-account-missing": _income_account_missing,
+    "fallback-item-inactive": _fallback_item, "fallback-item-category": _fallback_item,
+    "no-customer-named": _no_customer_named, "settings-changed": _settings_changed,
+    **{kind: (lambda words: lambda f, language: words[language])(words) for kind, words in _FIXED_SENTENCES.items()},
+}
+#: A pre-flight problem's kind -> its sentence (preflight.Problem.facts).
+_PROBLEM_SENTENCES = {"field": _field_sentence, "missing": _missing_sentence, "account": _account_sentence}
+
+
+def _lead(case_id: str, facts: dict, language: str) -> str | None:
+    """The sentences the facts pin down: one per pre-flight problem (`problems`), a stored kind's
+    (`kind`), or the case's own builder."""
+    if facts.get("problems"):
+        shared = {k: v for k, v in facts.items() if k != "problems"}
+        builders = (_PROBLEM_SENTENCES.get(p.get("kind")) or _SPECIFIC.get(case_id) for p in facts["problems"])
+        sentences = [b({**shared, **p}, language) if b else None for b, p in zip(builders, facts["problems"])]
+        return " ".join(s for s in sentences if s) or None
+    if facts.get("kind") in _FOUND_BEFORE_SENDING:
+        return _FOUND_BEFORE_SENDING[facts["kind"]](facts, language)
+    builder = _SPECIFIC.get(case_id)
+    return builder(facts, language) if builder else None
+
+
 _SPECIFIC = {
     "waiting-for-dependency": _waiting_sentence,
     "stuck-pending": _stuck_sentence,
@@ -912,8 +1129,7 @@ def explain(case_id: str, language: str = "en", record_type: str | None = None, 
     worded for `record_type` where the case names the document."""
     language = language if language in LANGUAGES else "en"
     case = localised(case_id, language, record_type)
-    builder = _SPECIFIC.get(case_id)
-    lead = builder(facts, language) if builder else None
+    lead = _lead(case_id, {"record": record_type, **facts}, language)
     text = f"{lead} {case.explanation}" if lead else case.explanation
     if case_id in ("qbo-fault", "service-error"):
         raw = _raw_sentence(facts, language)
@@ -1119,32 +1335,75 @@ def _value_at(payload: dict, path: str):
     return max(strings, key=len) if strings else (values[0] if values else None)
 
 
+# A stored `unsynced` row's element is the QBO reference that points at the deleted record.
+_ELEMENT_DEPENDENCIES = {"CustomerRef": "customer", "Line.SalesItemLineDetail.ItemRef": "service",
+                         "Line.LinkedTxn": "invoice"}
+
+
 def explain_error(error, language: str = "en", **facts) -> str:
     """The explanation for a stored SyncError. A QBO fault's facts are re-derived from the words it
-    kept; a problem found without QBO (no code) leads with its own message (a pre-flight problem
-    names field, value and limit there), and `unsynced` reads the deleted dependency from `element`.
-    A waiting row reads what it waits for from `waiting_for_type` and its state from `detail`
-    (`facts` may add the awaited record's `label`); a stuck row reads since when from `detail`."""
+    kept (its field named in the reader's words); a problem found without QBO (no code) is worded
+    from its stored `facts` (a pre-flight problem's field, value and limit; a blocked record's
+    kind), and rows stored before facts existed lead with their own message; `unsynced` reads the
+    deleted dependency from `element`. A waiting row reads what it waits for from
+    `waiting_for_type`, its state from `detail` and the awaited record's `label` from its facts
+    (or `facts`); a stuck row reads since when from `detail`."""
+    stored = error.facts or {}
     if error.case == "waiting-for-dependency":
+        facts = {**stored, **facts}
         if language == "en" and not facts.get("label") and error.message:
             return f"{error.message} {CASES[error.case].explanation}"
         return explain(error.case, language, error.record_type, what=error.waiting_for_type, state=error.detail, **facts)
     if error.case == "stuck-pending":
         return explain(error.case, language, error.record_type, since=error.detail, **facts)
     if error.qbo_code is not None:
+        where = {"path": error.element} if error.element and error.record_type else {}
         facts = {**facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type),
-                 **(error.facts or {}), **facts}
+                 **where, **stored, **facts}
         return explain(error.case, language, error.record_type, **facts)
-    facts = {"dependency": error.element} if error.case == "unsynced" and error.element else {}
+    if stored.get("problems") or stored.get("kind") in _FOUND_BEFORE_SENDING:
+        return explain(error.case, language, error.record_type, **{**stored, **facts})
+    facts = {}
+    if error.case == "unsynced" and (error.element or stored.get("dependency")):
+        facts = {"dependency": stored.get("dependency") or _ELEMENT_DEPENDENCIES.get(error.element, error.element)}
     if error.case == "amount-mismatch" and _mismatch_facts(error):
         return mismatch_text(_mismatch_facts(error), language, cause=_mismatch_cause(error))
     if error.case == "line-description-fallback" and _fallback_facts(error):
         return explain(error.case, language, error.record_type, lines=_fallback_facts(error))
     text = explain(error.case, language, error.record_type, **facts)
     message = (error.message or "").strip().rstrip(".")
-    if not message or message in text:
-        return text
+    if not message or message in text or stored:
+        return text  # a row with facts is worded from them; its English message is for the API
     if CASES[error.case].explanation.rstrip(".") in message:
         # The engine stored a whole `explain(...)` text: keep it (its facts are not stored elsewhere).
         return error.message if language == "en" else text
     return f"{message}. {text}"
+
+
+_DETAIL_HOW = {"en": {"deleted": "deleted", "inactive": "made inactive"},
+               "ro": {"deleted": "ștearsă", "inactive": "dezactivată"}}
+
+
+def detail_text(error, language: str = "en") -> str | None:
+    """A row's stored detail for a reader, where the product wrote it (QuickBooks' own words are
+    shown as they came): a record deleted in QuickBooks is worded from its facts; the detail of a
+    difference or a fallback line is already in the explanation, so only English shows it again."""
+    stored = error.facts or {}
+    if error.qbo_code is None and stored.get("entity") and stored.get("how") in _DETAIL_HOW["en"]:
+        language = language if language in LANGUAGES else "en"
+        how, what = _DETAIL_HOW[language][stored["how"]], f"{stored['entity']} {stored.get('qbo_id', '')}".strip()
+        if stored.get("dependency_type"):
+            kind = stored["dependency_type"]
+            noun = _WAIT_NOUNS[language].get(kind, kind.replace("_", " "))
+            label = _quoted(stored["label"], language) if stored.get("label") else ""
+            if language == "ro":
+                return f"Înregistrarea de care depinde, {noun}{label} ({what}), a fost {how} în QuickBooks."
+            return f"Its {noun}{label} ({what}) was {how} in QuickBooks."
+        if language == "ro":
+            return f"Înregistrarea QuickBooks {what} a fost {how} în QuickBooks."
+        return f"QuickBooks {what} was {how} in QuickBooks."
+    if language != "en" and error.qbo_code is None and (
+            (error.case == "amount-mismatch" and _mismatch_facts(error))
+            or (error.case == "line-description-fallback" and _fallback_facts(error))):
+        return None
+    return error.detail

@@ -105,13 +105,16 @@ def record_fault(firm_id: int, record_type: str, record_id: int, recognised: Rec
 
 
 def record_problems(firm_id: int, record_type: str, record_id: int, problems) -> list[SyncError]:
-    """Record pre-flight problems (`qbo.preflight.Problem`): one row per case, listing every field."""
+    """Record pre-flight problems (`qbo.preflight.Problem`): one row per case, listing every field.
+    The message stays English (API, logs); `facts` keeps each problem's facts, in no language, as
+    {"problems": [...]}, for the explanation in the reader's language."""
     by_case: dict[str, list] = {}
     for problem in problems:
         by_case.setdefault(problem.case, []).append(problem)
     return [record(firm_id, record_type, record_id, case,
                    message="; ".join(p.message for p in found),
-                   element=", ".join(dict.fromkeys(p.field for p in found)))
+                   element=", ".join(dict.fromkeys(p.field for p in found)),
+                   facts={"problems": [p.facts for p in found]} if all(p.facts for p in found) else None)
             for case, found in by_case.items()]
 
 
@@ -162,13 +165,14 @@ STUCK = "stuck-pending"
 
 
 def record_waiting(firm_id: int, record_type: str, record_id: int, waiting_for: tuple[str, int],
-                   state: str, message: str) -> SyncError:
+                   state: str, message: str, label: str | None = None) -> SyncError:
     """The record can't go until `waiting_for` does, and that one is stuck (`state`: skipped, error,
     excluded, not_synced, unsynced): a desk row under the record's own tab says so. It closes when
     the record syncs (the engine closes every open row then) or when `settle_waiting` sees the
-    awaited record synced."""
+    awaited record synced. `label` names the awaited record in its facts, so the row is worded in
+    the reader's language (the message stays English, for the API)."""
     return record(firm_id, record_type, record_id, WAITING, message=message, detail=state,
-                  waiting_for=waiting_for)
+                  waiting_for=waiting_for, facts={"label": label} if label else None)
 
 
 def settle_waiting(firm_id: int) -> int:

@@ -16,7 +16,9 @@ MARKER_PREFIX = "Sync desk ref"
 
 
 class Blocked(Exception):
-    """The record cannot be sent as it is; the case id and message say why (recorded as an error)."""
+    """The record cannot be sent as it is; the case id and message say why (recorded as an error).
+    The message is English (API, logs); `facts` (no words: `kind`, `field`, `value`...) are stored on
+    the row, and the catalogue words them for each reader (catalogue._FOUND_BEFORE_SENDING)."""
 
     def __init__(self, case: str, message: str, **facts):
         super().__init__(message)
@@ -314,18 +316,21 @@ class SyncContext:
             if item is not None and item.get("Active") is False:
                 raise Blocked("qbo-fault", f"The item \"{name}\" that lines without a service are booked on is "
                               "inactive in QuickBooks. Make it active there, or choose another item in "
-                              "Settings > Integrations > QuickBooks, then resync.", field="fallback_item_name", value=name)
+                              "Settings > Integrations > QuickBooks, then resync.", field="fallback_item_name", value=name,
+                              kind="fallback-item-inactive")
             if item is not None and item.get("Type") == "Category":
                 raise Blocked("qbo-fault", f"\"{name}\" is a category in QuickBooks, and a line can't be booked "
                               "on a category. Choose a service item in Settings > Integrations > QuickBooks, "
-                              "then resync.", field="fallback_item_name", value=name)
+                              "then resync.", field="fallback_item_name", value=name,
+                              kind="fallback-item-category")
             if item is None:
                 from qbo.quickbooks.api.client import request_id_for
 
                 account = self.account_named(self.firm.default_income_account) or self.first_account("Income")
                 if account is None:
                     raise Blocked("qbo-fault", "QuickBooks has no Income account to book lines without a "
-                                  "service on. Add one in QuickBooks, then resync.", field="fallback_item_name")
+                                  "service on. Add one in QuickBooks, then resync.", field="fallback_item_name",
+                                  kind="no-income-account")
                 item = self.client.create("Item", {
                     "Name": name, "Type": "Service", "Active": True,
                     "IncomeAccountRef": {"value": account["Id"], "name": account.get("Name")}},

@@ -362,7 +362,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
         return None
     except Blocked as blocked:
         _fail(link, catalogue_case=blocked.case, message=blocked.message, element=blocked.facts.get("field"), report=report,
-              ctx=ctx)
+              ctx=ctx, facts=blocked.facts)
         return None
     found = preflight.check(module.RECORD_TYPE, payload) + preflight.check_accounts(module.RECORD_TYPE, payload, ctx.accounts_by_id)
     if found:
@@ -390,7 +390,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             existing = module.find_existing(record, payload, ctx)
         except Blocked as blocked:  # e.g. a same-named customer in another currency (issue 17)
             _fail(link, catalogue_case=blocked.case, message=blocked.message, element=blocked.facts.get("field"),
-                  report=report, ctx=ctx)
+                  report=report, ctx=ctx, facts=blocked.facts)
             return None
         if existing is not None:
             link_result(link, existing, None if module.NAME_LIST else digest, ctx)
@@ -400,7 +400,8 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
             return None
     if module.RECORD_TYPE == "account" and not firm.create_customers_automatically:
         _fail(link, catalogue_case="account-no-match", report=report, ctx=ctx,
-              message=f"No QuickBooks customer is named exactly \"{record.name}\".")
+              message=f"No QuickBooks customer is named exactly \"{record.name}\".",
+              facts={"kind": "no-customer-named", "name": record.name})
         return None
     request_id = link.pending_request_id or request_id_for(firm.id, link.record_type, link.record_id, "create")
     link.pending_request_id = request_id
@@ -415,8 +416,12 @@ def _record_waiting(link: QboLink, waiting: Waiting) -> None:
     record a desk row naming it; a dependency merely pending goes first and needs none."""
     if waiting.state is None or waiting.dependency is None:
         return
+    dep_type, dep_id = waiting.dependency
+    module = BY_RECORD_TYPE.get(dep_type)
+    awaited = db.session.get(module.MODEL, dep_id) if module else None
     problems.record_waiting(link.firm_id, link.record_type, link.record_id, waiting.dependency,
-                            waiting.state, message=f"{waiting.reason}."[:1000])
+                            waiting.state, message=f"{waiting.reason}."[:1000],
+                            label=awaited.label if awaited is not None else None)
     # The waiting row says why it is pending: a stuck row would say less.
     problems.resolve(link.firm_id, link.record_type, link.record_id, cases=[problems.STUCK])
 
@@ -522,7 +527,7 @@ def _still_deleted(firm_id: int, dependencies: list, back: QboLink) -> bool:
 
 def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError | None = None,
           message: str = "", element: str | None = None, report: SyncReport,
-          ctx: SyncContext | None = None, payload: dict | None = None) -> None:
+          ctx: SyncContext | None = None, payload: dict | None = None, facts: dict | None = None) -> None:
     if error is not None:
         # The payload adds what QuickBooks' words don't say (the payment method of a refused name).
         recognised = catalogue.recognise(error, record_type=link.record_type, payload=payload)
@@ -531,7 +536,7 @@ def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError |
         link.reason = recognised.message[:300]
     else:
         problems.record(link.firm_id, link.record_type, link.record_id, catalogue_case, message=message,
-                        element=element)
+                        element=element, facts=facts or None)
         case = catalogue_case
         link.reason = message[:300]
     _resolve_others(link, {case}, ctx)

@@ -35,13 +35,13 @@ def _card_account(ctx) -> dict:
         account = ctx.accounts_by_id.get(chosen)
         if account is None:
             raise Blocked("expense-account-type", "The card account chosen for processing fees no longer "
-                          "exists in QuickBooks.", field="card_account")
+                          "exists in QuickBooks.", field="card_account", kind="card-account-gone")
         return account  # a wrong type is reported by pre-flight (error case expense-account-type)
     account = ctx.first_account("Credit Card", prefer=("Stripe Card",))
     if account is None:
         raise Blocked("expense-account-type", "QuickBooks has no Credit Card account for processing "
                       "fees. Create one in QuickBooks or choose one in the QuickBooks settings, then resync.",
-                      field="card_account")
+                      field="card_account", kind="no-card-account")
     return account
 
 
@@ -51,7 +51,8 @@ def _expense_account(ctx) -> dict:
         ctx.first_account("Expense", prefer=("Merchant Fees", "Bank Charges & Fees"))
     if account is None:
         raise Blocked("expense-account-type", "Choose the expense account for processing fees in the "
-                      "QuickBooks settings, then resync.", field="fee_expense_account")
+                      "QuickBooks settings, then resync.", field="fee_expense_account",
+                      kind="no-fee-expense-account")
     return account
 
 

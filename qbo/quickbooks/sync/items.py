@@ -23,7 +23,7 @@ def to_qbo(service: Service, ctx) -> dict:
     if account is None:
         raise Blocked("income-account-missing", f"The income account \"{name}\" does not exist in QuickBooks. "
                       "Choose an Income account that exists in QuickBooks, then resync.",
-                      field="income_account", value=name)
+                      field="income_account", value=name, kind="income-account-missing")
     payload = {"Name": service.name, "Type": "Service", "Active": True,  # see customers.to_qbo
                "IncomeAccountRef": {"value": account["Id"], "name": account["Name"]}}
     if service.description:

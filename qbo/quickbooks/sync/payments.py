@@ -48,7 +48,8 @@ def to_qbo(payment: Payment, ctx) -> dict:
         account = ctx.accounts_by_id.get(ctx.firm.deposit_account_qbo_id)
         if account is None:
             raise Blocked("qbo-fault", "The deposit account chosen in the QuickBooks settings no longer "
-                          "exists in QuickBooks. Choose another one, then resync.", field="deposit_account")
+                          "exists in QuickBooks. Choose another one, then resync.", field="deposit_account",
+                          kind="deposit-account-gone")
         payload["DepositToAccountRef"] = {"value": account["Id"], "name": account.get("Name")}
     # Without DepositToAccountRef QBO files the payment under Undeposited Funds (ref §4 Payment).
     currency.apply_to_payload(payload, payment, ctx)  # issue 17

@@ -9,6 +9,7 @@ reference is unsure (the stricter choice). A record with problems is reported an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as _field
 from decimal import Decimal, InvalidOperation
 
 from qbo.ledger.record_types import RECORD_TYPES
@@ -22,8 +23,14 @@ class Problem:
     field: str
     value: str
     limit: int | None
-    message: str
+    message: str  # English, for the API and logs; a reader gets `facts` worded (catalogue.explain_error)
     case: str = "string-length"
+    #: The problem in no language: `kind` ("field", "missing", "account"), `reason` ("length",
+    #: "characters", "email", "not-a-number", "amount-digits", "required", "inactive",
+    #: "account-type", "receivable-or-payable"), `record` (its type), the QBO field `path`, the `line`,
+    #: the `value` shown, `limit` and `length`, the `char` refused, the account's type and the
+    #: types `wanted`...
+    facts: dict = _field(default_factory=dict, compare=False, hash=False)
 
 
 # -- field names: QuickBooks' word and the ledger's ---------------------------------------------
@@ -53,14 +60,55 @@ _TXN_LABELS = {"PrivateNote": "Internal note", "CustomerMemo": "Description (mem
                "EntityRef": "Processor (vendor)"}
 
 
-def field_label(record_type: str, qbo_field: str, line: int | None = None) -> str:
-    """'Invoice number (DocNumber)': the ledger's name for a QBO field, then QBO's own."""
-    if qbo_field == "DocNumber" and record_type in _DOC_NAMES:
-        word = _DOC_NAMES[record_type]
+# Romanian: the same names, as the subject of a sentence ("Numele contului lipsește"). A line's
+# field has two forms, without a line number and with one ("{n}"): Romanian puts it after the noun.
+_DOC_NAMES_RO = {"invoice": "Numărul facturii", "credit_note": "Numărul notei de credit",
+                 "refund": "Numărul rambursării", "processor_fee": "Referința comisionului"}
+_LABELS_RO = {
+    "account": {"DisplayName": "Numele contului", "GivenName": "Prenumele", "MiddleName": "Al doilea prenume",
+                "FamilyName": "Numele de familie", "Title": "Titlul", "Suffix": "Sufixul",
+                "CompanyName": "Denumirea firmei", "PrintOnCheckName": "Numele de pe cecuri",
+                "PrimaryEmailAddr.Address": "Adresa de e-mail", "PrimaryPhone.FreeFormNumber": "Telefonul",
+                "Mobile.FreeFormNumber": "Telefonul mobil", "Fax.FreeFormNumber": "Faxul",
+                "AlternatePhone.FreeFormNumber": "Celălalt telefon", "Notes": "Notele"},
+    "service": {"Name": "Numele serviciului", "Description": "Descrierea serviciului", "Type": "Tipul serviciului",
+                "IncomeAccountRef": "Contul de venituri", "ExpenseAccountRef": "Contul de cheltuieli"},
+    "payment": {"PrivateNote": "Nota plății", "PaymentRefNum": "Referința plății",
+                "CustomerRef": "Contul clientului", "TotalAmt": "Suma",
+                "DepositToAccountRef": "Contul de depunere",
+                "Line.Amount": ("Suma aplicată", "Suma aplicată pe linia {n}")},
+}
+_TXN_LABELS_RO = {"PrivateNote": "Nota internă", "CustomerMemo": "Descrierea (memo)",
+                  "CustomerMemo.value": "Descrierea (memo)", "CustomerRef": "Contul clientului",
+                  "Line": "Lista de linii", "Line.Description": ("Descrierea liniei", "Descrierea liniei {n}"),
+                  "Line.Amount": ("Suma liniei", "Suma liniei {n}"),
+                  "Line.SalesItemLineDetail.ItemRef": ("Serviciul liniei", "Serviciul liniei {n}"),
+                  "DepositToAccountRef": "Contul de depunere", "PaymentRefNum": "Referința plății",
+                  "PaymentType": "Tipul plății", "AccountRef": "Contul cardului",
+                  "Line.AccountBasedExpenseLineDetail.AccountRef": (
+                      "Contul de cheltuieli al comisionului", "Contul de cheltuieli al comisionului, linia {n}"),
+                  "EntityRef": "Procesatorul (furnizorul)"}
+
+
+def _word(record_type, qbo_field, line, language):
+    if language == "ro":
+        docs, labels, txn = _DOC_NAMES_RO, _LABELS_RO, _TXN_LABELS_RO
     else:
-        word = _LABELS.get(record_type, {}).get(qbo_field) or _TXN_LABELS.get(qbo_field)
-    if word and line is not None and qbo_field.startswith("Line."):
+        docs, labels, txn = _DOC_NAMES, _LABELS, _TXN_LABELS
+    if qbo_field == "DocNumber" and record_type in docs:
+        return docs[record_type]
+    word = labels.get(record_type, {}).get(qbo_field) or txn.get(qbo_field)
+    if isinstance(word, tuple):
+        return word[0] if line is None else word[1].format(n=line)
+    if word and line is not None and qbo_field.startswith("Line.") and language != "ro":
         word = f"Line {line} {word.removeprefix('Line ').lower()}"
+    return word
+
+
+def field_label(record_type: str, qbo_field: str, line: int | None = None, language: str = "en") -> str:
+    """'Invoice number (DocNumber)': the ledger's name for a QBO field ("Numărul facturii" in
+    Romanian), then QBO's own."""
+    word = _word(record_type, qbo_field, line, language)
     shown_field = qbo_field.removesuffix(".Address").removesuffix(".FreeFormNumber").removesuffix(".value")
     return f"{word} ({shown_field})" if word else shown_field
 
@@ -93,6 +141,7 @@ PAYMENT_LIMITS = {"PrivateNote": 4000, "PaymentRefNum": 21}
 LINE_DESCRIPTION = 4000  # ref §4: line Description ≤4000
 AMOUNT_INTEGER_DIGITS, AMOUNT_DECIMALS = 10, 5  # ref §4: "at most 15 digits in 10.5 format"
 BAD_NAME_CHARS = {":": "a colon", "\t": "a tab", "\n": "a line break", "\r": "a line break"}
+_CHAR_KEYS = {":": "colon", "\t": "tab", "\n": "line-break", "\r": "line-break"}
 
 
 def _get(data: dict, path: str):
@@ -104,6 +153,13 @@ def _get(data: dict, path: str):
     return value
 
 
+def _facts(kind, reason, record_type, path, line=None, **more) -> dict:
+    facts = {"kind": kind, "reason": reason, "record": record_type, "path": path, **more}
+    if line is not None:
+        facts["line"] = line
+    return facts
+
+
 def _length_problems(record_type, data, limits, prefix="", line=None):
     problems = []
     for path, limit in limits.items():
@@ -112,7 +168,9 @@ def _length_problems(record_type, data, limits, prefix="", line=None):
             label = field_label(record_type, prefix + path, line)
             problems.append(Problem(
                 prefix + path, _shown(value), limit,
-                f"{label} \"{_shown(value)}\" is {len(value)} characters; QuickBooks allows at most {limit}"))
+                f"{label} \"{_shown(value)}\" is {len(value)} characters; QuickBooks allows at most {limit}",
+                facts=_facts("field", "length", record_type, prefix + path, line, value=_shown(value),
+                             limit=limit, length=len(value))))
     return problems
 
 
@@ -122,18 +180,25 @@ def _char_problems(record_type, data, fields):
         value = _get(data, path)
         if not isinstance(value, str):
             continue
-        bad = [word for char, word in BAD_NAME_CHARS.items() if char in value]
+        bad = [char for char in BAD_NAME_CHARS if char in value]
         if bad:
             label = field_label(record_type, path)
             problems.append(Problem(path, _shown(value), None,
-                                    f"{label} \"{_shown(value)}\" contains {bad[0]}; QuickBooks "
-                                    "doesn't allow ':', tabs or line breaks in names"))
+                                    f"{label} \"{_shown(value)}\" contains {BAD_NAME_CHARS[bad[0]]}; QuickBooks "
+                                    "doesn't allow ':', tabs or line breaks in names",
+                                    facts=_facts("field", "characters", record_type, path, value=_shown(value),
+                                                 char=_CHAR_KEYS[bad[0]])))
     return problems
 
 
-def _required(record_type, field, what=None, line=None):
+_ALSO = {"name": " (or a first or last name)", "line": " (at least one line)"}
+
+
+def _required(record_type, field, also=None, line=None):
     label = field_label(record_type, field, line)
-    return Problem(field, "", None, f"{label} is required by QuickBooks{what or ''}", case="required-field")
+    facts = _facts("missing", "required", record_type, field, line, **({"also": also} if also else {}))
+    return Problem(field, "", None, f"{label} is required by QuickBooks{_ALSO.get(also, '')}",
+                   case="required-field", facts=facts)
 
 
 def _has_ref(data, field):
@@ -143,19 +208,23 @@ def _has_ref(data, field):
 
 def _amount_problem(record_type, path, amount, line=None):
     label = field_label(record_type, path, line)
+    not_a_number = Problem(path, _shown(amount), None, f"{label} \"{_shown(amount)}\" is not a number",
+                           facts=_facts("field", "not-a-number", record_type, path, line, value=_shown(amount)))
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
-        return Problem(path, _shown(amount), None, f"{label} \"{_shown(amount)}\" is not a number")
+        return not_a_number
     if not value.is_finite():
-        return Problem(path, _shown(amount), None, f"{label} \"{_shown(amount)}\" is not a number")
+        return not_a_number
     whole = int(abs(value))
     integer_digits = len(str(whole)) if whole else 0
     decimals = max(0, -value.normalize().as_tuple().exponent)
     if integer_digits > AMOUNT_INTEGER_DIGITS or decimals > AMOUNT_DECIMALS:
         return Problem(path, _shown(amount), AMOUNT_INTEGER_DIGITS + AMOUNT_DECIMALS,
                        f"{label} {amount} doesn't fit QuickBooks' amounts: at most "
-                       f"{AMOUNT_INTEGER_DIGITS} digits before the point and {AMOUNT_DECIMALS} after")
+                       f"{AMOUNT_INTEGER_DIGITS} digits before the point and {AMOUNT_DECIMALS} after",
+                       facts=_facts("field", "amount-digits", record_type, path, line, value=_shown(amount),
+                                    integer_digits=AMOUNT_INTEGER_DIGITS, decimals=AMOUNT_DECIMALS))
     return None
 
 
@@ -174,10 +243,12 @@ def _customer(data, full):
     if isinstance(email, str) and email and ("@" not in email or "." not in email):
         problems.append(Problem("PrimaryEmailAddr.Address", _shown(email), None,
                                 f"{field_label('account', 'PrimaryEmailAddr.Address')} \"{_shown(email)}\" "
-                                "is not a valid email address; QuickBooks needs an '@' and a '.'"))
+                                "is not a valid email address; QuickBooks needs an '@' and a '.'",
+                                facts=_facts("field", "email", "account", "PrimaryEmailAddr.Address",
+                                             value=_shown(email))))
     # ref §4 Customer: DisplayName, or one of Title/GivenName/MiddleName/FamilyName/Suffix (6080).
     if full and not data.get("DisplayName") and not any(data.get(p) for p in CUSTOMER_NAME_PARTS):
-        problems.append(_required("account", "DisplayName", " (or a first or last name)"))
+        problems.append(_required("account", "DisplayName", "name"))
     return problems
 
 
@@ -203,7 +274,7 @@ def _lines(record_type, data, full):
         return problems
     if not isinstance(lines, list) or not lines:
         # ref §4: Line[] (≥1) is required on Invoice, CreditMemo, RefundReceipt and Purchase.
-        return [_required(record_type, "Line", " (at least one line)")]
+        return [_required(record_type, "Line", "line")]
     for n, line in enumerate(lines, 1):
         if not isinstance(line, dict) or line.get("DetailType") == "SubTotalLineDetail":
             continue
@@ -314,7 +385,8 @@ def _account_problem(record_type, path, ref, accounts_by_id, allowed, case, line
         name = ref.get("name") or f"Id {ref['value']}"
         return Problem(path, _shown(name), None,
                        f"{label} \"{_shown(name)}\" is not an active account in QuickBooks (deleted "
-                       "or made inactive there)", case=case)
+                       "or made inactive there)", case=case,
+                       facts=_facts("account", "inactive", record_type, path, line, value=_shown(name)))
     kind = account.get("AccountType") or "unknown"
     if kind in allowed:
         return None
@@ -322,7 +394,9 @@ def _account_problem(record_type, path, ref, accounts_by_id, allowed, case, line
     wanted = " or ".join(allowed)
     return Problem(path, _shown(name), None,
                    f"{label} \"{_shown(name)}\" is {_article(kind)} {kind} account; QuickBooks needs "
-                   f"{_article(wanted)} {wanted} account here", case=case)
+                   f"{_article(wanted)} {wanted} account here", case=case,
+                   facts=_facts("account", "account-type", record_type, path, line, value=_shown(name),
+                                account_type=kind, wanted=list(allowed)))
 
 
 def check_accounts(record_type: str, payload: dict, accounts_by_id: dict[str, dict]) -> list[Problem]:
@@ -350,7 +424,9 @@ def check_accounts(record_type: str, payload: dict, accounts_by_id: dict[str, di
             found.append(Problem("ExpenseAccountRef", name, None,
                                  f"{label} \"{name}\" is an {account['AccountType']} account; QuickBooks "
                                  "doesn't let a product or service use Accounts Receivable or Accounts "
-                                 "Payable accounts", case="item-account-type"))
+                                 "Payable accounts", case="item-account-type",
+                                 facts=_facts("account", "receivable-or-payable", record_type, "ExpenseAccountRef",
+                                              value=name, account_type=account["AccountType"])))
     elif record_type in ("payment", "refund"):
         found.append(_account_problem(record_type, "DepositToAccountRef", data.get("DepositToAccountRef"),
                                       accounts_by_id, DEPOSIT_TYPES, "deposit-account-type"))

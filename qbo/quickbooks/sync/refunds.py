@@ -31,7 +31,7 @@ def to_qbo(refund: Refund, ctx) -> dict:
         bank = ctx.first_account("Bank", prefer=("Checking",))
     if bank is None:
         raise Blocked("qbo-fault", "QuickBooks has no Bank account to pay refunds from. Add one in "
-                      "QuickBooks, then resync.", field="deposit_account")
+                      "QuickBooks, then resync.", field="deposit_account", kind="no-bank-account")
     payload = {
         "CustomerRef": ctx.require("account", account.id, f"customer \"{account.name}\""),
         "TxnDate": refund.date.isoformat(),

@@ -128,6 +128,17 @@ def test_it_reports_a_service_whose_income_account_does_not_exist(connected, dra
     assert (error.case, error.category) == ("income-account-missing", "services")
 
 
+def test_it_words_a_missing_income_account_for_each_reader(connected, drain):
+    from qbo.quickbooks.problems.catalogue import explain_error
+
+    make_service(connected.firm, name="Payroll", income_account="No Such Account")
+    drain(connected.firm_id)
+    [error] = _open()
+    assert error.message.startswith('The income account "No Such Account" does not exist in QuickBooks.')  # the API's
+    assert explain_error(error, "ro").startswith("Contul de venituri „No Such Account” nu există în QuickBooks. ")
+    assert "does not exist" not in explain_error(error, "ro")
+
+
 def test_it_refuses_a_fee_card_account_that_is_not_a_credit_card(connected, drain, qbo_records):
     from tests.factories import make_payment
 

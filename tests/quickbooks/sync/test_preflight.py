@@ -132,6 +132,19 @@ def test_it_labels_fields_in_both_words():
     assert field_label("payment", "PaymentRefNum") == "Payment reference (PaymentRefNum)"
 
 
+def test_it_labels_fields_in_romanian_too():
+    assert field_label("account", "DisplayName", language="ro") == "Numele contului (DisplayName)"
+    assert field_label("invoice", "Line.Description", 2, "ro") == "Descrierea liniei 2 (Line.Description)"
+    assert field_label("invoice", "Line.Description", 2) == "Line 2 description (Line.Description)"
+    assert field_label("credit_note", "DocNumber", language="ro") == "Numărul notei de credit (DocNumber)"
+
+
+def test_it_gives_every_problem_its_facts_in_no_language():
+    [problem] = check("account", {"DisplayName": "A", "PrimaryPhone": {"FreeFormNumber": "1" * 31}})
+    assert problem.facts == {"kind": "field", "reason": "length", "record": "account",
+                             "path": "PrimaryPhone.FreeFormNumber", "value": "1" * 31, "limit": 30, "length": 31}
+
+
 def test_it_wants_a_credit_card_account_for_a_card_fee():
     [problem] = check_accounts("processor_fee", fee(AccountRef={"value": "1"}), ACCOUNTS)
     assert problem.case == "expense-account-type" and problem.field == "AccountRef"
