@@ -115,6 +115,31 @@ def test_it_shows_a_viewer_no_controls_and_who_can_act(client, app):
     assert "only the owner, admins and staff members can" in page and "approval of the owner" in page
 
 
+HELD_BY_A_VENDOR = {"holder": "vendor", "holder_active": True, "holder_id": "7", "name": "Sam Rivera",
+                    "proposed_name": "Sam Rivera (client)"}
+
+
+@pytest.mark.parametrize("role,shown", [("staff", True), ("viewer", False)])
+def test_it_shows_the_proposed_name_and_its_rename_only_to_whoever_may_act(client, app, role, shown):
+    owner = make_user(role="owner")
+    _error(owner.firm, case="duplicate-name", name="Sam Rivera", code="6240", message="Duplicate Name Exists Error",
+           facts=HELD_BY_A_VENDOR)
+    _signed_in(client, role, owner.firm)
+    page = client.get(f"{SETTINGS}?tab=accounts", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "A vendor in QuickBooks already uses the name &#34;Sam Rivera&#34;." in page
+    assert ('<option value="rename_customer">Rename to “Sam Rivera (client)” and resync</option>' in page) is shown
+    assert ("“Sam Rivera (client)” is free in the ledger and in QuickBooks" in page) is shown
+
+
+def test_it_offers_to_reactivate_the_inactive_customer_holding_the_name(client, app):
+    user = _signed_in(client, "staff")
+    _error(user.firm, case="duplicate-name", name="Dana Cole", code="6240", message="Duplicate Name Exists Error",
+           facts={"holder": "customer", "holder_active": False, "holder_id": "9", "name": "Dana Cole"})
+    page = client.get(f"{SETTINGS}?tab=accounts", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<option value="reactivate_customer">Reactivate “Dana Cole” in QuickBooks and link</option>' in page
+    assert "rename_customer" not in page and "An inactive customer in QuickBooks already uses" in page
+
+
 @pytest.mark.parametrize("path,data", [
     ("/errors/apply", {"action-{id}": "skip"}),
     ("/bulk", {"action": "create_missing_customers"}),
