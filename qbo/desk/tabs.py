@@ -72,6 +72,9 @@ class Awaited:
     actions: tuple[str, ...] = ()
     case: catalogue.Case | None = None
 
+    def action_label(self, action: str) -> str | None:
+        return named_action_label(action, self.error)
+
 
 @dataclass
 class Applied:
@@ -124,16 +127,22 @@ class Row:
     reactivate_name: str | None = None
 
     def action_label(self, action: str) -> str | None:
-        """The row's own words for an action that names what it does; None: the usual label."""
-        if action == "rename_customer" and self.proposed_name:
-            return _("Rename to “%(name)s” and resync", name=_shortened(self.proposed_name))
-        if action == "reactivate_customer" and self.reactivate_name:
-            return _("Reactivate “%(name)s” in QuickBooks and link", name=_shortened(self.reactivate_name))
-        return None
+        return named_action_label(action, self.error)
 
     @property
     def origin(self) -> str:
         return origin_of(self.error)
+
+
+def named_action_label(action: str, error: SyncError | None) -> str | None:
+    """An action's words naming what it does, from the error's facts ("Rename to “Sam Rivera
+    (client)” and resync"); None: the usual label (ACTION_LABELS)."""
+    facts = (error.facts or {}) if error is not None else {}
+    if action == "rename_customer" and facts.get("proposed_name"):
+        return _("Rename to “%(name)s” and resync", name=_shortened(facts["proposed_name"]))
+    if action == "reactivate_customer" and facts.get("name"):
+        return _("Reactivate “%(name)s” in QuickBooks and link", name=_shortened(facts["name"]))
+    return None
 
 
 def _shortened(name: str, width: int = 60) -> str:

@@ -352,6 +352,17 @@ def test_it_says_so_when_quickbooks_cannot_be_searched(client, app):
     assert client.get(f"{SETTINGS}/customers?field=evil&q=nova").status_code == 400
 
 
+def test_it_marks_an_inactive_customer_in_the_search(client, connected, qbo_emulator):
+    _as(client, connected)
+    error = _error(connected.firm, name="Orla Finch")
+    for name, active in (("Orla Finch Ltd", False), ("Orla Finch Studio", True)):
+        qbo_emulator.control("POST", f"/companies/{qbo_emulator.realm_id}/Customer",
+                             json={"DisplayName": name, "Active": active}).raise_for_status()
+    body = client.get(f"{SETTINGS}/customers?field=qbo_id-{error.id}&q=orla").get_data(as_text=True)
+    assert body.index("Orla Finch Studio</label>") < body.index('Orla Finch Ltd <span class="hint">(inactive)</span>')
+    assert "Linking an inactive customer makes it active again in QuickBooks." in body
+
+
 def test_it_reads_the_company_accounts_in_a_job_and_offers_them_by_type(client, app, qbo_emulator):
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
