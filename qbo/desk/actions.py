@@ -14,8 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from qbo.accounts.models import User
-from qbo.accounts.models import Firm
+from qbo.accounts.models import Firm, User
 from qbo.accounts.permissions import ACT_ON_ERRORS, APPROVE_BULK, EDIT_LEDGER, can
 from qbo.core.audit import audit
 from qbo.core.db import db
