@@ -108,6 +108,9 @@ RESULT_LABELS = {
 OUTCOME_LABELS = {
     "skipped": _l("skipped"), "resynced": _l("resynced"), "customer created": _l("customer created"),
     "linked": _l("linked"), "nothing to do: the error is already closed": _l("nothing to do: the error was already closed"),
+    "reactivated and linked": _l("customer made active again in QuickBooks and linked"),
+    "renamed and resynced": _l("account renamed and resynced"),
+    "renamed and customer created": _l("account renamed and customer created"),
     "that QuickBooks customer is inactive (deleted); choose an active one":
         _l("that QuickBooks customer is inactive (deleted); choose an active one"),
 }

@@ -189,7 +189,8 @@ def contract() -> dict:
         "/sync/errors/{error_id}/actions": {"post": {
             "operationId": "sync-error-action", "parameters": [_id_parameter("error_id")],
             "requestBody": _body(_object({"action": {"enum": ["skip", "resync", "create_customer",
-                                                              "link_customer", "recreate", "link_invoice"]},
+                                                              "link_customer", "recreate", "link_invoice",
+                                                              "rename_customer", "reactivate_customer"]},
                                           "qbo_id": NULLABLE({"type": "string", "maxLength": 40})}, ["action"])),
             "responses": _answers(started, 404, 409)}},
         "/sync/bulk": {"post": {

@@ -1,6 +1,7 @@
 """What a person can do about a QuickBooks error: Skip, Resync, Recreate, Create new customer,
-Link to an existing QBO customer, Link to the existing QuickBooks invoice, and the two bulk actions
-an owner approves.
+Link to an existing QBO customer (an inactive one is made active again), Link to the existing
+QuickBooks invoice, a refused name's Rename and Reactivate (issue 18), and the two bulk actions an
+owner approves.
 
 `request_*` checks the right and the case, records a JobRun and enqueues; the `run_*` functions
 are the RQ jobs (ids in, safe to run twice) and write an audit event with the result.
@@ -13,11 +14,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from qbo.accounts.models import User
-from qbo.accounts.permissions import ACT_ON_ERRORS, APPROVE_BULK, can
+from qbo.accounts.models import Firm, User
+from qbo.accounts.permissions import ACT_ON_ERRORS, APPROVE_BULK, EDIT_LEDGER, can
 from qbo.core.audit import audit
 from qbo.core.db import db
 from qbo.core.models import JobRun
+from qbo.ledger import records as ledger_records
 from qbo.ledger.models import Account, Invoice
 from qbo.ledger.validation import parse_id
 from qbo.quickbooks.api.client import request_id_for
@@ -43,7 +45,13 @@ def allowed_actions(user: User, error: SyncError) -> tuple[str, ...]:
     """The row actions this person may run on this error: nothing a person may not do is shown."""
     if error.status != "open" or not can(user, ACT_ON_ERRORS):
         return ()
-    return tuple(a for a in catalogue.actions_for(error.case, error.record_type) if a not in BULK_ACTIONS)
+    found = catalogue.actions_for(error.case, error.record_type, error.facts)
+    # Renaming writes the ledger: it needs the right to edit it as well as to act on errors.
+    return tuple(a for a in found if a not in BULK_ACTIONS and (a not in LEDGER_ACTIONS or can(user, EDIT_LEDGER)))
+
+
+# Row actions that change a ledger record, not only its link to QuickBooks.
+LEDGER_ACTIONS = ("rename_customer",)
 
 
 def get_error(firm_id: int, error_id) -> SyncError | None:
@@ -56,7 +64,7 @@ def get_error(firm_id: int, error_id) -> SyncError | None:
 def check_action(user: User, error: SyncError, action: str, qbo_id: str | None = None) -> str | None:
     """May `user` take `action` on this error now? Raises ActionRefused (422) or PermissionError
     (403); returns the QuickBooks id the action needs, if any."""
-    if not can(user, ACT_ON_ERRORS):
+    if not can(user, ACT_ON_ERRORS) or (action in LEDGER_ACTIONS and not can(user, EDIT_LEDGER)):
         raise PermissionError(action)
     if error.status != "open":
         raise ActionRefused("This error is no longer open.")
@@ -228,15 +236,23 @@ def _account_for(error: SyncError) -> Account:
 def _create_customer(run: JobRun, error: SyncError, qbo_id) -> str:
     """Create the account's customer in QBO even when automatic creation is off."""
     account = _account_for(error)
+    return _create_in_quickbooks(error, account, ("create-customer", error.id))
+
+
+def _create_in_quickbooks(error: SyncError, account: Account, request_parts: tuple) -> str:
+    """Create the account's customer now and link it. Refused, the refusal is the account's one row:
+    its "customer missing" rows close as superseded, and a refused name says who holds it."""
     client = client_for_firm(error.firm_id)
     payload = customers.to_qbo(account, None)
     link = _link_of("account", account.id, error.firm_id)
     try:
         created = client.create("Customer", payload, request_id=request_id_for(
-            error.firm_id, "account", account.id, "create-customer", error.id))
+            error.firm_id, "account", account.id, *request_parts))
     except QboError as fault:
-        recognised = catalogue.recognise(fault, record_type="account")
+        recognised = catalogue.recognise(fault, record_type="account", payload=payload)
+        recognised = engine.with_name_holder(client, link, recognised)
         problems.record_fault(error.firm_id, "account", account.id, recognised)
+        problems.supersede(error.firm_id, "account", account.id, recognised.case)
         link.status, link.reason = "error", recognised.message[:300]
         db.session.commit()
         return f"refused by QuickBooks ({recognised.case})"
@@ -246,18 +262,95 @@ def _create_customer(run: JobRun, error: SyncError, qbo_id) -> str:
 
 
 def _link_customer(run: JobRun, error: SyncError, qbo_id: str) -> str:
+    """Link the account to the QuickBooks customer the person chose. An inactive one ("deleted" in
+    QuickBooks) is made active again first (a sparse update with its SyncToken), so the same
+    customer, with its Id and history, comes back."""
     account = _account_for(error)
     client = client_for_firm(error.firm_id)
     try:
         customer = client.read("Customer", qbo_id)
     except QboError:
         return f"no QuickBooks customer with id {qbo_id}"
-    if customer.get("Active") is False:
-        return "that QuickBooks customer is inactive (deleted); choose an active one"
+    with _requester_locale(run):
+        other = _linked_elsewhere(error.firm_id, account.id, str(customer["Id"]))
+        if other is not None:
+            return _("refused: that QuickBooks customer is linked to the account %(account)s already; nothing "
+                     "was changed.", account=other.name)
+        reactivated = customer.get("Active") is False
+        if reactivated:
+            try:
+                customer = client.sparse_update(
+                    "Customer", str(customer["Id"]), str(customer.get("SyncToken", "0")), {"Active": True},
+                    request_id=request_id_for(error.firm_id, "account", account.id, "reactivate", customer["Id"],
+                                              customer.get("SyncToken")))
+            except QboError as fault:
+                return _("refused: QuickBooks did not make the customer active again (%(reason)s); nothing was "
+                         "linked.", reason=fault.code or type(fault).__name__)
     link = _link_of("account", account.id, error.firm_id)
     engine.link_result(link, customer, None)
     _retry_dependents(error)
-    return "linked"
+    return "reactivated and linked" if reactivated else "linked"
+
+
+def _linked_elsewhere(firm_id: int, account_id: int, qbo_id: str) -> Account | None:
+    """Another live account already linked to this QuickBooks customer: linking a second would make
+    two ledger clients one QuickBooks customer."""
+    other = db.session.scalar(select(QboLink.record_id).where(
+        QboLink.firm_id == firm_id, QboLink.record_type == "account", QboLink.qbo_id == qbo_id,
+        QboLink.record_id != account_id).limit(1))
+    account = db.session.get(Account, other) if other is not None else None
+    return account if account is not None and account.deleted_at is None else None
+
+
+def _reactivate_customer(run: JobRun, error: SyncError, qbo_id) -> str:
+    """`duplicate-name` held by an inactive customer: make that customer active again and link the
+    account to it (the id comes from the row's facts, as looked up when QuickBooks refused)."""
+    holder_id = (error.facts or {}).get("holder_id")
+    if not holder_id:
+        with _requester_locale(run):
+            return _("refused: the row no longer names the inactive customer; nothing was changed.")
+    return _link_customer(run, error, str(holder_id))
+
+
+def _rename_customer(run: JobRun, error: SyncError, qbo_id) -> str:
+    """`duplicate-name` held by a vendor or an employee: rename the account to the name the row
+    proposed, through the ledger's own save (its validation, audit and "record changed"), then send
+    it: created in QuickBooks when it has no customer yet, updated when it has one. A name taken in
+    the ledger meanwhile refuses, with nothing changed."""
+    name = (error.facts or {}).get("proposed_name")
+    account = db.session.get(Account, error.record_id) if error.record_type == "account" else None
+    with _requester_locale(run):
+        if account is None or account.deleted_at is not None or not name:
+            return _("refused: there is no account to rename; nothing was changed.")
+        if account.name != name:  # run twice, it renames once
+            firm = db.session.get(Firm, error.firm_id)
+            account_id = account.id
+            try:
+                ledger_records.committed(lambda: ledger_records.save(
+                    ledger_records.KINDS["accounts"], firm, {"name": name}, record=db.session.get(Account, account_id),
+                    user_id=run.requested_by_id))
+            except ledger_records.ValidationFailed:
+                return _("refused: another account in the ledger is called “%(name)s” now; nothing was changed. "
+                         "Rename the account by hand, then resync.", name=name)
+            except ledger_records.Busy:
+                return _("refused: the ledger was busy; nothing was changed. Try again.")
+    account = db.session.get(Account, error.record_id)
+    link = marking.find_link(error.firm_id, "account", account.id)
+    linked = link is not None and link.qbo_id and link.status != "unsynced"
+    if linked or db.session.get(Firm, error.firm_id).create_customers_automatically:
+        # The sync sends it as any change (claimed, so no other worker sends it too): the customer's
+        # name is updated, or the customer created under the new name.
+        report = engine.sync_firm(error.firm_id)
+        return "paused: " + report.paused if report.paused else "renamed and resynced"
+    # Automatic creation is off: the person's Rename asks for the customer, as Create new customer does.
+    outcome = _create_in_quickbooks(error, account, ("create-customer", error.id, name))
+    return "renamed and customer created" if outcome == "customer created" else outcome
+
+
+def _requester_locale(run: JobRun):
+    """Sentences a job returns, in the language of the person who asked for it."""
+    requester = db.session.get(User, run.requested_by_id) if run.requested_by_id else None
+    return force_locale(getattr(requester, "language", None) or "en")
 
 
 def _retry_dependents(error: SyncError) -> None:
@@ -273,8 +366,7 @@ def _link_invoice(run: JobRun, error: SyncError, qbo_id) -> str:
     """Number already used in QuickBooks: when the QuickBooks invoice with that number is this one
     (same customer, same total), link it (its Id and SyncToken) instead of creating a second one.
     Otherwise the error stays open and the outcome says why it can't be linked."""
-    requester = db.session.get(User, run.requested_by_id) if run.requested_by_id else None
-    with force_locale(getattr(requester, "language", None) or "en"):
+    with _requester_locale(run):
         found = _invoice_to_link(error)
         if isinstance(found, str):
             return found
@@ -339,20 +431,25 @@ def _money(value) -> Decimal | None:
 
 
 _ACTIONS = {"skip": _skip, "resync": _resync, "recreate": _resync, "create_customer": _create_customer,
-            "link_customer": _link_customer, "link_invoice": _link_invoice}
+            "link_customer": _link_customer, "link_invoice": _link_invoice, "rename_customer": _rename_customer,
+            "reactivate_customer": _reactivate_customer}
 
 
 def search_customers(firm_id: int, text: str, limit: int = 20) -> list[dict]:
-    """QBO customers whose display name contains `text` (for Link to an existing customer)."""
+    """QBO customers whose display name contains `text` (for Link to an existing customer), the
+    inactive ones too (a name list answers active records only unless asked, ref §5): linking one
+    makes it active again. Active ones first."""
     from qbo.quickbooks.sync.context import quote
 
     text = (text or "").strip()[:100]
     if len(text) < 2:
         return []
     client = client_for_firm(firm_id)
-    found = client.query(f"SELECT * FROM Customer WHERE DisplayName LIKE {quote('%' + text + '%')} MAXRESULTS {limit}")
-    return [{"id": c["Id"], "name": c.get("DisplayName"), "email": (c.get("PrimaryEmailAddr") or {}).get("Address")}
-            for c in found]
+    found = client.query(f"SELECT * FROM Customer WHERE Active IN (true, false) AND DisplayName LIKE "
+                         f"{quote('%' + text + '%')} MAXRESULTS {limit}")
+    return sorted(({"id": c["Id"], "name": c.get("DisplayName"), "active": c.get("Active") is not False,
+                    "email": (c.get("PrimaryEmailAddr") or {}).get("Address")} for c in found),
+                  key=lambda c: not c["active"])
 
 
 def set_do_not_sync(user: User, record, do_not_sync: bool) -> QboLink:

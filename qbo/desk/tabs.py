@@ -36,7 +36,9 @@ CATEGORY_LABELS = {"accounts": _l("Accounts"), "invoices": _l("Invoices"), "paym
                    "refunds": _l("Refunds"), "expenses": _l("Expenses"), "services": _l("Services")}
 ACTION_LABELS = {"skip": _l("Skip"), "resync": _l("Resync"), "create_customer": _l("Create new customer"),
                  "link_customer": _l("Link to an existing customer"), "recreate": _l("Recreate in QuickBooks"),
-                 "link_invoice": _l("Link to the existing QuickBooks invoice")}
+                 "link_invoice": _l("Link to the existing QuickBooks invoice"),
+                 "rename_customer": _l("Rename the account and resync"),
+                 "reactivate_customer": _l("Reactivate the customer in QuickBooks and link")}
 BULK_LABELS = {"create_missing_customers": _l("Create new customer in QuickBooks for all accounts missing in QuickBooks"),
                "resync_case": _l("Resync for all entities with this error")}
 # A record type as a person reads it (templates lower-case it inside a sentence).
@@ -47,7 +49,8 @@ JOB_STATUS_LABELS = {"queued": _l("queued"), "started": _l("started"), "finished
 # What a job does, as the progress list names it (lower case: it starts a list item's line).
 _JOB_ACTION_LABELS = {"skip": _l("skip"), "resync": _l("resync"), "create_customer": _l("create customer"),
                       "link_customer": _l("link customer"), "recreate": _l("recreate"),
-                      "link_invoice": _l("link invoice")}
+                      "link_invoice": _l("link invoice"), "rename_customer": _l("rename account"),
+                      "reactivate_customer": _l("reactivate customer")}
 _JOB_BULK_LABELS = {"create_missing_customers": _l("create missing customers"), "resync_case": _l("resync case")}
 # The ledger page of each record type (a processor fee lives on its payment).
 RECORD_SLUGS = {key: t.slug for key, t in RECORD_TYPES.items()}
@@ -68,6 +71,9 @@ class Awaited:
     error: SyncError | None = None
     actions: tuple[str, ...] = ()
     case: catalogue.Case | None = None
+
+    def action_label(self, action: str) -> str | None:
+        return named_action_label(action, self.error)
 
 
 @dataclass
@@ -117,10 +123,33 @@ class Row:
     sides: list[DocumentSides] = field(default_factory=list)
     # The stored detail as the reader reads it (catalogue.detail_text); QuickBooks' words stay as they came.
     detail: str | None = None
+    # `duplicate-name` (issue 18): the name Rename proposes, the inactive customer Reactivate links;
+    # set only when this person may take that action.
+    proposed_name: str | None = None
+    reactivate_name: str | None = None
+
+    def action_label(self, action: str) -> str | None:
+        return named_action_label(action, self.error)
 
     @property
     def origin(self) -> str:
         return origin_of(self.error)
+
+
+def named_action_label(action: str, error: SyncError | None) -> str | None:
+    """An action's words naming what it does, from the error's facts ("Rename to “Sam Rivera
+    (client)” and resync"); None: the usual label (ACTION_LABELS)."""
+    facts = (error.facts or {}) if error is not None else {}
+    if action == "rename_customer" and facts.get("proposed_name"):
+        return _("Rename to “%(name)s” and resync", name=_shortened(facts["proposed_name"]))
+    if action == "reactivate_customer" and facts.get("name"):
+        return _("Reactivate “%(name)s” in QuickBooks and link", name=_shortened(facts["name"]))
+    return None
+
+
+def _shortened(name: str, width: int = 60) -> str:
+    """A name inside an option's label: whole up to `width` characters (names may have 500)."""
+    return name if len(name) <= width else name[:width - 1] + "…"
 
 
 @dataclass
@@ -293,12 +322,16 @@ def _row(user: User, error: SyncError, records: dict, group: str | None, languag
     case = catalogue.localised(error.case, language, error.record_type)
     awaited = awaited_by(user, error, language)
     facts = {"label": awaited.label} if awaited is not None else {}
+    allowed = actions.allowed_actions(user, error)
+    held = error.facts or {}
     return Row(error=error, record=record, label=record_label(error.record_type, record),
                slug=RECORD_SLUGS.get(error.record_type, "accounts"),
-               actions=actions.allowed_actions(user, error), case=case,
+               actions=allowed, case=case,
                explanation=_lead(catalogue.explain_error(error, language, **facts), case), group=group,
                awaited=awaited, proposed_number=proposed_number(user, error, record),
-               sides=document_sides(error, record), detail=catalogue.detail_text(error, language))
+               sides=document_sides(error, record), detail=catalogue.detail_text(error, language),
+               proposed_name=held.get("proposed_name") if "rename_customer" in allowed else None,
+               reactivate_name=held.get("name") if "reactivate_customer" in allowed else None)
 
 
 _NAMED_DOC = re.compile(r"(Invoice|CreditMemo) (\S+?)\.?$")

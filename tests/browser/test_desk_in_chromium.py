@@ -12,6 +12,7 @@ from tests.factories import make_account, make_api_key, make_invoice, make_servi
 
 pytestmark = pytest.mark.browser
 SETTINGS = "/settings/integrations/quickbooks"
+SHOTS = __import__("os").environ.get("DESK_SHOTS")  # a folder: the rename row's screenshot goes there
 
 
 def _person(qbo_emulator, method, entity, body=None, record_id=None):
@@ -212,3 +213,28 @@ def test_it_works_with_full_page_loads_when_javascript_is_off(browser, live_serv
     page.get_by_role("tab", name="Services 1").click()
     expect(page).to_have_url(f"{live_server}{SETTINGS}?tab=services#quickbooks-errors")
     expect(page.locator("#errors-panel")).to_contain_text("Audit")
+
+
+def test_it_renames_an_account_beside_a_vendor_with_one_choice_and_the_row_goes(page, sign_in, connected, qbo_emulator,
+                                                                                 drain):
+    """Issue 18: the row names the vendor holding the name and proposes a free one; choosing
+    "Rename to … and resync" renames the account, creates its customer, and the row goes."""
+    _person(qbo_emulator, "POST", "Vendor", {"DisplayName": "Sam Rivera"})
+    make_account(connected.firm, name="Sam Rivera")
+    drain(connected.firm_id)
+    [error] = _open("duplicate-name")
+    staff = make_user(connected.firm, "staff")
+    sign_in(page, staff, SETTINGS)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    row = page.locator(f"#sync-error-{error.id}")
+    expect(row).to_contain_text('A vendor in QuickBooks already uses the name "Sam Rivera".')
+    if SHOTS:
+        row.screenshot(path=f"{SHOTS}/rename-row.png")
+    row.get_by_label("Action for Sam Rivera").select_option(label="Rename to “Sam Rivera (client)” and resync")
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#desk-jobs")).to_contain_text("Working")
+    drain()
+    expect(page.locator("#desk-jobs")).to_contain_text("Done: 1 of 1", timeout=10000)
+    expect(page.locator("#desk-jobs")).to_contain_text("Account renamed and resynced; the error is closed.")
+    expect(page.locator(f"#sync-error-{error.id}")).to_have_count(0)
+    assert [c["DisplayName"] for c in _customers(qbo_emulator)] == ["Sam Rivera (client)"]

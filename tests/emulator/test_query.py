@@ -154,3 +154,14 @@ def test_it_answers_each_documented_clause(qbo_http, clause, text, expected):
     for number, amount in (("A1", 100), ("A2", 250), ("B3", 400)):
         qbo_http.invoice(customer["Id"], amount, DocNumber=number)
     assert [r["DocNumber"] for r in _rows(qbo_http.query(text), "Invoice")] == expected
+
+
+def test_it_finds_an_inactive_vendor_by_name_in_any_case_when_asked_for_inactive_ones(qbo_http):
+    """ref §5 (Active IN (true,false) includes inactive records) and the name lookup a refused
+    customer name makes (ref §4: names are unique across Customer, Vendor and Employee)."""
+    vendor = qbo_http.create("Vendor", {"DisplayName": "Sam Rivera"})
+    qbo_http.create("Vendor", {"Id": vendor["Id"], "SyncToken": vendor["SyncToken"], "sparse": True, "Active": False})
+    where = "DisplayName = 'sam rivera'"
+    assert _rows(qbo_http.query(f"SELECT * FROM Vendor WHERE {where}"), "Vendor") == []
+    [found] = _rows(qbo_http.query(f"SELECT * FROM Vendor WHERE Active IN (true, false) AND {where}"), "Vendor")
+    assert (found["Id"], found["Active"]) == (vendor["Id"], False)

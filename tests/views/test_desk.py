@@ -115,6 +115,31 @@ def test_it_shows_a_viewer_no_controls_and_who_can_act(client, app):
     assert "only the owner, admins and staff members can" in page and "approval of the owner" in page
 
 
+HELD_BY_A_VENDOR = {"holder": "vendor", "holder_active": True, "holder_id": "7", "name": "Sam Rivera",
+                    "proposed_name": "Sam Rivera (client)"}
+
+
+@pytest.mark.parametrize("role,shown", [("staff", True), ("viewer", False)])
+def test_it_shows_the_proposed_name_and_its_rename_only_to_whoever_may_act(client, app, role, shown):
+    owner = make_user(role="owner")
+    _error(owner.firm, case="duplicate-name", name="Sam Rivera", code="6240", message="Duplicate Name Exists Error",
+           facts=HELD_BY_A_VENDOR)
+    _signed_in(client, role, owner.firm)
+    page = client.get(f"{SETTINGS}?tab=accounts", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "A vendor in QuickBooks already uses the name &#34;Sam Rivera&#34;." in page
+    assert ('<option value="rename_customer">Rename to “Sam Rivera (client)” and resync</option>' in page) is shown
+    assert ("“Sam Rivera (client)” is free in the ledger and in QuickBooks" in page) is shown
+
+
+def test_it_offers_to_reactivate_the_inactive_customer_holding_the_name(client, app):
+    user = _signed_in(client, "staff")
+    _error(user.firm, case="duplicate-name", name="Dana Cole", code="6240", message="Duplicate Name Exists Error",
+           facts={"holder": "customer", "holder_active": False, "holder_id": "9", "name": "Dana Cole"})
+    page = client.get(f"{SETTINGS}?tab=accounts", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<option value="reactivate_customer">Reactivate “Dana Cole” in QuickBooks and link</option>' in page
+    assert "rename_customer" not in page and "An inactive customer in QuickBooks already uses" in page
+
+
 @pytest.mark.parametrize("path,data", [
     ("/errors/apply", {"action-{id}": "skip"}),
     ("/bulk", {"action": "create_missing_customers"}),
@@ -325,6 +350,17 @@ def test_it_says_so_when_quickbooks_cannot_be_searched(client, app):
     response = client.get(f"{SETTINGS}/customers?field=qbo_id-{error.id}&q=nova")  # not connected
     assert response.status_code == 200 and "QuickBooks did not answer the search" in response.get_data(as_text=True)
     assert client.get(f"{SETTINGS}/customers?field=evil&q=nova").status_code == 400
+
+
+def test_it_marks_an_inactive_customer_in_the_search(client, connected, qbo_emulator):
+    _as(client, connected)
+    error = _error(connected.firm, name="Orla Finch")
+    for name, active in (("Orla Finch Ltd", False), ("Orla Finch Studio", True)):
+        qbo_emulator.control("POST", f"/companies/{qbo_emulator.realm_id}/Customer",
+                             json={"DisplayName": name, "Active": active}).raise_for_status()
+    body = client.get(f"{SETTINGS}/customers?field=qbo_id-{error.id}&q=orla").get_data(as_text=True)
+    assert body.index("Orla Finch Studio</label>") < body.index('Orla Finch Ltd <span class="hint">(inactive)</span>')
+    assert "Linking an inactive customer makes it active again in QuickBooks." in body
 
 
 def test_it_reads_the_company_accounts_in_a_job_and_offers_them_by_type(client, app, qbo_emulator):

@@ -28,11 +28,15 @@ from qbo.quickbooks.api.errors import QboError, QboFaultEntry
 from qbo.quickbooks.sync.preflight import ENTITY_FOR, field_label
 
 RECORD_CATEGORY = {key: t.category for key, t in RECORD_TYPES.items()}
-ROW_ACTIONS = ("skip", "resync", "create_customer", "link_customer", "recreate", "link_invoice")
+ROW_ACTIONS = ("skip", "resync", "create_customer", "link_customer", "recreate", "link_invoice",
+               "rename_customer", "reactivate_customer")
 BULK_ACTIONS = ("create_missing_customers", "resync_case")
 SEVERITIES = ("error", "warning", "info")
 # Actions that act on a client account (for a transaction: on the account it belongs to).
 CUSTOMER_ACTIONS = ("create_customer", "link_customer", "create_missing_customers")
+# Actions a `duplicate-name` row offers only when its facts name the holder (issue 18): renaming
+# the account beside a vendor or employee, making the same-named inactive customer active again.
+HOLDER_ACTIONS = ("rename_customer", "reactivate_customer")
 
 
 @dataclass(frozen=True)
@@ -90,11 +94,13 @@ _ALL_CASES = [
         and employees share one list of names in QuickBooks, so a vendor or an employee called the
         same blocks a new customer. On a payment, the usual cause is different: the payment method
         (for example ACH) is marked as a credit card in QuickBooks.""",
-        """If it is the same client, link the account to the existing QuickBooks customer. If a
+        """If it is the same client, link the account to the existing QuickBooks customer; when
+        that customer is inactive, "Reactivate … and link" makes it active again and links it. If a
         vendor or employee holds the name, rename the account so the two differ, for example
-        "John Doe (client)", and resync. For a payment, open Lists > Payment methods in QuickBooks,
+        "John Doe (client)", and resync: "Rename to … and resync" does both. For a payment, open Lists > Payment methods in QuickBooks,
         clear "This is a credit card" on that method, then resync.""",
-        ("link_customer", "resync", "resync_case", "skip"), categories=("accounts", "payments")),
+        ("rename_customer", "reactivate_customer", "link_customer", "resync", "resync_case", "skip"),
+        categories=("accounts", "payments")),
     _case(
         "customer-deleted", "Customer deleted in QuickBooks",
         """The QuickBooks customer this record belongs to was deleted (made inactive) there.
@@ -292,9 +298,11 @@ _TEXTS: dict[str, dict[str, tuple[str, str, str]]] = {"ro": {
         angajații au o singură listă de nume în QuickBooks, așa că un furnizor sau un angajat cu același
         nume blochează un client nou. La o plată, cauza obișnuită e alta: metoda de plată (de exemplu
         ACH) este marcată drept card de credit în QuickBooks.""",
-        """Dacă este același client, legați contul de clientul existent din QuickBooks. Dacă numele
-        aparține unui furnizor sau angajat, redenumiți contul ca să se deosebească, de exemplu
-        „Ion Popescu (client)”, apoi resincronizați. Pentru o plată, deschideți în QuickBooks lista
+        """Dacă este același client, legați contul de clientul existent din QuickBooks; dacă acel
+        client este inactiv, „Reactivați … și legați” îl face din nou activ și leagă contul de el.
+        Dacă numele aparține unui furnizor sau angajat, redenumiți contul ca să se deosebească, de
+        exemplu „Ion Popescu (client)”, apoi resincronizați: „Redenumiți în … și resincronizați” le
+        face pe amândouă. Pentru o plată, deschideți în QuickBooks lista
         metodelor de plată, scoateți bifa de card de credit de la metoda respectivă, apoi
         resincronizați."""),
     "customer-deleted": (
@@ -570,9 +578,17 @@ def category_for(record_type: str) -> str:
         raise ValueError(f"unknown record type {record_type!r}") from None
 
 
-def actions_for(case_id: str, record_type: str) -> tuple[str, ...]:
-    """The case's actions that make sense on this record (customer actions need a client account)."""
+def actions_for(case_id: str, record_type: str, facts: dict | None = None) -> tuple[str, ...]:
+    """The case's actions that make sense on this record (customer actions need a client account);
+    `facts` (the row's) decide the holder actions: Rename needs a proposed name, Reactivate an
+    inactive customer holding the name."""
     actions = CASES[case_id].actions
+    facts = facts or {}
+    if record_type != "account" or not facts.get("proposed_name"):
+        actions = tuple(a for a in actions if a != "rename_customer")
+    if record_type != "account" or not (facts.get("holder") == "customer" and facts.get("holder_active") is False
+                                        and facts.get("holder_id")):
+        actions = tuple(a for a in actions if a != "reactivate_customer")
     if record_type in ("service", "processor_fee"):
         actions = tuple(a for a in actions if a not in CUSTOMER_ACTIONS)
     if record_type in ("payment", "refund"):
@@ -610,6 +626,20 @@ _HOLDERS = {"en": {"vendor": "A vendor", "employee": "An employee", "customer": 
                    "item": "Another product or service", None: "A customer, vendor or employee"},
             "ro": {"vendor": "Un furnizor", "employee": "Un angajat", "customer": "Un client",
                    "item": "Un alt produs sau serviciu", None: "Un client, furnizor sau angajat"}}
+# An inactive holder still holds its name (ref §4 Customer): the sentence says it is inactive.
+_INACTIVE_HOLDERS = {"en": {"vendor": "An inactive vendor", "employee": "An inactive employee",
+                            "customer": "An inactive customer"},
+                     "ro": {"vendor": "Un furnizor inactiv", "employee": "Un angajat inactiv",
+                            "customer": "Un client inactiv"}}
+# What sets a client account's name apart from a vendor's or an employee's ("Sam Rivera (client)").
+_CLIENT_SUFFIX = {"en": "client", "ro": "client"}
+
+
+def client_name(name: str, language: str = "en", n: int = 1) -> str:
+    """The `n`th distinguishing name for a client account called `name`: "Sam Rivera (client)",
+    then "Sam Rivera (client 2)"... in `language` ("en" or "ro"; others get English)."""
+    suffix = _CLIENT_SUFFIX.get(language, _CLIENT_SUFFIX["en"])
+    return f"{name} ({suffix})" if n == 1 else f"{name} ({suffix} {n})"
 
 
 def _holder_sentence(f, language):
@@ -622,6 +652,8 @@ def _holder_sentence(f, language):
     if holder is None and not f.get("name"):
         return None
     who = _HOLDERS[language].get(holder, _HOLDERS[language][None])
+    if f.get("holder_active") is False and holder in _INACTIVE_HOLDERS[language]:
+        who = _INACTIVE_HOLDERS[language][holder]
     name = _quoted(f["name"], language) if f.get("name") else ""
     if language == "ro":
         return f"{who} din QuickBooks folosește deja numele{name}."

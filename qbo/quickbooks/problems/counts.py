@@ -139,7 +139,9 @@ def error_json(error, record, actions) -> dict:
             "first_seen": iso(error.first_seen), "last_seen": iso(error.last_seen),
             "occurrences": error.occurrences, "actions": list(actions),
             "waiting_for": {"type": error.waiting_for_type, "id": error.waiting_for_id}
-            if error.waiting_for_type else None}
+            if error.waiting_for_type else None,
+            # `rename_customer` renames the account to this name (issue 18); null when not offered.
+            "proposed_name": (error.facts or {}).get("proposed_name") if "rename_customer" in actions else None}
 
 
 def errors_query(firm_id: int, *, category=None, case=None, status="open"):

@@ -30,6 +30,7 @@ from qbo.quickbooks.problems.catalogue import CASES, Recognised, category_for
 
 SKIPPED = "skipped"          # resolution of a row skipped by a person and still holding
 SKIP_LIFTED = "skip_lifted"  # resolution once the record changed after the skip
+SUPERSEDED = "superseded"    # resolution of a row another problem of the same record replaced
 
 # Errors sort first on the desk: ORDER BY severity_rank DESC, last_seen DESC, id DESC runs along
 # one index, where ordering by the severity text would sort every open error of a tab.
@@ -130,6 +131,16 @@ def resolve(firm_id: int, record_type: str, record_id: int, *, cases=None, resol
     for row in rows:
         row.status, row.resolution, row.resolved_at, row.resolved_by_id = "resolved", resolution, now, user_id
     return len(rows)
+
+
+def supersede(firm_id: int, record_type: str, record_id: int, case: str) -> int:
+    """The record's newest problem is `case`: its other open errors (warnings and notes stay) no
+    longer say what is wrong with it, so they close as superseded, kept in history; how many."""
+    others = [e.case for e in open_errors(firm_id, record_type, record_id)
+              if e.case != case and e.severity == "error"]
+    if not others:
+        return 0
+    return resolve(firm_id, record_type, record_id, cases=others, resolution=SUPERSEDED)
 
 
 def skip(error: SyncError, user_id: int | None) -> None:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import or_, select, update
 
@@ -38,7 +38,7 @@ from qbo.quickbooks.connection import client_for_firm, get_connection, note_faul
 from qbo.quickbooks.models import QboLink
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
-from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, preflight, tieout
+from qbo.quickbooks.sync import BY_RECORD_TYPE, ORDER, expenses, names, preflight, tieout
 from qbo.quickbooks.sync.context import Blocked, SyncContext, Waiting, prefetch_marked
 from qbo.quickbooks.sync.marking import mark_pending
 from qbo.quickbooks.sync.sender import Op, Sender
@@ -367,7 +367,7 @@ def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=No
     found = preflight.check(module.RECORD_TYPE, payload) + preflight.check_accounts(module.RECORD_TYPE, payload, ctx.accounts_by_id)
     if found:
         problems.record_problems(firm.id, link.record_type, link.record_id, found)
-        _resolve_others(link, {p.case for p in found}, ctx)
+        _resolve_others(link, {p.case for p in found}, ctx, resolution=problems.SUPERSEDED)
         link.status, link.reason = "error", found[0].message
         report.failed += 1
         return None
@@ -531,6 +531,8 @@ def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError |
     if error is not None:
         # The payload adds what QuickBooks' words don't say (the payment method of a refused name).
         recognised = catalogue.recognise(error, record_type=link.record_type, payload=payload)
+        if ctx is not None:
+            recognised = with_name_holder(ctx.client, link, recognised)
         problems.record_fault(link.firm_id, link.record_type, link.record_id, recognised)
         case = recognised.case
         link.reason = recognised.message[:300]
@@ -539,9 +541,26 @@ def _fail(link: QboLink, *, catalogue_case: str | None = None, error: QboError |
                         element=element, facts=facts or None)
         case = catalogue_case
         link.reason = message[:300]
-    _resolve_others(link, {case}, ctx)
+    # Another problem of the record replaced the one it had: that row closes, kept in history.
+    _resolve_others(link, {case}, ctx, resolution=problems.SUPERSEDED)
     link.status = "error"
     report.failed += 1
+
+
+def with_name_holder(client, link: QboLink, recognised: catalogue.Recognised) -> catalogue.Recognised:
+    """A client account's name refused (6240) names no holder (ref §1): look it up in QuickBooks
+    (a few reads, only on that fault) and add who holds it, and a name to rename to, to the facts.
+    A lookup that fails leaves the row as it was: it never fails the sync."""
+    name = recognised.facts.get("name")
+    if recognised.case != "duplicate-name" or link.record_type != "account" or not name:
+        return recognised
+    try:
+        found = names.holder_facts(client, link.firm_id, name, own_id=link.qbo_id)
+    except QboError as exc:
+        log.info("firm=%s account=%s name holder not looked up: %s", link.firm_id, link.record_id,
+                 type(exc).__name__)
+        return recognised
+    return replace(recognised, facts={**recognised.facts, **found}) if found else recognised
 
 
 def _apply(ctx, module, op: Op, result, report: SyncReport) -> None:

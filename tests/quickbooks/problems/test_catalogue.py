@@ -78,6 +78,24 @@ def test_it_drops_customer_actions_where_there_is_no_account():
     assert "create_missing_customers" in actions_for("account-no-match", "account")
 
 
+def test_it_offers_rename_and_reactivate_only_when_the_facts_name_their_holder():
+    vendor = {"holder": "vendor", "holder_active": True, "holder_id": "3", "name": "Sam", "proposed_name": "Sam (client)"}
+    inactive = {"holder": "customer", "holder_active": False, "holder_id": "4", "name": "Sam"}
+    assert not {"rename_customer", "reactivate_customer"} & set(actions_for("duplicate-name", "account"))
+    assert "rename_customer" in actions_for("duplicate-name", "account", vendor)
+    assert "reactivate_customer" not in actions_for("duplicate-name", "account", vendor)
+    assert "reactivate_customer" in actions_for("duplicate-name", "account", inactive)
+    assert not {"rename_customer", "reactivate_customer"} & set(actions_for("duplicate-name", "payment", vendor))
+
+
+def test_it_says_an_inactive_customer_holds_the_name():
+    facts = {"holder": "customer", "holder_active": False, "name": "Dana Cole"}
+    assert explain("duplicate-name", "en", **facts).startswith(
+        'An inactive customer in QuickBooks already uses the name "Dana Cole".')
+    assert explain("duplicate-name", "ro", **facts).startswith(
+        "Un client inactiv din QuickBooks folosește deja numele „Dana Cole”.")
+
+
 @pytest.mark.parametrize("record_type, error, case", [
     ("account", emulated(F.duplicate_name()), "duplicate-name"),
     ("payment", emulated(F.duplicate_name()), "duplicate-name"),
