@@ -50,6 +50,9 @@ def test_it_shows_submit_progress_where_the_person_is(page, sign_in):
     page.set_viewport_size({"width": 1280, "height": 800})
     sign_in(page, owner, SETTINGS)
     expect(page.locator("#error-tabs")).to_be_attached()
+    # Whatever htmx loads after the page (banner, counts) settled first: a key pressed while the
+    # page still swaps in content may land before the focus order is final (seen under load).
+    page.wait_for_load_state("networkidle")
     page.keyboard.press("Tab")  # the first stop: the skip link
     expect(page.get_by_role("link", name="Skip to the error tabs")).to_be_focused()
     page.keyboard.press("Enter")
