@@ -92,8 +92,34 @@ def _flask(env, *args) -> None:
     subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env, check=True)
 
 
+class _Terminated(Exception):
+    """SIGTERM (`kill`, a supervisor): sent to this process only, so it stops its children itself."""
+
+
 def _stop_on_sigterm(signum, frame):
-    raise KeyboardInterrupt
+    raise _Terminated
+
+
+# A Ctrl-C in the terminal reaches every process of the group, children included: they are given
+# this long to stop by themselves before they are sent SIGINT. A second SIGINT reaching a Python
+# child while it is already shutting down made it print a KeyboardInterrupt traceback.
+OWN_STOP_SECONDS = 5
+
+
+def _stop(procs: list[subprocess.Popen], *, interrupted: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short
+    if interrupted:
+        deadline = time.monotonic() + OWN_STOP_SECONDS
+        while time.monotonic() < deadline and any(p.poll() is None for p in procs):
+            time.sleep(0.1)
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def port_is_free(port: int) -> bool:
@@ -168,6 +194,7 @@ def main() -> int:
         print(f"Port {port} is in use: stop what runs there, or run `PORT=5001 make run`.")
         return 1
     procs: list[subprocess.Popen] = []
+    interrupted = False
     with redis_url_or_embedded() as redis_url:
         env = {**os.environ, "REDIS_URL": redis_url, "PYTHONUNBUFFERED": "1", "INSTANCE_PATH": str(instance_dir()),
                "QBO_REDIRECT_URI": f"http://{host}:{port}/settings/integrations/quickbooks/callback"}
@@ -191,17 +218,13 @@ def main() -> int:
                 time.sleep(0.5)
             return 1
         except KeyboardInterrupt:
+            interrupted = True
+            return 0
+        except _Terminated:
             return 0
         finally:
             dev_env_file().unlink(missing_ok=True)
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGINT)
-            for p in procs:
-                try:
-                    p.wait(10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            _stop(procs, interrupted=interrupted)
 
 
 if __name__ == "__main__":
