@@ -62,16 +62,24 @@ def forget_lists(firm_id: int, entities=None) -> None:
 def get(firm_id: int) -> dict | None:
     """The cached company facts, or None when they were never loaded; `doc_numbers` includes the
     numbers seen in QuickBooks since the last full read (`note_doc_numbers`)."""
-    pipe = get_redis().pipeline(transaction=False)
-    pipe.get(_key(firm_id))
-    pipe.smembers(_numbers_key(firm_id))
-    raw, seen = pipe.execute()
+    redis = get_redis()
+    raw = redis.get(_key(firm_id))
     if not raw:
         return None
     facts = json.loads(raw)
+    seen = redis.smembers(_numbers_key(firm_id))
     if seen:
         facts["doc_numbers"] = sorted(set(facts.get("doc_numbers") or ()) | seen)
     return facts
+
+
+def doc_number_used(firm_id: int, number: str) -> bool:
+    """Is `number` a DocNumber QuickBooks holds, as far as the cache knows (last read, or seen since)?"""
+    redis = get_redis()
+    if redis.sismember(_numbers_key(firm_id), number):
+        return True
+    raw = redis.get(_key(firm_id))
+    return bool(raw) and number in json.loads(raw).get("doc_numbers", ())
 
 
 def _numbers_key(firm_id: int) -> str:
