@@ -33,6 +33,10 @@ CLIENTS = [
     ("Chen Wei", "individual"), ("Olivia Brown", "individual"),
 ]
 
+# Clients who signed up after the owner turned automatic customer creation off: no QuickBooks
+# customer has their names, so they wait for someone to create them (error case account-no-match).
+NEW_CLIENTS = ("Aurora Bistro", "Bluebird Pet Grooming", "Copperleaf Interiors")
+
 SERVICES = [
     ("Monthly bookkeeping", "Categorising transactions and reconciling accounts", "450.00"),
     ("Payroll processing", "Per pay run, up to 10 employees", "120.00"),
@@ -274,6 +278,26 @@ def play_history(firm_id: int, owner_id: int, base_url: str) -> dict:
         save("payments", {"account_id": paid_by_hand.account_id, "date": today.isoformat(),
                           "amount": str(paid_by_hand.balance), "method": "check",
                           "allocations": [{"invoice_id": paid_by_hand.id, "amount": str(paid_by_hand.balance)}]})
+    # After the first sync the owner turned automatic customer creation off; since then three new
+    # clients were billed, and they wait for their customers in QuickBooks.
+    firm.create_customers_automatically = False
+    service = db.session.scalars(select(Service).where(Service.firm_id == firm_id).order_by(Service.id)).first()
+    for name in NEW_CLIENTS:
+        account = save("accounts", {"name": name, "company_name": name,
+                                    "email": name.lower().replace(" ", ".") + "@example.com"})
+        save("invoices", {"account_id": account.id, "date": today.isoformat(),
+                          "lines": [{"service_id": service.id, "quantity": "1"}]})
     db.session.commit()
     sync_firm(firm_id)
+    _ask_owner_to_create_customers(firm_id)
     return error_counts(firm_id)
+
+
+def _ask_owner_to_create_customers(firm_id: int) -> None:
+    """The staff member asks for "Create new customer for all accounts missing": creating customers
+    in bulk waits for the owner (README "Approval"), so the owner signs in to a request to approve."""
+    from qbo.desk.tabs import request_bulk
+
+    staff = db.session.scalar(select(User).where(User.firm_id == firm_id, User.role == "staff"))
+    if staff is not None:
+        request_bulk(staff, "create_missing_customers", None)

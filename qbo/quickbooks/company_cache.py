@@ -62,9 +62,44 @@ def forget_lists(firm_id: int, entities=None) -> None:
 
 
 def get(firm_id: int) -> dict | None:
-    """The cached company facts, or None when they were never loaded."""
-    raw = get_redis().get(_key(firm_id))
-    return json.loads(raw) if raw else None
+    """The cached company facts, or None when they were never loaded; `doc_numbers` includes the
+    numbers seen in QuickBooks since the last full read (`note_doc_numbers`)."""
+    redis = get_redis()
+    raw = redis.get(_key(firm_id))
+    if not raw:
+        return None
+    facts = json.loads(raw)
+    seen = redis.smembers(_numbers_key(firm_id))
+    if seen:
+        facts["doc_numbers"] = sorted(set(facts.get("doc_numbers") or ()) | seen)
+    return facts
+
+
+def doc_number_used(firm_id: int, number: str) -> bool:
+    """Is `number` a DocNumber QuickBooks holds, as far as the cache knows (last read, or seen since)?"""
+    redis = get_redis()
+    if redis.sismember(_numbers_key(firm_id), number):
+        return True
+    raw = redis.get(_key(firm_id))
+    return bool(raw) and number in json.loads(raw).get("doc_numbers", ())
+
+
+def _numbers_key(firm_id: int) -> str:
+    return f"{_key(firm_id)}:doc-numbers-seen"
+
+
+def note_doc_numbers(firm_id: int, numbers) -> None:
+    """DocNumbers QuickBooks holds now that the last full read did not: our own invoices and credit
+    memos as QuickBooks answered them, ones a person entered there (a change poll), a number
+    QuickBooks refused as a duplicate. Without them the settings page's "next free number" and the
+    ledger's numbering offered a number QuickBooks had taken since the read (issue 18)."""
+    numbers = sorted({str(n) for n in numbers if n})
+    if not numbers:
+        return
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.sadd(_numbers_key(firm_id), *numbers)
+    pipe.expire(_numbers_key(firm_id), TTL_SECONDS)
+    pipe.execute()
 
 
 def store(firm_id: int, facts: dict) -> None:
@@ -72,7 +107,7 @@ def store(firm_id: int, facts: dict) -> None:
 
 
 def forget(firm_id: int) -> None:
-    get_redis().delete(_key(firm_id))
+    get_redis().delete(_key(firm_id), _numbers_key(firm_id))
     forget_lists(firm_id)
 
 
@@ -161,6 +196,8 @@ def _refresh(firm_id: int) -> dict:
                 for a in raw_accounts]
     methods = [{"id": m["Id"], "name": m.get("Name"), "type": m.get("Type")}
                for m in raw_methods]
+    # Before the read: a number noted while it runs may be missing from its answer, so it is kept.
+    get_redis().delete(_numbers_key(firm_id))
     numbers = sorted({d["DocNumber"] for entity in DOC_ENTITIES
                       for d in client.query_all(entity) if d.get("DocNumber")})
     store(firm_id, {"accounts": accounts, "payment_methods": methods, "doc_numbers": numbers,

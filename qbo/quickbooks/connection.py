@@ -156,8 +156,11 @@ def finish_connect(firm_id: int, user_id: int, *, state: str | None, code: str |
         _forget_links(firm_id, user_id, old_realm, realm_id)
 
     issued_at = utcnow()
+    # Through the realm's limiter like every other client: the sync that follows a connect would
+    # otherwise send its first second on top of these reads unseen and take a 429 (a 60 s wait, ref §3).
+    redis = get_redis(decode=False)
     api = QboClient(realm_id, api_base(current_app.config), _StaticTokens(client.access_token),
-                    meter=ReadMeter(get_redis(decode=False)))  # a metered read too
+                    redis=redis, meter=ReadMeter(redis))  # a metered read too
     company = api.company_info()
     if connection is None:
         connection = QboConnection(firm_id=firm_id)

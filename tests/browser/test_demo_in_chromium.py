@@ -1,5 +1,6 @@
 """The demo as a firm's owner first sees it: `flask demo seed` against the emulator, then the
-errors desk in Chromium, with problems in all six tabs. It also makes the README's screenshots:
+errors desk in Chromium, with problems in all six tabs, and the owner approving the customers a
+staff member asked to create. It also makes the README's screenshots:
 the desk, the tie-out after one has run, and the desk on a 390 px wide phone."""
 from pathlib import Path
 
@@ -9,7 +10,9 @@ from sqlalchemy import select
 
 from qbo.accounts.models import User
 from qbo.core.db import db
+from qbo.demo import NEW_CLIENTS
 from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks.models import QboConnection
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -47,3 +50,28 @@ def test_it_opens_the_demo_with_errors_in_every_tab(page, sign_in, runner, qbo_e
     expect(page.locator("#tab-invoices .count")).not_to_have_class("count count-zero")
     page.evaluate("document.getElementById('quickbooks-errors').scrollIntoView()")
     page.screenshot(path=str(MOBILE_SCREENSHOT))
+
+
+def test_it_shows_the_owner_the_customer_creation_staff_asked_for_and_runs_it(page, sign_in, runner, qbo_emulator, drain):
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    owner = db.session.scalar(select(User).where(User.email == "owner@northwind.test"))
+    owner.set_password(PASSWORD)
+    db.session.commit()
+    sign_in(page, owner)
+    expect(page.locator("#qbo-banner")).to_contain_text("1 bulk action waits for your approval.")
+    page.locator("#qbo-banner").get_by_role("link", name="Open QuickBooks errors").click()
+    expect(page.locator(".bulk-request")).to_contain_text(
+        "staff@northwind.test asks: Create new customer in QuickBooks for all accounts missing in QuickBooks")
+    page.get_by_role("tab", name="Accounts").click()
+    for name in NEW_CLIENTS:
+        expect(page.locator("#errors-panel")).to_contain_text(name)
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#desk-jobs")).to_be_visible()
+    drain()
+    expect(page.locator("#desk-jobs")).to_contain_text("Done", timeout=20_000)
+    expect(page.locator(".bulk-request")).to_have_count(0)
+    for name in NEW_CLIENTS:
+        expect(page.locator("#errors-panel")).not_to_contain_text(name)
+    realm = db.session.scalar(select(QboConnection.realm_id).where(QboConnection.firm_id == owner.firm_id))
+    customers = {c["DisplayName"] for c in qbo_emulator.control("GET", f"/companies/{realm}/Customer").json()}
+    assert set(NEW_CLIENTS) <= customers

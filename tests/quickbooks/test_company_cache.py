@@ -53,3 +53,16 @@ def test_it_ends_a_refresh_with_quickbooks_words_instead_of_failing_the_job(conn
     result = company_cache.refresh(connected.firm_id)
     assert result["code"] == "3100" and "ApplicationAuthorizationFailed" in result["error"]
     assert db.session.scalar(select(QboConnection.state)) == "needs_reconnect"
+
+
+def test_it_numbers_the_next_invoice_past_one_quickbooks_took_since_the_company_was_read(connected, qbo_emulator):
+    company_cache.refresh(connected.firm_id)
+    assert company_cache.get(connected.firm_id)["doc_numbers"] == []
+    customer = qbo_emulator.control("POST", f"/companies/{qbo_emulator.realm_id}/Customer",
+                                    json={"DisplayName": "Walk-in"}).json()
+    qbo_emulator.control("POST", f"/companies/{qbo_emulator.realm_id}/Invoice", json={  # typed in QuickBooks
+        "CustomerRef": {"value": customer["Id"]}, "DocNumber": "INV-0001",
+        "Line": [{"Amount": 10, "DetailType": "SalesItemLineDetail",
+                  "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1, "UnitPrice": 10}}]}).raise_for_status()
+    cdc.poll_changes(connected.firm_id)
+    assert make_invoice(connected.firm).number == "INV-0002"

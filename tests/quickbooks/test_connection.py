@@ -31,6 +31,15 @@ def test_it_connects_through_the_oauth_code_flow_and_reads_the_company(app, qbo_
     assert connection.company_name and connection.connected_by_id == owner.id
 
 
+def test_it_counts_the_connects_reads_in_the_realms_limits_so_the_first_sync_is_not_throttled(app, qbo_emulator):
+    from qbo.core.redis import get_redis
+
+    connection = _connect(app, make_user(role="owner"))
+    sent = [r for r in qbo_emulator.control("GET", "/requests").json() if r["path"].startswith("/v3/")]
+    counted = get_redis(decode=False).zcard(f"qbo:limits:{{{connection.realm_id}}}:requests")
+    assert len(sent) > 1 and counted == len(sent)
+
+
 def test_it_stores_tokens_encrypted_and_never_logs_them(app, qbo_emulator, caplog):
     owner = make_user(role="owner")
     with caplog.at_level(logging.DEBUG):

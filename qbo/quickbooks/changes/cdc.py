@@ -79,6 +79,9 @@ def poll_changes(firm_id: int, *, client=None) -> DriftReport:
     client = client or client_for_firm(firm_id)
     changes = _fetch_changes(client, since, firm_id, report)
     report.changes = sum(len(v) for v in changes.values())
+    # A number a person gave an invoice or credit memo in QuickBooks is taken from now on.
+    company_cache.note_doc_numbers(firm_id, (obj.get("DocNumber") for entity in company_cache.DOC_ENTITIES
+                                             for obj in changes.get(entity) or () if not _is_deleted(obj)))
     firm = db.session.get(Firm, firm_id)
     preferences = [p for p in changes.pop("Preferences", None) or [] if not _is_deleted(p)]
     if preferences:  # CDC brings the whole object: no further read

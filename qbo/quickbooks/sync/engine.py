@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 from qbo.accounts.models import Firm
 from qbo.core.db import db
 from qbo.core.models import utcnow
-from qbo.quickbooks import tax
+from qbo.quickbooks import company_cache, tax
 from qbo.quickbooks.api.client import request_id_for
 from qbo.quickbooks.api.errors import (
     AmbiguousWrite,
@@ -332,7 +332,20 @@ def _apply_results(ctx: SyncContext, module, ops: list[Op], results: dict, repor
                 else:
                     op.link.attempts += 1
         _release(op.link)
+    if module.QBO_ENTITY in company_cache.DOC_ENTITIES:
+        company_cache.note_doc_numbers(ctx.firm.id, _numbers_taken(ops, results))
     db.session.commit()
+
+
+def _numbers_taken(ops: list[Op], results: dict):
+    """The DocNumbers this round's answers show QuickBooks holds: the ones it stored, and the ones
+    it refused as already used (fault 6140)."""
+    for op in ops:
+        result = results.get(op.bid)
+        if isinstance(result, dict):
+            yield result.get("DocNumber")
+        elif isinstance(result, QboError) and "6140" in result.codes:
+            yield op.payload.get("DocNumber")
 
 
 def _plan(ctx: SyncContext, module, link: QboLink, report: SyncReport, record=None) -> Op | None:

@@ -83,14 +83,14 @@ def mark_all(firm_id: int) -> int:
 @number_in_use.connect
 def _on_number_in_use(firm, number: str = "", **_) -> bool:
     """A number the ledger would hand out is used in QuickBooks already (the company's DocNumbers as
-    last read, qbo.quickbooks.company_cache): the ledger skips it (error case duplicate-doc-number)."""
+    last read, and those seen since: qbo.quickbooks.company_cache): the ledger skips it (error case
+    duplicate-doc-number)."""
     from qbo.quickbooks import company_cache
 
     try:
-        facts = company_cache.get(firm.id)
+        return company_cache.doc_number_used(firm.id, number)
     except Exception:  # noqa: BLE001 - no cache (Redis down) must never stop a save: nothing known
         return False
-    return number in set((facts or {}).get("doc_numbers", ()))
 
 
 @record_changed.connect
