@@ -70,7 +70,8 @@ def _people_change_quickbooks(firm_id, qbo_emulator):
     poll puts both on the desk (`modified-in-qbo`, `duplicates-in-qbo`)."""
     realm = get_connection(firm_id).realm_id
     synced = lambda record_type: db.session.scalars(select(QboLink).where(  # noqa: E731
-        QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.status == "synced")).all()
+        QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.status == "synced")
+        .order_by(QboLink.id)).all()
     invoice = synced("invoice")[0]
     qbo_emulator.control("PATCH", f"/companies/{realm}/Invoice/{invoice.qbo_id}",
                          json={"PrivateNote": "Ajustat de contabil"}).raise_for_status()
