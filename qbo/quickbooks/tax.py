@@ -13,7 +13,7 @@ an invoice's or credit memo's payload, by the company's tax mode (qbo-2025-2026 
 - US manual sales tax: `TAX`/`NON` lines, and the mapped code of the document's rate with the
   ledger's tax as `TotalTax`.
 Whatever still differs after a sync is the tie-out's `amount-mismatch` case; `mismatch_cause` names
-its cause in words.
+its cause (`mismatch_cause_facts`, worded per reader by the catalogue).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from qbo.core.db import db
 from qbo.ledger import tax as ledger_tax
 from qbo.ledger.models import CreditNote, Invoice, TaxRate
 from qbo.quickbooks.models import QboCompany, QboTaxMapping, SyncError
+from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.sync.context import Blocked
 
 NONE_KEY = "none"
@@ -280,27 +281,30 @@ def adopt(record_type: str, doc, entity: dict, ctx) -> None:
         doc.adopted_tax = None
 
 
-def mismatch_cause(doc, entity: dict, snapshot: QboCompany | None, us_sales_tax: str = "quickbooks") -> str | None:
-    """Why QuickBooks' total for a synced invoice or credit memo differs from the ledger's, in
-    words for the tie-out's `amount-mismatch` case; None when the tax explains nothing."""
+def mismatch_cause_facts(doc, entity: dict, snapshot: QboCompany | None,
+                         us_sales_tax: str = "quickbooks") -> dict | None:
+    """Why QuickBooks' total for a synced invoice or credit memo differs from the ledger's, as facts
+    in no language ({"kind", "quickbooks", "ledger"}: the two taxes) for the tie-out's
+    `amount-mismatch` case; None when the tax explains nothing."""
     theirs_tax = Decimal(str((entity.get("TxnTaxDetail") or {}).get("TotalTax") or 0)).quantize(Decimal("0.01"))
     ours_tax = doc.tax
     if theirs_tax == ours_tax:
         return None
-    if snapshot is not None and snapshot.tax_mode == "ast" and us_sales_tax == "quickbooks" \
-            and getattr(doc, "adopted_tax", None) is None:
-        return (f"QuickBooks' automated sales tax came to {theirs_tax} and the ledger's own tax is {ours_tax}: "
-                "the ledger has not adopted QuickBooks' tax for this document yet (it was linked to the "
-                "copy already in QuickBooks). Resync adopts it.")
-    if snapshot is not None and snapshot.tax_mode == "ast" and us_sales_tax == "quickbooks":
-        return (f"QuickBooks' automated sales tax came to {theirs_tax} and the ledger shows {ours_tax}: the tax "
-                "was recalculated in QuickBooks (an edit, or a change of address) after the ledger adopted it.")
-    if snapshot is not None and snapshot.tax_mode in ("ast", "manual"):
-        return (f"QuickBooks charged {theirs_tax} of sales tax where the ledger sent {ours_tax}: the tax was "
-                "changed in QuickBooks, or the TotalTax override was not kept.")
-    line_rounded = ledger_tax.computed_tax(doc, "line")
-    if theirs_tax == line_rounded:
-        return (f"QuickBooks rounds tax per line ({theirs_tax}); the ledger rounded per rate ({ours_tax}). Set the "
-                "firm's tax rounding to per line.")
-    return (f"QuickBooks computed {theirs_tax} of tax and the ledger {ours_tax}: a line's tax code in QuickBooks "
-            "has another rate than the ledger's (check the Tax screen's mapping), or the invoice was edited there.")
+    ast_calculates = snapshot is not None and snapshot.tax_mode == "ast" and us_sales_tax == "quickbooks"
+    if ast_calculates and getattr(doc, "adopted_tax", None) is None:
+        kind = "ast-not-adopted"  # linked to the copy already in QuickBooks: nothing adopted yet
+    elif ast_calculates:
+        kind = "ast-recalculated"
+    elif snapshot is not None and snapshot.tax_mode in ("ast", "manual"):
+        kind = "tax-override"
+    elif theirs_tax == ledger_tax.computed_tax(doc, "line"):
+        kind = "line-rounding"
+    else:
+        kind = "tax-rate"
+    return {"kind": kind, "quickbooks": str(theirs_tax), "ledger": str(ours_tax)}
+
+
+def mismatch_cause(doc, entity: dict, snapshot: QboCompany | None, us_sales_tax: str = "quickbooks") -> str | None:
+    """`mismatch_cause_facts` in English words (the stored detail and message, for the API and logs)."""
+    facts = mismatch_cause_facts(doc, entity, snapshot, us_sales_tax)
+    return catalogue.tax_cause_text(facts) if facts else None

@@ -11,8 +11,11 @@ from sqlalchemy import select
 
 from qbo.accounts.models import User
 from qbo.core.db import db
-from qbo.ledger.models import Invoice
+from qbo.ledger.models import Invoice, Payment
 from qbo.quickbooks import jobs as quickbooks_jobs
+from qbo.quickbooks.changes import cdc
+from qbo.quickbooks.connection import get_connection
+from qbo.quickbooks.models import QboLink
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -46,7 +49,12 @@ SYNC_ENGLISH = ("QuickBooks allows at most", "is required by QuickBooks", "Quick
                 "is not a valid email address", "is not an active account", "doesn't fit QuickBooks' amounts",
                 "does not exist in QuickBooks", "Waiting for its", "Waiting for customer", "which was skipped",
                 "No QuickBooks customer is named", "No QuickBooks tax code", "multicurrency is off",
-                "this record depends on was deleted")
+                "this record depends on was deleted",
+                # Changes seen in QuickBooks (the change poll) and a difference's tax cause (the tie-out).
+                "Edited in QuickBooks", "in the ledger", "differ from the ledger",
+                "was cleared", "is at version", "the product last wrote", "was not created by the product",
+                "Likely cause", "automated sales tax came to", "QuickBooks rounds tax per line",
+                "of sales tax where the ledger sent", "of tax and the ledger")
 
 PAGES = [
     *(f"/settings/integrations/quickbooks?tab={tab}"
@@ -57,11 +65,33 @@ PAGES = [
 ]
 
 
+def _people_change_quickbooks(firm_id, qbo_emulator):
+    """Someone edits a synced invoice in QuickBooks and types a synced payment in again; the change
+    poll puts both on the desk (`modified-in-qbo`, `duplicates-in-qbo`)."""
+    realm = get_connection(firm_id).realm_id
+    synced = lambda record_type: db.session.scalars(select(QboLink).where(  # noqa: E731
+        QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.status == "synced")
+        .order_by(QboLink.id)).all()
+    invoice = synced("invoice")[0]
+    qbo_emulator.control("PATCH", f"/companies/{realm}/Invoice/{invoice.qbo_id}",
+                         json={"PrivateNote": "Ajustat de contabil"}).raise_for_status()
+    active = {c["Id"] for c in qbo_emulator.control("GET", f"/companies/{realm}/Customer").json() if c.get("Active")}
+    customers = {link.record_id: link.qbo_id for link in synced("account") if link.qbo_id in active}
+    payment = next(p for p in (db.session.get(Payment, link.record_id) for link in synced("payment"))
+                   if p.account_id in customers)
+    qbo_emulator.control("POST", f"/companies/{realm}/Payment", json={
+        "CustomerRef": {"value": customers[payment.account_id]}, "TotalAmt": float(payment.amount),
+        "TxnDate": payment.date.isoformat()}).raise_for_status()
+    report = cdc.poll_changes(firm_id)
+    assert report.modified >= 1 and report.duplicates >= 1
+
+
 def test_it_shows_no_english_sentence_of_the_catalogue_to_a_romanian_user(page, live_server, runner,
                                                                             qbo_emulator, drain):
     assert runner.invoke(args=["demo", "seed"]).exit_code == 0
     owner = db.session.scalar(select(User).where(User.email == "owner@northwind.test"))
     reader = make_user(owner.firm, role="owner", language="ro")
+    _people_change_quickbooks(owner.firm_id, qbo_emulator)
     quickbooks_jobs.request_tieout(owner.firm_id, owner.id)
     drain()
     invoice = db.session.scalar(select(Invoice).where(Invoice.firm_id == owner.firm_id,
@@ -89,6 +119,10 @@ def test_it_shows_no_english_sentence_of_the_catalogue_to_a_romanian_user(page, 
     assert "Contul de venituri (IncomeAccountRef) „Accounts Receivable (A/R)” este un cont de tip" in \
         shown["/settings/integrations/quickbooks?tab=services"]
     assert "Referința plății (PaymentRefNum)" in shown["/settings/integrations/quickbooks?tab=payments"]
+    # What people changed in QuickBooks, in Romanian too.
+    assert "Nota internă (PrivateNote) este acum „Ajustat de contabil”" in \
+        shown["/settings/integrations/quickbooks?tab=invoices"]
+    assert "nu a fost creată de produs" in shown["/settings/integrations/quickbooks?tab=payments"]
 
     page.goto(f"{live_server}/settings/integrations/quickbooks/tieout")  # desk rows named in Romanian
     expect(page.locator("#main")).to_contain_text("Rândul din birou: Număr")

@@ -306,21 +306,25 @@ def _mark_modified(firm: Firm, link: QboLink, entity: str, obj: dict, report: Dr
     record = _record_of(link)
     if record is None or record.deleted_at is not None:
         return
-    differs = None
     if entity in ("Invoice", "CreditMemo"):
-        differs = _document_differences(firm, link, record, obj)
-        if not differs:
+        changes = _document_changes(firm, link, record, obj)
+        if not changes:
             return  # only a payment was applied (or a field we never send changed)
+    else:
+        changes = _field_changes(link.record_type, record, obj)
     link.status = "modified_in_qbo"
     link.reason = f"Changed in QuickBooks by someone else (version {link.sync_token} -> {obj.get('SyncToken')})"
-    what = label_of(link.record_type, record)
-    when = f" ({link.qbo_updated_at})" if link.qbo_updated_at else ""
-    changed = (obj.get("MetaData") or {}).get("LastUpdatedTime")
-    detail = (f"QuickBooks {entity} {obj['Id']} ({what}) is at version {obj.get('SyncToken')}"
-              f"{f', changed {changed}' if changed else ''}; the product last wrote version {link.sync_token}{when}.")
+    # What changed, in no language (catalogue words it per reader). QuickBooks' MetaData says when
+    # (LastUpdatedTime), not who (ref: MetaData{CreateTime,LastUpdatedTime}).
+    facts = {"entity": entity, "qbo_id": str(obj["Id"]), "label": record.label,
+             "version": str(obj.get("SyncToken")), "ours": link.sync_token,
+             "changed": (obj.get("MetaData") or {}).get("LastUpdatedTime"), "written": link.qbo_updated_at,
+             "changes": changes}
     problems.record(firm.id, link.record_type, link.record_id, "modified-in-qbo",
-                    message=catalogue.explain("modified-in-qbo"), detail=detail,
-                    element=", ".join(differs) if differs else None)
+                    message=catalogue.explain("modified-in-qbo", "en", link.record_type, **facts),
+                    detail=catalogue.modified_detail(facts, link.record_type),
+                    element=", ".join(c["field"] for c in changes)[:200] or None,
+                    facts={k: v for k, v in facts.items() if v is not None})
     report.modified += 1
     report.records.append(("modified-in-qbo", link.record_type, link.record_id))
 
@@ -332,24 +336,43 @@ def _qbo_id(firm_id: int, record_type: str, record_id: int | None) -> str | None
         QboLink.firm_id == firm_id, QboLink.record_type == record_type, QboLink.record_id == record_id))
 
 
-def _document_differences(firm: Firm, link: QboLink, doc, obj: dict) -> list[str]:
-    """The fields we send (qbo/sync/_documents.py) whose QBO value differs from the ledger."""
-    differs = []
-    if money_of(obj.get("TotalAmt")) != money_of(doc.total):
-        differs.append("TotalAmt")
+def _text(value) -> str:
+    return str(value) if value is not None else ""
+
+
+def _change(field: str, theirs, ours=None, *, compare_only=False) -> dict:
+    """One field changed in QuickBooks, with QuickBooks' value and the ledger's (shortened: facts,
+    not copies); `compare_only` leaves ours out (the product's own marker means nothing to a reader)."""
+    change = {"field": field, "qbo": _text(theirs)[:200]}
+    if not compare_only:
+        change["ledger"] = _text(ours)[:200]
+    return change
+
+
+def _document_changes(firm: Firm, link: QboLink, doc, obj: dict) -> list[dict]:
+    """The fields we send (qbo/sync/_documents.py) whose QBO value differs from the ledger, each
+    with both values where one value says it (the lines: only that they differ)."""
+    changes = []
+    theirs_total, ours_total = money_of(obj.get("TotalAmt")), money_of(doc.total)
+    if theirs_total != ours_total:
+        changes.append(_change("TotalAmt", theirs_total, ours_total))
     if obj.get("TxnDate") != doc.date.isoformat():
-        differs.append("TxnDate")
-    if (obj.get("CustomerRef") or {}).get("value") != _qbo_id(firm.id, "account", doc.account_id):
-        differs.append("CustomerRef")
+        changes.append(_change("TxnDate", obj.get("TxnDate"), doc.date.isoformat()))
+    customer = obj.get("CustomerRef") or {}
+    if customer.get("value") != _qbo_id(firm.id, "account", doc.account_id):
+        account = getattr(doc, "account", None)
+        changes.append(_change("CustomerRef", customer.get("name") or f"Customer {customer.get('value')}",
+                               account.label if account is not None else None))
     if firm.sync_invoice_numbers and obj.get("DocNumber") != doc.number:
-        differs.append("DocNumber")
+        changes.append(_change("DocNumber", obj.get("DocNumber"), doc.number))
     if (obj.get("PrivateNote") or "") != marker(link.record_type, doc.id):
-        differs.append("PrivateNote")
-    if ((obj.get("CustomerMemo") or {}).get("value") or "") != (doc.description or ""):
-        differs.append("CustomerMemo")
+        changes.append(_change("PrivateNote", obj.get("PrivateNote"), compare_only=True))
+    memo = (obj.get("CustomerMemo") or {}).get("value") or ""
+    if memo != (doc.description or ""):
+        changes.append(_change("CustomerMemo", memo, doc.description))
     due = getattr(doc, "due_date", None)
     if due is not None and obj.get("DueDate") != due.isoformat():
-        differs.append("DueDate")
+        changes.append(_change("DueDate", obj.get("DueDate"), due.isoformat()))
     theirs = [(str((l.get("SalesItemLineDetail") or {}).get("ItemRef", {}).get("value")), money_of(l.get("Amount")))
               for l in obj.get("Line") or [] if l.get("DetailType") == "SalesItemLineDetail"]
     ours = sorted((str(_qbo_id(firm.id, "service", l.service_id)), money_of(l.amount))
@@ -362,5 +385,38 @@ def _document_differences(firm: Firm, link: QboLink, doc, obj: dict) -> list[str
         if line in left:
             left.remove(line)
     if len(theirs) - len(left) != len(ours) or sorted(amount for _, amount in left) != fallback:
-        differs.append("Line")
-    return differs
+        changes.append({"field": "Line"})
+    return changes
+
+
+# The fields sent for the other record types (qbo/sync/*.to_qbo), by QBO path: the ledger's value
+# and whether it is an amount. A changed field we don't send is not listed (the row still says
+# that the record was edited).
+_SENT_FIELDS = {
+    "account": (("DisplayName", "name", False), ("CompanyName", "company_name", False),
+                ("PrimaryEmailAddr.Address", "email", False), ("PrimaryPhone.FreeFormNumber", "phone", False)),
+    "service": (("Name", "name", False), ("Description", "description", False), ("UnitPrice", "rate", True)),
+    "payment": (("TotalAmt", "amount", True), ("TxnDate", "date", False), ("PaymentRefNum", "reference", False)),
+    "refund": (("TotalAmt", "amount", True), ("TxnDate", "date", False)),
+    "processor_fee": (("TotalAmt", "processor_fee", True), ("TxnDate", "date", False)),
+}
+
+
+def _at(obj: dict, path: str):
+    for part in path.split("."):
+        obj = obj.get(part) if isinstance(obj, dict) else None
+    return obj
+
+
+def _field_changes(record_type: str, record, obj: dict) -> list[dict]:
+    """The simple fields of a name list or money record whose QBO value differs from the ledger."""
+    changes = []
+    for path, attribute, amount in _SENT_FIELDS.get(record_type, ()):
+        theirs, ours = _at(obj, path), getattr(record, attribute, None)
+        if amount:
+            theirs, ours = money_of(theirs), money_of(ours)
+        elif hasattr(ours, "isoformat"):
+            ours = ours.isoformat()
+        if _text(theirs) != _text(ours):
+            changes.append(_change(path, theirs, ours))
+    return changes

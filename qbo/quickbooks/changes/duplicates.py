@@ -10,17 +10,10 @@ from sqlalchemy import select
 from qbo.accounts.models import Firm
 from qbo.core.db import db
 from qbo.ledger.models import Invoice, Payment
-from qbo.quickbooks.changes.report import DriftReport, label_of, money_of
+from qbo.quickbooks.changes.report import DriftReport, money_of
 from qbo.quickbooks.models import QboLink, SyncError
 from qbo.quickbooks.problems import catalogue
 from qbo.quickbooks.problems import rows as problems
-
-LIKELY_CAUSES = {
-    "by_hand": "Likely cause: someone entered it by hand in QuickBooks (for example while matching "
-               "bank transactions), although the product already creates it.",
-    "processor": "Likely cause: the card processor's own QuickBooks connection also posts these "
-                 "entries; turn its sync off so that only this product posts them.",
-}
 
 
 def report_duplicates(firm: Firm, entity: str, obj: dict, report: DriftReport) -> None:
@@ -59,11 +52,13 @@ def report_duplicates(firm: Firm, entity: str, obj: dict, report: DriftReport) -
         if _already_reported(firm.id, record_type, record.id, entity, obj["Id"]):
             continue  # seen by an earlier poll (windows overlap)
         processor = record_type == "processor_fee" or (record_type == "payment" and record.processor)
-        cause = LIKELY_CAUSES["processor" if processor else "by_hand"]
-        detail = (f"QuickBooks {entity} {obj['Id']} ({amount} on {date}) was not created by the product "
-                  f"and matches {label_of(record_type, record)} (QuickBooks {entity} {link.qbo_id}). {cause}")
+        # The facts, in no language, word the row for each reader (catalogue.duplicate_detail); the
+        # stored message and detail stay English for the API.
+        facts = {"entity": entity, "qbo_id": str(obj["Id"]), "amount": str(amount), "date": date,
+                 "ours": link.qbo_id, "label": record.label, "cause": "processor" if processor else "by_hand"}
         problems.record(firm.id, record_type, record.id, "duplicates-in-qbo",
-                        message=f"{catalogue.explain('duplicates-in-qbo')} {cause}", detail=detail)
+                        message=f"{catalogue.explain('duplicates-in-qbo')} {catalogue.duplicate_cause(facts['cause'])}",
+                        detail=catalogue.duplicate_detail(facts, record_type), facts=facts)
         report.duplicates += 1
         report.records.append(("duplicates-in-qbo", record_type, record.id))
 

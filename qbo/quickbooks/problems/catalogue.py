@@ -17,6 +17,7 @@ what the facts pin down (the deleted dependency, the field, its value and limit,
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 
@@ -897,7 +898,11 @@ def _mismatch_sentence(f, language):
 
 
 def _mismatch_facts(error) -> list[dict]:
-    """The facts of a stored `amount-mismatch`, one per difference (sync/tieout wrote them, "; "-joined)."""
+    """The facts of a stored `amount-mismatch`, one per difference: stored as `facts["differences"]`,
+    or (rows stored before facts) read back from the detail sync/tieout wrote, "; "-joined."""
+    stored = (error.facts or {}).get("differences")
+    if stored:
+        return list(stored)
     out = []
     for part in (error.detail or "").split("; "):
         found = _MISMATCH_DETAIL.match(part)
@@ -915,22 +920,210 @@ def _mismatch_facts(error) -> list[dict]:
 
 MISMATCH_CAUSE = "Cause: "  # the part of a stored `amount-mismatch` detail naming a tax cause
 
+# Why a document's total differs because of the tax (qbo.quickbooks.tax.mismatch_cause_facts):
+# kind -> sentence, with QuickBooks' tax {quickbooks} and the ledger's {ledger}.
+_TAX_CAUSES = {
+    "en": {
+        "ast-not-adopted": "QuickBooks' automated sales tax came to {quickbooks} and the ledger's own tax is "
+                           "{ledger}: the ledger has not adopted QuickBooks' tax for this document yet (it was "
+                           "linked to the copy already in QuickBooks). Resync adopts it.",
+        "ast-recalculated": "QuickBooks' automated sales tax came to {quickbooks} and the ledger shows {ledger}: "
+                            "the tax was recalculated in QuickBooks (an edit, or a change of address) after the "
+                            "ledger adopted it.",
+        "tax-override": "QuickBooks charged {quickbooks} of sales tax where the ledger sent {ledger}: the tax was "
+                        "changed in QuickBooks, or the TotalTax override was not kept.",
+        "line-rounding": "QuickBooks rounds tax per line ({quickbooks}); the ledger rounded per rate ({ledger}). "
+                         "Set the firm's tax rounding to per line.",
+        "tax-rate": "QuickBooks computed {quickbooks} of tax and the ledger {ledger}: a line's tax code in "
+                    "QuickBooks has another rate than the ledger's (check the Tax screen's mapping), or the "
+                    "invoice was edited there.",
+    },
+    "ro": {
+        "ast-not-adopted": "Taxa automată pe vânzări calculată de QuickBooks este {quickbooks}, iar taxa din "
+                           "registru este {ledger}: registrul nu a preluat încă taxa QuickBooks pentru acest "
+                           "document (a fost legat de copia aflată deja în QuickBooks). „Resincronizați” o preia.",
+        "ast-recalculated": "Taxa automată pe vânzări calculată de QuickBooks este {quickbooks}, iar registrul "
+                            "arată {ledger}: taxa a fost recalculată în QuickBooks (după o modificare sau o "
+                            "schimbare de adresă) după ce registrul a preluat-o.",
+        "tax-override": "QuickBooks a aplicat o taxă pe vânzări de {quickbooks}, deși registrul a trimis "
+                        "{ledger}: taxa a fost schimbată în QuickBooks sau valoarea TotalTax trimisă nu a fost "
+                        "păstrată.",
+        "line-rounding": "QuickBooks rotunjește taxa pe fiecare linie ({quickbooks}); registrul a rotunjit-o pe "
+                         "cotă ({ledger}). Setați rotunjirea taxei firmei pe linie.",
+        "tax-rate": "QuickBooks a calculat o taxă de {quickbooks}, iar registrul {ledger}: codul de taxă al unei "
+                    "linii din QuickBooks are altă cotă decât cea din registru (verificați corespondența în "
+                    "ecranul Taxe) sau documentul a fost modificat acolo.",
+    },
+}
 
-def _mismatch_cause(error) -> str | None:
-    """The tax cause the sync named (qbo.quickbooks.tax.mismatch_cause), kept in the detail."""
+
+def tax_cause_text(cause: dict, language: str = "en") -> str | None:
+    """The tax cause of an `amount-mismatch` ({"kind", "quickbooks", "ledger"}) in words."""
+    language = language if language in LANGUAGES else "en"
+    words = _TAX_CAUSES[language].get((cause or {}).get("kind"))
+    return words.format(quickbooks=cause.get("quickbooks"), ledger=cause.get("ledger")) if words else None
+
+
+def _mismatch_cause(error, language: str = "en") -> str | None:
+    """The tax cause the sync named: worded from the row's facts, or (rows stored before facts)
+    the English words kept in the detail."""
+    if error.facts:
+        return tax_cause_text(error.facts.get("cause"), language) if error.facts.get("cause") else None
     for part in (error.detail or "").split("; "):
         if part.startswith(MISMATCH_CAUSE):
             return part[len(MISMATCH_CAUSE):]
     return None
 
 
-def mismatch_text(facts: list[dict], language: str = "en", cause: str | None = None) -> str:
+def mismatch_text(facts: list[dict], language: str = "en", cause: dict | str | None = None) -> str:
     """`amount-mismatch` explained: a sentence per difference, the cause when the sync named one
-    (a tax difference; worded by qbo.quickbooks.tax.mismatch_cause), then the case's explanation."""
+    (a tax difference: its facts, see `tax_cause_text`, or words already written), then the case's
+    explanation."""
     language = language if language in LANGUAGES else "en"
+    if isinstance(cause, dict):
+        cause = tax_cause_text(cause, language)
     lead = " ".join(filter(None, [_mismatch_sentence(f, language) for f in facts] + [cause]))
     explanation = localised("amount-mismatch", language).explanation
     return f"{lead} {explanation}" if lead else explanation
+
+
+# -- changes seen in QuickBooks (qbo.quickbooks.changes): a record edited there by someone else, an
+# entry the product did not create. The poll stores the facts; each reader gets them in words, and
+# the stored message and detail (the English words below) stay for the API.
+
+_RECORD_NOUNS = {"en": {"account": "customer", "service": "service", "invoice": "invoice",
+                        "credit_note": "credit note", "payment": "payment", "refund": "refund"},
+                 "ro": {"account": "clientul", "service": "serviciul", "invoice": "factura",
+                        "credit_note": "nota de credit", "payment": "plata", "refund": "rambursarea"}}
+
+
+def _record_words(record_type: str | None, label, language: str) -> str:
+    """The ledger record a change names: 'invoice "INV-1"', 'factura „INV-1”'."""
+    if record_type == "processor_fee":
+        if language == "ro":
+            return f"comisionul de procesare al plății „{label}”" if label else "comisionul de procesare"
+        return f"the processing fee of {label}" if label else "the processing fee"
+    noun = _RECORD_NOUNS[language].get(record_type, (record_type or "").replace("_", " "))
+    if not label:
+        return noun
+    return f"{noun} „{label}”" if language == "ro" else f'{noun} "{label}"'
+
+
+def _utc(stamp) -> str:
+    """A QuickBooks time (ISO 8601, with its offset) as the desk shows times: UTC, to the minute."""
+    try:
+        moment = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return str(stamp)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# The fields the change poll compares that the pre-flight labels (preflight.field_label) don't name.
+_CHANGED_FIELDS = {"en": {"TotalAmt": "Total", "TxnDate": "Date", "DueDate": "Due date", "UnitPrice": "Rate"},
+                   "ro": {"TotalAmt": "Totalul", "TxnDate": "Data", "DueDate": "Scadența", "UnitPrice": "Tariful"}}
+_UNQUOTED = ("TotalAmt", "TxnDate", "DueDate", "UnitPrice")  # amounts and dates read better bare
+
+
+def _changed_field(record_type, path, language) -> str:
+    label = field_label(record_type, path, None, language)
+    word = _CHANGED_FIELDS[language].get(path)
+    return f"{word} ({path})" if word and "(" not in label else label
+
+
+def _changed_value(path, value, language) -> str:
+    if value in (None, ""):
+        return "fără valoare" if language == "ro" else "empty"
+    return str(value) if path in _UNQUOTED else _quoted(value, language).strip()
+
+
+def _change_words(change: dict, record_type, language) -> str:
+    """One field changed in QuickBooks: both values when the ledger has one to compare with."""
+    path = change.get("field") or ""
+    name = _changed_field(record_type, path, language)
+    if "qbo" not in change:  # the lines: no one value to show
+        if language == "ro":
+            return f"{name} diferă de registru"
+        return f"{name} {'differ' if path == 'Line' else 'differs'} from the ledger"
+    theirs = _changed_value(path, change["qbo"], language)
+    if "ledger" not in change:  # our own value is the product's marker: only theirs says anything
+        if change["qbo"] in (None, ""):
+            return f"{name} nu mai are nicio valoare" if language == "ro" else f"{name} was cleared"
+        return f"{name} este acum {theirs}" if language == "ro" else f"{name} is now {theirs}"
+    ours = _changed_value(path, change["ledger"], language)
+    if language == "ro":
+        return f"{name} este {theirs} în QuickBooks, {ours} în registru"
+    return f"{name} is {theirs} in QuickBooks, {ours} in the ledger"
+
+
+def _modified_sentence(f, language):
+    if "changes" not in f:  # a stale-object fault (5010) names no change
+        return None
+    when = _utc(f["changed"]) if f.get("changed") else None
+    parts = [_change_words(c, f.get("record"), language) for c in f["changes"]]
+    if language == "ro":
+        head = "Înregistrarea a fost editată în QuickBooks" + (f" la {when}" if when else "")
+        return (f"{head}: {'; '.join(parts)}." if parts else
+                f"{head}; niciunul dintre câmpurile trimise de produs nu diferă de registru.")
+    head = "Edited in QuickBooks" + (f" on {when}" if when else "")
+    return f"{head}: {'; '.join(parts)}." if parts else \
+        f"{head}; none of the fields the product sends differs from the ledger."
+
+
+def modified_detail(facts: dict, record_type: str | None, language: str = "en") -> str:
+    """A `modified-in-qbo` row's detail: QuickBooks' version of the record against the product's last write."""
+    language = language if language in LANGUAGES else "en"
+    what = _record_words(record_type, facts.get("label"), language)
+    entity, qbo_id, version, ours = facts.get("entity"), facts.get("qbo_id"), facts.get("version"), facts.get("ours")
+    written = f" ({_utc(facts['written'])})" if facts.get("written") else ""
+    if language == "ro":
+        changed = f", modificată la {_utc(facts['changed'])}" if facts.get("changed") else ""
+        return (f"Înregistrarea QuickBooks {entity} {qbo_id} ({what}) este la versiunea {version}{changed}; "
+                f"produsul a scris ultima dată versiunea {ours}{written}.")
+    changed = f", changed {_utc(facts['changed'])}" if facts.get("changed") else ""
+    return (f"QuickBooks {entity} {qbo_id} ({what}) is at version {version}{changed}; the product last wrote "
+            f"version {ours}{written}.")
+
+
+_DUPLICATE_CAUSES = {
+    "en": {"by_hand": "Likely cause: someone entered it by hand in QuickBooks (for example while matching "
+                      "bank transactions), although the product already creates it.",
+           "processor": "Likely cause: the card processor's own QuickBooks connection also posts these "
+                        "entries; turn its sync off so that only this product posts them."},
+    "ro": {"by_hand": "Cauza probabilă: cineva a introdus-o manual în QuickBooks (de exemplu la potrivirea "
+                      "tranzacțiilor bancare), deși produsul o creează deja.",
+           "processor": "Cauza probabilă: conexiunea proprie a procesatorului de carduri cu QuickBooks trimite "
+                        "și ea aceste înregistrări; opriți-i sincronizarea, ca doar acest produs să le trimită."},
+}
+
+
+def duplicate_cause(cause: str | None, language: str = "en") -> str | None:
+    """The likely cause of a `duplicates-in-qbo` entry ("by_hand" or "processor") in words."""
+    return _DUPLICATE_CAUSES[language if language in LANGUAGES else "en"].get(cause)
+
+
+def _duplicate_sentence(f, language):
+    return duplicate_cause(f.get("cause"), language)
+
+
+def duplicate_detail(facts: dict, record_type: str | None, language: str = "en") -> str:
+    """A `duplicates-in-qbo` row's detail: the entry found in QuickBooks, the record it matches, the cause."""
+    language = language if language in LANGUAGES else "en"
+    what = _record_words(record_type, facts.get("label"), language)
+    entity, qbo_id, ours = facts.get("entity"), facts.get("qbo_id"), facts.get("ours")
+    cause = duplicate_cause(facts.get("cause"), language)
+    if language == "ro":
+        text = (f"Înregistrarea QuickBooks {entity} {qbo_id} ({facts.get('amount')} din {facts.get('date')}) nu a "
+                f"fost creată de produs și corespunde cu {what} (QuickBooks {entity} {ours}).")
+    else:
+        text = (f"QuickBooks {entity} {qbo_id} ({facts.get('amount')} on {facts.get('date')}) was not created by "
+                f"the product and matches {what} (QuickBooks {entity} {ours}).")
+    return f"{text} {cause}" if cause else text
+
+
+#: case -> its detail worded from the facts the change poll stored (`detail_text`).
+_CHANGE_DETAILS = {"modified-in-qbo": modified_detail, "duplicates-in-qbo": duplicate_detail}
 
 
 # -- problems found before sending (no QuickBooks words): their facts, worded for each reader ------
@@ -1105,6 +1298,8 @@ _SPECIFIC = {
     "deposit-account-type": _account_sentence,
     "line-description-fallback": _fallback_sentence,
     "amount-mismatch": _mismatch_sentence,
+    "modified-in-qbo": _modified_sentence,
+    "duplicates-in-qbo": _duplicate_sentence,
 }
 
 
@@ -1379,7 +1574,9 @@ def explain_error(error, language: str = "en", **facts) -> str:
     kind), and rows stored before facts existed lead with their own message; `unsynced` reads the
     deleted dependency from `element`. A waiting row reads what it waits for from
     `waiting_for_type`, its state from `detail` and the awaited record's `label` from its facts
-    (or `facts`); a stuck row reads since when from `detail`."""
+    (or `facts`); a stuck row reads since when from `detail`. A change the poll saw in QuickBooks
+    (`modified-in-qbo`, `duplicates-in-qbo`) leads with what changed, or the duplicate's likely cause;
+    an `amount-mismatch` words its differences and tax cause from its facts."""
     stored = error.facts or {}
     if error.case == "waiting-for-dependency":
         facts = {**stored, **facts}
@@ -1393,13 +1590,16 @@ def explain_error(error, language: str = "en", **facts) -> str:
         facts = {**facts_from_fault(error.qbo_code, error.message, error.detail, error.element, error.record_type),
                  **where, **stored, **facts}
         return explain(error.case, language, error.record_type, **facts)
+    if error.case in _CHANGE_DETAILS and stored.get("entity"):
+        # Seen in QuickBooks' changes: what changed, or the likely cause of a duplicate.
+        return explain(error.case, language, error.record_type, **{**stored, **facts})
     if stored.get("problems") or stored.get("kind") in _FOUND_BEFORE_SENDING:
         return explain(error.case, language, error.record_type, **{**stored, **facts})
     facts = {}
     if error.case == "unsynced" and (error.element or stored.get("dependency")):
         facts = {"dependency": stored.get("dependency") or _ELEMENT_DEPENDENCIES.get(error.element, error.element)}
     if error.case == "amount-mismatch" and _mismatch_facts(error):
-        return mismatch_text(_mismatch_facts(error), language, cause=_mismatch_cause(error))
+        return mismatch_text(_mismatch_facts(error), language, cause=_mismatch_cause(error, language))
     if error.case == "line-description-fallback" and _fallback_facts(error):
         return explain(error.case, language, error.record_type, lines=_fallback_facts(error))
     text = explain(error.case, language, error.record_type, **facts)
@@ -1419,8 +1619,11 @@ _DETAIL_HOW = {"en": {"deleted": "deleted", "inactive": "made inactive"},
 def detail_text(error, language: str = "en") -> str | None:
     """A row's stored detail for a reader, where the product wrote it (QuickBooks' own words are
     shown as they came): a record deleted in QuickBooks is worded from its facts; the detail of a
-    difference or a fallback line is already in the explanation, so only English shows it again."""
+    difference or a fallback line is already in the explanation, so only English shows it again; a
+    change seen in QuickBooks (an edit, a possible duplicate) is worded from the poll's facts."""
     stored = error.facts or {}
+    if error.qbo_code is None and stored.get("entity") and error.case in _CHANGE_DETAILS:
+        return _CHANGE_DETAILS[error.case](stored, error.record_type, language)
     if error.qbo_code is None and stored.get("entity") and stored.get("how") in _DETAIL_HOW["en"]:
         language = language if language in LANGUAGES else "en"
         how, what = _DETAIL_HOW[language][stored["how"]], f"{stored['entity']} {stored.get('qbo_id', '')}".strip()

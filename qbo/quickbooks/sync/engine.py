@@ -623,13 +623,16 @@ def _tie_out(link: QboLink, record, payload: dict, entity: dict, operation: str,
     facts = [d.facts() for d in found]
     cause = None
     if ctx is not None and link.record_type in tax.SALES_DOCS and any(d.field == "TotalAmt" for d in found):
-        cause = tax.mismatch_cause(record, entity, ctx.company, ctx.firm.us_sales_tax)
+        cause = tax.mismatch_cause_facts(record, entity, ctx.company, ctx.firm.us_sales_tax)
+    # The message and detail stay English (API, logs); the facts word the row for each reader.
     message = catalogue.mismatch_text(facts, cause=cause)
-    detail = "; ".join([d.detail() for d in found] + ([f"{catalogue.MISMATCH_CAUSE}{cause}"] if cause else []))
+    words = catalogue.tax_cause_text(cause) if cause else None
+    detail = "; ".join([d.detail() for d in found] + ([f"{catalogue.MISMATCH_CAUSE}{words}"] if words else []))
     problems.record(link.firm_id, link.record_type, link.record_id, "amount-mismatch",
                     message=message, detail=detail[:2000],
-                    element=", ".join(dict.fromkeys(d.field for d in found))[:200])
+                    element=", ".join(dict.fromkeys(d.field for d in found))[:200],
+                    facts={"differences": facts, **({"cause": cause} if cause else {})})
     link.status = "error"
-    link.reason = (cause or message.split(". ")[0])[:300]
+    link.reason = (words or message.split(". ")[0])[:300]
     link.pushed_hash = None  # the next push writes it again and checks once more
     report.failed += 1

@@ -11,7 +11,12 @@ from qbo.core.db import db
 from qbo.quickbooks import jobs as quickbooks_jobs
 from qbo.quickbooks.changes import cdc
 from qbo.quickbooks.models import QboConnection, QboLink, SyncError
-from tests.factories import make, make_account, make_invoice, make_payment
+from qbo.quickbooks.problems.catalogue import detail_text, explain_error
+from tests.factories import make, make_account, make_invoice, make_payment, make_user, sign_in
+
+# Words of the English sentences a Romanian reader's explanation or detail must not hold.
+ENGLISH = (" is ", " was ", " the ", " and ", " in the ledger", "Edited in", "Likely cause", " version ",
+           "changed", "matches", "created by")
 
 
 def _link(record_type, record_id):
@@ -88,6 +93,57 @@ def test_it_marks_an_invoice_edited_by_someone_else(connected, drain, qbo_emulat
     assert (error.record_type, error.record_id, error.element) == ("invoice", invoice.id, "PrivateNote")
 
 
+def _romanian(*texts):
+    assert [w for text in texts for w in ENGLISH if w in text] == []
+    return texts
+
+
+def test_it_words_what_changed_in_quickbooks_for_each_reader(connected, drain, qbo_emulator, client):
+    invoice = make_invoice(connected.firm)
+    drain(connected.firm_id)
+    link = _link("invoice", invoice.id)
+    _person(qbo_emulator, "PATCH", "Invoice", link.qbo_id, PrivateNote="Reconciliat 2026-11", TxnDate="2026-11-05")
+    _poll(connected.firm_id, drain)
+    error = db.session.scalar(select(SyncError).where(SyncError.case == "modified-in-qbo"))
+    assert error.facts["changes"] == [{"field": "TxnDate", "qbo": "2026-11-05", "ledger": "2026-11-01"},
+                                      {"field": "PrivateNote", "qbo": "Reconciliat 2026-11"}]
+    explanation, detail = _romanian(explain_error(error, "ro"), detail_text(error, "ro"))
+    assert explanation.startswith("Înregistrarea a fost editată în QuickBooks la 2026-")
+    assert "Data (TxnDate) este 2026-11-05 în QuickBooks, 2026-11-01 în registru; Nota internă (PrivateNote) " \
+           "este acum „Reconciliat 2026-11”." in explanation
+    assert detail.startswith(f"Înregistrarea QuickBooks Invoice {link.qbo_id} (factura „{invoice.number}”) este "
+                             f"la versiunea {error.facts['version']}, modificată la 2026-")
+    # English keeps the same facts, and the stored English words stay for the API.
+    assert 'Date (TxnDate) is 2026-11-05 in QuickBooks, 2026-11-01 in the ledger; Internal note (PrivateNote) is ' \
+           'now "Reconciliat 2026-11".' in explain_error(error)
+    assert detail_text(error) == error.detail and f"the product last wrote version {link.sync_token}" in error.detail
+    sign_in(client, make_user(connected.firm, role="owner", language="ro"))
+    page = client.get("/settings/integrations/quickbooks?tab=invoices").get_data(as_text=True)
+    assert "Nota internă (PrivateNote) este acum" in page and "Edited in QuickBooks" not in page
+    assert "is at version" not in page
+
+
+def test_it_words_a_possible_duplicate_and_its_likely_cause_for_each_reader(connected, drain, qbo_emulator, client):
+    payment = make_payment(connected.firm)
+    drain(connected.firm_id)
+    customer = _link("account", payment.account_id).qbo_id
+    entry = _person(qbo_emulator, "POST", "Payment", None, CustomerRef={"value": customer}, TotalAmt=300.00,
+                    TxnDate="2026-11-10")
+    _poll(connected.firm_id, drain)
+    error = db.session.scalar(select(SyncError).where(SyncError.case == "duplicates-in-qbo"))
+    explanation, detail = _romanian(explain_error(error, "ro"), detail_text(error, "ro"))
+    assert explanation.startswith("Cauza probabilă: conexiunea proprie a procesatorului de carduri cu QuickBooks")
+    assert detail.startswith(f"Înregistrarea QuickBooks Payment {entry['Id']} (300.00 din 2026-11-10) nu a fost "
+                             f"creată de produs și corespunde cu plata „{payment.label}” (QuickBooks Payment "
+                             f"{_link('payment', payment.id).qbo_id}). Cauza probabilă:")
+    assert explain_error(error).startswith("Likely cause: the card processor's own QuickBooks connection")
+    assert detail_text(error) == error.detail and error.detail.startswith(
+        f"QuickBooks Payment {entry['Id']} (300.00 on 2026-11-10) was not created by the product")
+    sign_in(client, make_user(connected.firm, role="owner", language="ro"))
+    page = client.get("/settings/integrations/quickbooks?tab=payments").get_data(as_text=True)
+    assert "nu a fost creată de produs" in page and "Likely cause" not in page
+
+
 def test_it_marks_a_customer_renamed_in_quickbooks(connected, drain, qbo_emulator):
     account = make_account(connected.firm, name="Harbor View Cafe")
     drain(connected.firm_id)
@@ -95,6 +151,11 @@ def test_it_marks_a_customer_renamed_in_quickbooks(connected, drain, qbo_emulato
     _poll(connected.firm_id, drain)
     assert _link("account", account.id).status == "modified_in_qbo"
     assert _errors("modified-in-qbo") == {("account", account.id)}
+    error = db.session.scalar(select(SyncError).where(SyncError.case == "modified-in-qbo"))
+    assert 'Account name (DisplayName) is "Harbour View" in QuickBooks, "Harbor View Cafe" in the ledger' \
+        in explain_error(error)
+    assert "Numele contului (DisplayName) este „Harbour View” în QuickBooks, „Harbor View Cafe” în registru" \
+        in explain_error(error, "ro")
 
 
 def test_it_reports_no_drift_for_our_own_sync(connected, drain, qbo_records):

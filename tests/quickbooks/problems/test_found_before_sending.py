@@ -125,3 +125,27 @@ def test_it_shows_a_differences_detail_only_where_the_explanation_is_english():
                       message="", detail="QuickBooks 110.00, ledger 100.00, difference 10.00", facts=None)
     assert detail_text(error, "ro") is None and explain_error(error, "ro").startswith("În QuickBooks totalul este 110.00")
     assert detail_text(error) == "QuickBooks 110.00, ledger 100.00, difference 10.00"
+
+
+@pytest.mark.parametrize("case, message, detail", [
+    ("modified-in-qbo", "", "QuickBooks Invoice 7 (invoice \"INV-1\") is at version 2; the product last wrote version 1."),
+    ("duplicates-in-qbo", "Likely cause: someone entered it by hand in QuickBooks.",
+     "QuickBooks Payment 9 (300.00 on 2026-11-10) was not created by the product and matches payment \"P-1\"."),
+])
+def test_it_keeps_todays_words_for_a_change_stored_without_facts(case, message, detail):
+    error = SyncError(case=case, record_type="invoice", qbo_code=None, element=None, facts=None, message=message,
+                      detail=detail)
+    assert detail_text(error, "ro") == detail and explain_error(error, "ro").startswith(message)
+
+
+@pytest.mark.parametrize("kind", ["ast-not-adopted", "ast-recalculated", "tax-override", "line-rounding", "tax-rate"])
+def test_it_words_every_tax_cause_of_a_difference_in_romanian(kind):
+    error = SyncError(case="amount-mismatch", record_type="invoice", qbo_code=None, element="TotalAmt", message="",
+                      detail="QuickBooks 110.00, ledger 100.00, difference 10.00; Cause: English words.",
+                      facts={"differences": [{"field": "TotalAmt", "qbo": "110.00", "ledger": "100.00",
+                                              "difference": "10.00"}],
+                             "cause": {"kind": kind, "quickbooks": "10.00", "ledger": "0.00"}})
+    text = explain_error(error, "ro")
+    assert "10.00" in text and "English" not in text and " the " not in text and " tax " not in text
+    english = explain_error(error)  # worded from the facts too, not from the detail's words
+    assert english.startswith("In QuickBooks the total is 110.00") and "English" not in english

@@ -128,11 +128,10 @@ def test_it_names_the_cause_of_a_tax_difference_for_the_tie_out(connect_company,
     assert "check the Tax screen's mapping" in tax.mismatch_cause(invoice, qbo, company.get(owner.firm_id))
 
 
-def test_it_names_the_tax_as_the_cause_of_an_amount_mismatch(connect_company, qbo_emulator, qbo_records):
+def _ast_mismatch(connect_company, qbo_emulator):
     """A us-ast company where QuickBooks calculates: the invoice's create answer is lost, the next
     run links the copy QuickBooks taxed at New York's 8.875% against the ledger's own 8%."""
     from qbo.quickbooks.connection import client_for_firm
-    from qbo.quickbooks.problems.catalogue import explain_error
     from qbo.quickbooks.sync.engine import sync_firm
 
     owner = connect_company("us-ast", address=NYC)
@@ -141,8 +140,29 @@ def test_it_names_the_tax_as_the_cause_of_an_amount_mismatch(connect_company, qb
                                                   "drop_after_commit": True}).raise_for_status()
     sync_firm(owner.firm_id, client=client_for_firm(owner.firm_id, max_retries=0))
     assert sync_firm(owner.firm_id).linked == 1
+    return owner, invoice, db.session.scalar(select(SyncError).where(SyncError.record_type == "invoice"))
+
+
+def test_it_names_the_tax_as_the_cause_of_an_amount_mismatch(connect_company, qbo_emulator, qbo_records):
+    from qbo.quickbooks.problems.catalogue import explain_error
+
+    owner, invoice, error = _ast_mismatch(connect_company, qbo_emulator)
     qbo = _qbo_invoice(qbo_records, owner.realm_id)
-    error = db.session.scalar(select(SyncError).where(SyncError.record_type == "invoice"))
     assert error.case == "amount-mismatch" and f"automated sales tax came to {qbo['TxnTaxDetail']['TotalTax']}" \
         in error.message and f"the ledger's own tax is {invoice.tax}" in error.message
-    assert "Resync adopts it" in explain_error(error) and "Resync adopts it" in explain_error(error, "ro")
+    assert "Resync adopts it" in explain_error(error) and "Cause: QuickBooks' automated sales tax" in error.detail
+
+
+def test_it_words_the_tax_cause_of_a_difference_for_each_reader(connect_company, qbo_emulator, qbo_records):
+    from qbo.quickbooks.problems.catalogue import detail_text, explain_error
+
+    owner, invoice, error = _ast_mismatch(connect_company, qbo_emulator)
+    theirs = f"{Decimal(str(_qbo_invoice(qbo_records, owner.realm_id)['TxnTaxDetail']['TotalTax'])):.2f}"
+    assert error.facts["cause"] == {"kind": "ast-not-adopted", "quickbooks": theirs, "ledger": str(invoice.tax)}
+    romanian = explain_error(error, "ro")
+    assert f"Taxa automată pe vânzări calculată de QuickBooks este {theirs}, iar taxa din registru este " \
+           f"{invoice.tax}: registrul nu a preluat încă taxa QuickBooks" in romanian
+    assert [w for w in ("sales tax", "the ledger", "Resync", " came to ", " was ", " the ") if w in romanian] == []
+    assert detail_text(error, "ro") is None  # the explanation says it all
+    assert f"QuickBooks' automated sales tax came to {theirs} and the ledger's own tax is {invoice.tax}" \
+        in explain_error(error) and "Resync adopts it" in detail_text(error)
