@@ -23,9 +23,9 @@ NAME_LIMIT = 500  # DisplayName (ref §4) and the ledger's account name alike
 TRIES = 20  # "(client)", "(client 2)" ... "(client 20)"
 
 
-def _same(a, b) -> bool:
+def _key(name) -> str:
     # QuickBooks compares names ignoring case (emulator/lookups.norm_name: the stricter choice).
-    return " ".join(str(a or "").split()).casefold() == " ".join(str(b or "").split()).casefold()
+    return " ".join(str(name or "").split()).casefold()
 
 
 def holder(client, name: str, *, own_id: str | None = None) -> dict | None:
@@ -38,7 +38,7 @@ def holder(client, name: str, *, own_id: str | None = None) -> dict | None:
         for record in found:
             if entity == "Customer" and own_id and str(record.get("Id")) == str(own_id):
                 continue
-            if _same(record.get("DisplayName"), name):
+            if _key(record.get("DisplayName")) == _key(name):
                 return {"holder": entity.lower(), "holder_active": record.get("Active") is not False,
                         "holder_id": str(record["Id"]), "name": record.get("DisplayName") or name}
     return None
@@ -67,7 +67,7 @@ def free_client_name(client, firm_id: int, name: str, *, language: str = "en") -
         # LIKE's only wildcard is % (ref §5): a % inside the name widens the match, never narrows it.
         found = client.query(f"SELECT * FROM {entity} WHERE Active IN (true, false) "
                              f"AND DisplayName LIKE {quote(base + ' (%')} MAXRESULTS 1000")
-        taken |= {" ".join(str(r.get("DisplayName") or "").split()).casefold() for r in found}
+        taken |= {_key(r.get("DisplayName")) for r in found}
     # The ledger's own rule: names unique per firm among live accounts, compared with lower() as the
     # unique index ux_accounts_live_name does.
     taken |= {n.casefold() for n in db.session.scalars(select(Account.name).where(
