@@ -96,6 +96,7 @@ def test_it_links_an_account_to_a_customer_found_by_typing(page, sign_in, connec
     drain(connected.firm_id)
     existing = _person(qbo_emulator, "POST", "Customer", {"DisplayName": "Juniper Architects LLC"})
     sign_in(page, connected, SETTINGS)
+    page.wait_for_load_state("networkidle")  # the desk's own loads settled before typing (failed once under load)
     page.get_by_label("Action for Juniper Architects").select_option("link_customer")
     page.get_by_label("Search QuickBooks customers for Juniper Architects").fill("junip")
     choice = page.get_by_label("Juniper Architects LLC")
